@@ -1,0 +1,484 @@
+//! Datums: the value of one column of one row, a set of atoms or a map
+//! between atoms (RFC 7047 section 5.1, `<value>`). Elements are kept
+//! sorted by key and unique, as Open vSwitch keeps them.
+
+use serde_json::Value as Json;
+
+use crate::atom::{Atom, NamedUuids};
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::Type;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Datum {
+    /// Sets, including scalars (exactly one element).
+    Set(Vec<Atom>),
+    /// Sorted by key, keys unique.
+    Map(Vec<(Atom, Atom)>),
+}
+
+impl Datum {
+    pub fn set(mut atoms: Vec<Atom>) -> Datum {
+        atoms.sort();
+        atoms.dedup();
+        Datum::Set(atoms)
+    }
+
+    pub fn map(mut pairs: Vec<(Atom, Atom)>) -> Datum {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        Datum::Map(pairs)
+    }
+
+    pub fn scalar(atom: Atom) -> Datum {
+        Datum::Set(vec![atom])
+    }
+
+    pub fn empty(ty: &Type) -> Datum {
+        if ty.is_map() { Datum::Map(Vec::new()) } else { Datum::Set(Vec::new()) }
+    }
+
+    /// The value of a column that was never written: `min` default atoms.
+    pub fn default_for(ty: &Type) -> Datum {
+        if ty.min == 0 {
+            return Datum::empty(ty);
+        }
+        let key = ty.key.atomic.default_atom();
+        match &ty.value {
+            Some(v) => Datum::Map(vec![(key, v.atomic.default_atom())]),
+            None => Datum::Set(vec![key]),
+        }
+    }
+
+    pub fn is_default(&self, ty: &Type) -> bool {
+        if self.len() != ty.min as usize {
+            return false;
+        }
+        match self {
+            Datum::Set(a) => a.iter().all(Atom::is_default),
+            Datum::Map(p) => p.iter().all(|(k, v)| k.is_default() && v.is_default()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Datum::Set(a) => a.len(),
+            Datum::Map(p) => p.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The keys (for a set, its elements), sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &Atom> {
+        let (set, map) = match self {
+            Datum::Set(a) => (Some(a.iter()), None),
+            Datum::Map(p) => (None, Some(p.iter().map(|(k, _)| k))),
+        };
+        set.into_iter().flatten().chain(map.into_iter().flatten())
+    }
+
+    /// Every atom: keys, and for maps the values too.
+    pub fn atoms(&self) -> impl Iterator<Item = &Atom> {
+        let (set, map) = match self {
+            Datum::Set(a) => (Some(a.iter()), None),
+            Datum::Map(p) => (None, Some(p.iter().flat_map(|(k, v)| [k, v]))),
+        };
+        set.into_iter().flatten().chain(map.into_iter().flatten())
+    }
+
+    pub fn into_keys(self) -> Vec<Atom> {
+        match self {
+            Datum::Set(a) => a,
+            Datum::Map(p) => p.into_iter().map(|(k, _)| k).collect(),
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&Atom> {
+        match self {
+            Datum::Set(a) if a.len() == 1 => a.first(),
+            _ => None,
+        }
+    }
+
+    pub fn as_set(&self) -> &[Atom] {
+        match self {
+            Datum::Set(a) => a,
+            Datum::Map(_) => &[],
+        }
+    }
+
+    pub fn as_map(&self) -> &[(Atom, Atom)] {
+        match self {
+            Datum::Map(p) => p,
+            Datum::Set(_) => &[],
+        }
+    }
+
+    pub fn contains_key(&self, key: &Atom) -> bool {
+        self.find_key(key).is_ok()
+    }
+
+    /// The value a map holds for `key`.
+    pub fn get(&self, key: &Atom) -> Option<&Atom> {
+        match self {
+            Datum::Map(p) => p.binary_search_by(|(k, _)| k.cmp(key)).ok().map(|i| &p[i].1),
+            Datum::Set(_) => None,
+        }
+    }
+
+    fn find_key(&self, key: &Atom) -> std::result::Result<usize, usize> {
+        match self {
+            Datum::Set(a) => a.binary_search(key),
+            Datum::Map(p) => p.binary_search_by(|(k, _)| k.cmp(key)),
+        }
+    }
+
+    /// RFC 7047 notation: a one-element set is its atom, other sets are
+    /// `["set", [...]]`, maps are `["map", [[k, v], ...]]`.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Datum::Set(_) => self.to_json_set(),
+            Datum::Map(p) => Json::Array(vec![
+                "map".into(),
+                Json::Array(p.iter().map(|(k, v)| Json::Array(vec![k.to_json(), v.to_json()])).collect()),
+            ]),
+        }
+    }
+
+    pub(crate) fn to_json_set(&self) -> Json {
+        match self {
+            Datum::Set(a) if a.len() == 1 => a[0].to_json(),
+            _ => Json::Array(vec!["set".into(), Json::Array(self.keys().map(Atom::to_json).collect())]),
+        }
+    }
+
+    /// Parses `json` as a value of `ty`, checking element count and
+    /// constraints, and rejecting duplicates.
+    pub fn from_json(ty: &Type, json: &Json, mut symbols: Option<&mut (dyn NamedUuids + 'static)>) -> Result<Datum> {
+        let is_map = ty.is_map();
+        let wrapped = is_map
+            || matches!(json, Json::Array(a) if matches!(a.first(), Some(Json::String(s)) if s == "set"));
+        if !wrapped {
+            let atom = Atom::from_json(ty.key.atomic, json, symbols)?;
+            ty.key.check(&atom)?;
+            if ty.max < 1 {
+                return Err(count_error(ty, json, 1));
+            }
+            return Ok(Datum::Set(vec![atom]));
+        }
+        let class = if is_map { "map" } else { "set" };
+        let inner = match json {
+            Json::Array(a) if a.len() == 2 && a[0] == class => match &a[1] {
+                Json::Array(inner) => inner,
+                _ => return Err(expected_wrapper(json, class)),
+            },
+            _ => return Err(expected_wrapper(json, class)),
+        };
+        let n = inner.len();
+        if n < ty.min as usize || n > ty.max as usize {
+            return Err(count_error(ty, json, n));
+        }
+        let datum = if let Some(value_type) = &ty.value {
+            let mut pairs = Vec::with_capacity(n);
+            for elem in inner {
+                let (k, v) = match elem {
+                    Json::Array(kv) if kv.len() == 2 => (&kv[0], &kv[1]),
+                    _ => {
+                        return Err(Error::syntax_in(ErrorKind::SyntaxError, elem, "expected 2-element array"));
+                    }
+                };
+                let key = Atom::from_json(ty.key.atomic, k, symbols.as_deref_mut())?;
+                ty.key.check(&key)?;
+                let value = Atom::from_json(value_type.atomic, v, symbols.as_deref_mut())?;
+                value_type.check(&value)?;
+                pairs.push((key, value));
+            }
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+                return Err(Error::new(ErrorKind::Generic, "map contains duplicate key"));
+            }
+            Datum::Map(pairs)
+        } else {
+            let mut atoms = Vec::with_capacity(n);
+            for elem in inner {
+                let atom = Atom::from_json(ty.key.atomic, elem, symbols.as_deref_mut())?;
+                ty.key.check(&atom)?;
+                atoms.push(atom);
+            }
+            atoms.sort();
+            if atoms.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::new(ErrorKind::Generic, "set contains duplicate"));
+            }
+            Datum::Set(atoms)
+        };
+        Ok(datum)
+    }
+
+    /// Checks every atom against the constraints of `ty`.
+    pub fn check_constraints(&self, ty: &Type) -> Result<()> {
+        match self {
+            Datum::Set(a) => a.iter().try_for_each(|atom| ty.key.check(atom)),
+            Datum::Map(p) => p.iter().try_for_each(|(k, v)| {
+                ty.key.check(k)?;
+                match &ty.value {
+                    Some(vt) => vt.check(v),
+                    None => Ok(()),
+                }
+            }),
+        }
+    }
+
+    pub fn conforms(&self, ty: &Type) -> bool {
+        (ty.min as usize..=ty.max as usize).contains(&self.len())
+    }
+
+    /// Adds the elements of `other` whose keys are not already present (the
+    /// `insert` mutator: existing map keys keep their values).
+    pub fn union(&mut self, other: &Datum) {
+        match (self, other) {
+            (Datum::Set(a), Datum::Set(b)) => {
+                a.extend(b.iter().cloned());
+                a.sort();
+                a.dedup();
+            }
+            (Datum::Map(a), Datum::Map(b)) => {
+                a.extend(b.iter().cloned());
+                // Stable sort keeps the existing pair first among equal keys.
+                a.sort_by(|x, y| x.0.cmp(&y.0));
+                a.dedup_by(|later, earlier| later.0 == earlier.0);
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes from a set the elements of `other`; from a map, the pairs of
+    /// `other` (key and value must both match) or, when `other` is a set,
+    /// the keys it lists (the `delete` mutator).
+    pub fn subtract(&mut self, other: &Datum) {
+        match (self, other) {
+            (Datum::Set(a), Datum::Set(b)) => a.retain(|x| b.binary_search(x).is_err()),
+            (Datum::Map(a), Datum::Map(b)) => {
+                a.retain(|(k, v)| b.binary_search_by(|(bk, _)| bk.cmp(k)).map_or(true, |i| &b[i].1 != v))
+            }
+            (Datum::Map(a), Datum::Set(keys)) => a.retain(|(k, _)| keys.binary_search(k).is_err()),
+            (Datum::Set(_), Datum::Map(_)) => {}
+        }
+    }
+
+    /// True if every element of `other` is in `self` (for maps, as pairs).
+    pub fn includes_all(&self, other: &Datum) -> bool {
+        match (self, other) {
+            (Datum::Set(a), Datum::Set(b)) => b.iter().all(|x| a.binary_search(x).is_ok()),
+            (Datum::Map(_), Datum::Map(b)) => b.iter().all(|(k, v)| self.get(k) == Some(v)),
+            _ => false,
+        }
+    }
+
+    /// True if no element of `other` is in `self` (for maps, as pairs).
+    pub fn excludes_all(&self, other: &Datum) -> bool {
+        match (self, other) {
+            (Datum::Set(a), Datum::Set(b)) => b.iter().all(|x| a.binary_search(x).is_err()),
+            (Datum::Map(_), Datum::Map(b)) => b.iter().all(|(k, v)| self.get(k) != Some(v)),
+            _ => true,
+        }
+    }
+
+    /// The update2 / file "diff" from `old` to `new`: for scalars the new
+    /// value; otherwise the elements added or removed and, for maps, the
+    /// pairs whose value changed (with the new value).
+    pub fn diff(old: &Datum, new: &Datum, ty: &Type) -> Datum {
+        if !ty.is_composite() {
+            return new.clone();
+        }
+        match (old, new) {
+            (Datum::Set(a), Datum::Set(b)) => {
+                let mut out = Vec::new();
+                let (mut i, mut j) = (0, 0);
+                while i < a.len() && j < b.len() {
+                    match a[i].cmp(&b[j]) {
+                        std::cmp::Ordering::Less => { out.push(a[i].clone()); i += 1; }
+                        std::cmp::Ordering::Greater => { out.push(b[j].clone()); j += 1; }
+                        std::cmp::Ordering::Equal => { i += 1; j += 1; }
+                    }
+                }
+                out.extend_from_slice(&a[i..]);
+                out.extend_from_slice(&b[j..]);
+                Datum::Set(out)
+            }
+            (Datum::Map(a), Datum::Map(b)) => {
+                let mut out = Vec::new();
+                let (mut i, mut j) = (0, 0);
+                while i < a.len() && j < b.len() {
+                    match a[i].0.cmp(&b[j].0) {
+                        std::cmp::Ordering::Less => { out.push(a[i].clone()); i += 1; }
+                        std::cmp::Ordering::Greater => { out.push(b[j].clone()); j += 1; }
+                        std::cmp::Ordering::Equal => {
+                            if a[i].1 != b[j].1 {
+                                out.push(b[j].clone());
+                            }
+                            i += 1;
+                            j += 1;
+                        }
+                    }
+                }
+                out.extend_from_slice(&a[i..]);
+                out.extend_from_slice(&b[j..]);
+                Datum::Map(out)
+            }
+            _ => new.clone(),
+        }
+    }
+
+    /// Applies a diff made by [`Datum::diff`]: a key absent from `self` is
+    /// added, a key present with a different value is updated, a key present
+    /// with the same value (or a set element present) is removed.
+    pub fn apply_diff(&mut self, diff: &Datum, ty: &Type) -> Result<()> {
+        if !ty.is_composite() {
+            *self = diff.clone();
+            return Ok(());
+        }
+        match (&mut *self, diff) {
+            (Datum::Set(a), Datum::Set(d)) => {
+                for x in d {
+                    match a.binary_search(x) {
+                        Ok(i) => { a.remove(i); }
+                        Err(i) => a.insert(i, x.clone()),
+                    }
+                }
+            }
+            (Datum::Map(a), Datum::Map(d)) => {
+                for (k, v) in d {
+                    match a.binary_search_by(|(ak, _)| ak.cmp(k)) {
+                        Ok(i) if &a[i].1 == v => { a.remove(i); }
+                        Ok(i) => a[i].1 = v.clone(),
+                        Err(i) => a.insert(i, (k.clone(), v.clone())),
+                    }
+                }
+            }
+            _ => return Err(Error::syntax("diff does not match the column's type")),
+        }
+        if !self.conforms(ty) {
+            return Err(Error::constraint(format!(
+                "applying the diff leaves {} elements in a column of type {}",
+                self.len(),
+                ty.to_english()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Removes every element (set) or pair (map) that mentions one of the
+    /// UUIDs for which `dead` is true, in keys or values as `key`/`value` say.
+    /// Returns how many were removed.
+    pub fn remove_refs(&mut self, key: bool, value: bool, dead: impl Fn(&Atom) -> bool) -> usize {
+        let before = self.len();
+        match self {
+            Datum::Set(a) if key => a.retain(|x| !dead(x)),
+            Datum::Map(p) => p.retain(|(k, v)| !((key && dead(k)) || (value && dead(v)))),
+            _ => {}
+        }
+        before - self.len()
+    }
+}
+
+fn expected_wrapper(json: &Json, class: &str) -> Error {
+    Error::syntax_in(ErrorKind::SyntaxError, json, format!("expected [\"{class}\", <array>]"))
+}
+
+fn count_error(ty: &Type, json: &Json, n: usize) -> Error {
+    let class = if ty.is_map() { "map" } else { "set" };
+    let details = if ty.min == 1 && ty.max == 1 {
+        format!("{class} must have exactly one member but {n} are present")
+    } else if ty.max == u32::MAX {
+        format!("{class} must have at least {} members but {n} are present", ty.min)
+    } else {
+        format!("{class} must have {} to {} members but {n} are present", ty.min, ty.max)
+    };
+    Error::syntax_in(ErrorKind::SyntaxError, json, details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ty(j: Json) -> Type {
+        Type::from_json(&j).unwrap()
+    }
+
+    fn parse(t: &Type, j: Json) -> Result<Datum> {
+        Datum::from_json(t, &j, None)
+    }
+
+    #[test]
+    fn sets_and_scalars() {
+        let t = ty(json!({"key": "integer", "min": 0, "max": "unlimited"}));
+        let d = parse(&t, json!(["set", [3, 1, 2]])).unwrap();
+        assert_eq!(d.to_json(), json!(["set", [1, 2, 3]]));
+        assert_eq!(parse(&t, json!(5)).unwrap().to_json(), json!(5));
+        assert_eq!(parse(&t, json!(["set", []])).unwrap().to_json(), json!(["set", []]));
+        let e = parse(&t, json!(["set", [1, 1]])).unwrap_err();
+        assert_eq!(e.tag(), "ovsdb error");
+    }
+
+    #[test]
+    fn counts_and_constraints() {
+        let t = ty(json!({"key": {"type": "integer", "minInteger": 1, "maxInteger": 3}, "min": 1, "max": 2}));
+        assert_eq!(parse(&t, json!(["set", []])).unwrap_err().tag(), "syntax error");
+        assert_eq!(parse(&t, json!(["set", [1, 2, 3]])).unwrap_err().tag(), "syntax error");
+        assert_eq!(parse(&t, json!(4)).unwrap_err().tag(), "constraint violation");
+        let e = ty(json!({"key": {"type": "string", "enum": ["set", ["a", "b"]]}}));
+        assert_eq!(parse(&e, json!("c")).unwrap_err().tag(), "constraint violation");
+        assert!(parse(&e, json!("a")).is_ok());
+    }
+
+    #[test]
+    fn maps() {
+        let t = ty(json!({"key": "string", "value": "integer", "min": 0, "max": "unlimited"}));
+        let d = parse(&t, json!(["map", [["b", 2], ["a", 1]]])).unwrap();
+        assert_eq!(d.to_json(), json!(["map", [["a", 1], ["b", 2]]]));
+        assert_eq!(d.get(&Atom::string("b")), Some(&Atom::Integer(2)));
+        assert_eq!(parse(&t, json!(["map", [["a", 1], ["a", 2]]])).unwrap_err().tag(), "ovsdb error");
+        assert_eq!(parse(&t, json!("a")).unwrap_err().tag(), "syntax error");
+    }
+
+    #[test]
+    fn mutators_union_and_subtract() {
+        let t = ty(json!({"key": "string", "value": "integer", "min": 0, "max": "unlimited"}));
+        let mut d = parse(&t, json!(["map", [["a", 1], ["b", 2]]])).unwrap();
+        d.union(&parse(&t, json!(["map", [["a", 9], ["c", 3]]])).unwrap());
+        assert_eq!(d.to_json(), json!(["map", [["a", 1], ["b", 2], ["c", 3]]]));
+        d.subtract(&parse(&t, json!(["map", [["a", 9], ["b", 2]]])).unwrap());
+        assert_eq!(d.to_json(), json!(["map", [["a", 1], ["c", 3]]]));
+        d.subtract(&Datum::set(vec![Atom::string("a")]));
+        assert_eq!(d.to_json(), json!(["map", [["c", 3]]]));
+    }
+
+    #[test]
+    fn diff_round_trips() {
+        let t = ty(json!({"key": "string", "value": "integer", "min": 0, "max": "unlimited"}));
+        let old = parse(&t, json!(["map", [["a", 1], ["b", 2], ["c", 3]]])).unwrap();
+        let new = parse(&t, json!(["map", [["a", 1], ["b", 5], ["d", 4]]])).unwrap();
+        let diff = Datum::diff(&old, &new, &t);
+        assert_eq!(diff.to_json(), json!(["map", [["b", 5], ["c", 3], ["d", 4]]]));
+        let mut applied = old.clone();
+        applied.apply_diff(&diff, &t).unwrap();
+        assert_eq!(applied, new);
+
+        let s = ty(json!({"key": "integer", "min": 0, "max": 1}));
+        let (o, n) = (parse(&s, json!(1)).unwrap(), parse(&s, json!(2)).unwrap());
+        let diff = Datum::diff(&o, &n, &s);
+        assert_eq!(diff.to_json(), json!(2));
+    }
+
+    #[test]
+    fn defaults() {
+        let t = ty(json!("string"));
+        assert_eq!(Datum::default_for(&t).to_json(), json!(""));
+        assert!(Datum::default_for(&t).is_default(&t));
+        let m = ty(json!({"key": "string", "value": "string", "min": 0, "max": "unlimited"}));
+        assert_eq!(Datum::default_for(&m).to_json(), json!(["map", []]));
+    }
+}

@@ -1,0 +1,238 @@
+//! The database: its tables of rows, plus what integrity checks need to be
+//! fast (strong reference counts, weak back-references, unique indexes).
+//! A [`Commit`] made by a transaction (or read from disk) is applied here.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::atom::Atom;
+use crate::datum::Datum;
+use crate::row::Row;
+use crate::schema::{ColumnId, DatabaseSchema, TableId, TableSchema};
+use crate::types::RefType;
+use crate::uuid::Uuid;
+
+/// Row UUIDs are random, so hashing them is folding them.
+#[derive(Default, Clone, Copy)]
+pub struct UuidHasher(u64);
+
+impl Hasher for UuidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 ^= (v as u64) ^ ((v >> 64) as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0 = (self.0 ^ v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+pub type UuidMap<V> = HashMap<Uuid, V, BuildHasherDefault<UuidHasher>>;
+/// A row of some table.
+pub type RowKey = (TableId, Uuid);
+
+/// One table's rows and bookkeeping.
+#[derive(Default, Clone)]
+pub struct Table {
+    pub rows: UuidMap<Arc<Row>>,
+    /// Strong references to each row (only nonzero counts are kept).
+    pub(crate) n_refs: UuidMap<u32>,
+    /// For each row, the rows holding weak references to it, with counts.
+    pub(crate) weak_srcs: UuidMap<HashMap<RowKey, u32, BuildHasherDefault<UuidHasher>>>,
+    /// One map per schema index: index values → the row holding them.
+    pub(crate) indexes: Vec<HashMap<Vec<Datum>, Uuid>>,
+}
+
+impl Table {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn get(&self, uuid: &Uuid) -> Option<&Arc<Row>> {
+        self.rows.get(uuid)
+    }
+
+    pub fn n_refs(&self, uuid: &Uuid) -> u32 {
+        self.n_refs.get(uuid).copied().unwrap_or(0)
+    }
+
+    /// The row that holds `key` in index `index`.
+    pub fn index_lookup(&self, index: usize, key: &[Datum]) -> Option<Uuid> {
+        self.indexes.get(index)?.get(key).copied()
+    }
+}
+
+/// One row's change in a commit.
+#[derive(Clone, Debug)]
+pub struct RowChange {
+    pub uuid: Uuid,
+    pub old: Option<Arc<Row>>,
+    pub new: Option<Arc<Row>>,
+}
+
+/// The effect of one committed transaction: what changed, table by table.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// Tables with at least one change, in [`TableId`] order.
+    pub tables: Vec<(TableId, Vec<RowChange>)>,
+    pub comment: Option<String>,
+    /// The client asked for `"durable": true`.
+    pub durable: bool,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.tables.iter().all(|(_, c)| c.is_empty())
+    }
+
+    pub fn n_changes(&self) -> usize {
+        self.tables.iter().map(|(_, c)| c.len()).sum()
+    }
+}
+
+/// A database: schema and contents.
+#[derive(Clone)]
+pub struct Database {
+    pub schema: Arc<DatabaseSchema>,
+    pub tables: Vec<Table>,
+}
+
+impl Database {
+    pub fn new(schema: Arc<DatabaseSchema>) -> Database {
+        let tables = schema
+            .tables
+            .iter()
+            .map(|t| Table { indexes: vec![HashMap::new(); t.indexes.len()], ..Table::default() })
+            .collect();
+        Database { schema, tables }
+    }
+
+    pub fn table(&self, id: TableId) -> &Table {
+        &self.tables[id]
+    }
+
+    pub fn table_by_name(&self, name: &str) -> Option<(TableId, &TableSchema, &Table)> {
+        let id = self.schema.table_id(name)?;
+        Some((id, &self.schema.tables[id], &self.tables[id]))
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.tables.iter().map(Table::len).sum()
+    }
+
+    /// Applies a commit that has already been checked (by a transaction, or
+    /// because it was read back from our own log).
+    pub fn apply(&mut self, commit: &Commit) {
+        for (table_id, changes) in &commit.tables {
+            for change in changes {
+                self.apply_change(*table_id, change);
+            }
+        }
+    }
+
+    fn apply_change(&mut self, table_id: TableId, change: &RowChange) {
+        let schema = Arc::clone(&self.schema);
+        let ts = &schema.tables[table_id];
+        let src: RowKey = (table_id, change.uuid);
+        for (col_id, col) in ts.user_columns() {
+            if !col.has_refs() {
+                continue;
+            }
+            let old = change.old.as_ref().map(|r| r.field(col_id));
+            let new = change.new.as_ref().map(|r| r.field(col_id));
+            if old == new {
+                continue;
+            }
+            if let Some(old) = old {
+                self.adjust_refs(ts, src, col_id, old, -1);
+            }
+            if let Some(new) = new {
+                self.adjust_refs(ts, src, col_id, new, 1);
+            }
+        }
+        for (i, index) in ts.indexes.iter().enumerate() {
+            if let Some(old) = &change.old {
+                let key = index_key(old, index);
+                if self.tables[table_id].indexes[i].get(&key) == Some(&change.uuid) {
+                    self.tables[table_id].indexes[i].remove(&key);
+                }
+            }
+            if let Some(new) = &change.new {
+                self.tables[table_id].indexes[i].insert(index_key(new, index), change.uuid);
+            }
+        }
+        let table = &mut self.tables[table_id];
+        match &change.new {
+            Some(row) => {
+                table.rows.insert(change.uuid, Arc::clone(row));
+            }
+            None => {
+                table.rows.remove(&change.uuid);
+            }
+        }
+    }
+
+    fn adjust_refs(&mut self, ts: &TableSchema, src: RowKey, col_id: ColumnId, datum: &Datum, delta: i64) {
+        let col = &ts.columns[col_id];
+        let mut visit = |target_table: TableId, ref_type: RefType, atom: &Atom| {
+            let Some(dst) = atom.as_uuid() else { return };
+            let table = &mut self.tables[target_table];
+            match ref_type {
+                RefType::Strong => {
+                    if dst == src.1 {
+                        return; // self-references do not count
+                    }
+                    let n = table.n_refs.entry(dst).or_insert(0);
+                    *n = (*n as i64 + delta).max(0) as u32;
+                    if *n == 0 {
+                        table.n_refs.remove(&dst);
+                    }
+                }
+                RefType::Weak => {
+                    let srcs = table.weak_srcs.entry(dst).or_default();
+                    let n = srcs.entry(src).or_insert(0);
+                    *n = (*n as i64 + delta).max(0) as u32;
+                    if *n == 0 {
+                        srcs.remove(&src);
+                        if srcs.is_empty() {
+                            table.weak_srcs.remove(&dst);
+                        }
+                    }
+                }
+            }
+        };
+        match datum {
+            Datum::Set(atoms) => {
+                if let Some((t, rt)) = col.key_ref {
+                    atoms.iter().for_each(|a| visit(t, rt, a));
+                }
+            }
+            Datum::Map(pairs) => {
+                for (k, v) in pairs {
+                    if let Some((t, rt)) = col.key_ref {
+                        visit(t, rt, k);
+                    }
+                    if let Some((t, rt)) = col.value_ref {
+                        visit(t, rt, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The values of an index's columns in `row`.
+pub(crate) fn index_key(row: &Row, columns: &[ColumnId]) -> Vec<Datum> {
+    columns.iter().map(|&c| row.get(c).into_owned()).collect()
+}

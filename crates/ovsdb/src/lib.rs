@@ -1,0 +1,38 @@
+//! The OVSDB engine: everything about an Open vSwitch database that does not
+//! involve a socket, a file or a thread.
+//!
+//! # Layout
+//!
+//! - [`uuid`], [`atom`], [`datum`], [`types`]: values and their types, in the
+//!   JSON notation of RFC 7047 and the text notation of `ovs-vsctl`
+//!   ([`display`]).
+//! - [`schema`]: database schemas as ovsdb(7) defines them.
+//! - [`row`], [`db`]: the contents of a database, and the [`db::Commit`]s
+//!   that change it.
+//! - [`condition`], [`mutation`], [`txn`]: the `transact` method, from JSON
+//!   operations to a checked commit.
+//! - [`monitor`]: what monitoring clients follow and the updates they get.
+//! - [`error`]: the protocol's error object; every error string lives there.
+//!
+//! The engine is deterministic given its inputs (UUID generation aside) and
+//! never blocks: a transaction that must wait says so
+//! ([`txn::Outcome::Blocked`]) and the server retries it.
+
+pub mod atom;
+pub mod condition;
+pub mod datum;
+pub mod db;
+pub mod display;
+pub mod error;
+pub mod monitor;
+pub mod mutation;
+pub mod row;
+pub mod schema;
+pub mod txn;
+pub mod types;
+pub mod uuid;
+
+pub use atom::{Atom, AtomicType};
+pub use datum::Datum;
+pub use error::{Error, ErrorKind};
+pub use uuid::Uuid;

@@ -1,0 +1,416 @@
+//! Monitors (RFC 7047 section 4.1.5 and the Open vSwitch extensions
+//! `monitor_cond`, `monitor_cond_since`): which tables, columns and rows a
+//! client follows, and the `<table-updates>` it receives.
+//!
+//! A [`MonitorSpec`] is a value: two clients asking for the same thing have
+//! equal specs, so a server can compose each update once and send the same
+//! bytes to both.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::condition::Condition;
+use crate::datum::Datum;
+use crate::db::{Commit, Database, RowChange};
+use crate::error::{Error, ErrorKind, Result};
+use crate::row::Row;
+use crate::schema::{COL_UUID, ColumnId, DatabaseSchema, TableId, TableSchema};
+use crate::types::ObjectParser;
+use crate::uuid::Uuid;
+
+/// `monitor` sends "update", `monitor_cond` "update2",
+/// `monitor_cond_since` "update3".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    V1,
+    V2,
+    V3,
+}
+
+impl Version {
+    pub fn notification(self) -> &'static str {
+        match self {
+            Version::V1 => "update",
+            Version::V2 => "update2",
+            Version::V3 => "update3",
+        }
+    }
+}
+
+/// Which kinds of change a monitor wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Select {
+    pub initial: bool,
+    pub insert: bool,
+    pub delete: bool,
+    pub modify: bool,
+}
+
+impl Select {
+    pub const ALL: Select = Select { initial: true, insert: true, delete: true, modify: true };
+    const NONE: Select = Select { initial: false, insert: false, delete: false, modify: false };
+
+    fn union(self, o: Select) -> Select {
+        Select {
+            initial: self.initial || o.initial,
+            insert: self.insert || o.insert,
+            delete: self.delete || o.delete,
+            modify: self.modify || o.modify,
+        }
+    }
+
+    fn has(self, kind: Kind) -> bool {
+        match kind {
+            Kind::Initial => self.initial,
+            Kind::Insert => self.insert,
+            Kind::Delete => self.delete,
+            Kind::Modify => self.modify,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Initial,
+    Insert,
+    Delete,
+    Modify,
+}
+
+/// What a monitor follows in one table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableSpec {
+    pub table: TableId,
+    /// Monitored columns, each with the changes it is reported for.
+    pub columns: Vec<(ColumnId, Select)>,
+    /// Union of the columns' selections.
+    pub select: Select,
+    /// Rows followed (conditional monitors only; `None` follows every row).
+    pub condition: Option<Condition>,
+}
+
+/// Everything one monitor follows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MonitorSpec {
+    pub version: Version,
+    /// In [`TableId`] order.
+    pub tables: Vec<TableSpec>,
+}
+
+impl MonitorSpec {
+    /// Parses `<monitor-requests>`: `{table: request or [request...]}`.
+    pub fn parse(schema: &DatabaseSchema, requests: &Json, version: Version) -> Result<MonitorSpec> {
+        let Json::Object(obj) = requests else {
+            return Err(Error::syntax_in(ErrorKind::SyntaxError, requests, "monitor-requests must be object"));
+        };
+        let mut tables = Vec::with_capacity(obj.len());
+        for (name, value) in obj {
+            let table = schema
+                .table_id(name)
+                .ok_or_else(|| Error::syntax(format!("no table named {name}")))?;
+            let ts = &schema.tables[table];
+            let mut spec = TableSpec { table, columns: Vec::new(), select: Select::NONE, condition: None };
+            match value {
+                Json::Array(items) => {
+                    for item in items {
+                        parse_request(ts, &mut spec, item, version)?;
+                    }
+                }
+                other => parse_request(ts, &mut spec, other, version)?,
+            }
+            if version != Version::V1 && spec.condition.is_none() {
+                spec.condition = Some(Condition::default());
+            }
+            tables.push(spec);
+        }
+        tables.sort_by_key(|t| t.table);
+        Ok(MonitorSpec { version, tables })
+    }
+
+    pub fn table(&self, table: TableId) -> Option<&TableSpec> {
+        self.tables.iter().find(|t| t.table == table)
+    }
+
+    /// Applies `<monitor-cond-change-requests>`, returning the spec as it
+    /// was (to compute what the change reveals and hides).
+    pub fn change_conditions(&mut self, schema: &DatabaseSchema, requests: &Json) -> Result<MonitorSpec> {
+        let Json::Object(obj) = requests else {
+            return Err(Error::syntax("monitor-cond-change-requests must be object"));
+        };
+        let mut new = self.clone();
+        for (name, value) in obj {
+            let table = schema.table_id(name).ok_or_else(|| Error::syntax(format!("no table named {name}")))?;
+            let ts = &schema.tables[table];
+            let Some(spec) = new.tables.iter_mut().find(|t| t.table == table) else {
+                return Err(Error::syntax(format!("no table named {name} in monitor session")));
+            };
+            let Json::Array(items) = value else {
+                return Err(Error::syntax(format!("table {name} no monitor-cond-change JSON array")));
+            };
+            for item in items {
+                let mut p = ObjectParser::new(item, format!("table {name}"))?;
+                let columns = p.optional("columns");
+                let where_json = p.optional("where");
+                p.finish()?;
+                if columns.is_some() {
+                    return Err(Error::syntax_in(ErrorKind::SyntaxError, item, "changing columns is unsupported"));
+                }
+                spec.condition = Some(match where_json {
+                    Some(w) => Condition::from_json(ts, w, None)?,
+                    None => Condition::default(),
+                });
+            }
+        }
+        Ok(std::mem::replace(self, new))
+    }
+
+    /// The reply to the monitor request: every followed row, as "initial".
+    pub fn initial(&self, db: &Database) -> Json {
+        let mut out = Map::new();
+        for spec in &self.tables {
+            if !spec.select.initial {
+                continue;
+            }
+            let ts = &db.schema.tables[spec.table];
+            let mut rows = Map::new();
+            for (uuid, row) in &db.tables[spec.table].rows {
+                if let Some(u) = self.row_update(spec, ts, None, Some(row), true) {
+                    rows.insert(uuid.to_string(), u);
+                }
+            }
+            if !rows.is_empty() {
+                out.insert(ts.name.clone(), Json::Object(rows));
+            }
+        }
+        Json::Object(out)
+    }
+
+    /// The `<table-updates>` a commit produces for this monitor, if any.
+    pub fn update(&self, schema: &DatabaseSchema, commit: &Commit) -> Option<Json> {
+        let mut out = Map::new();
+        let mut specs = self.tables.iter().peekable();
+        for (table, changes) in &commit.tables {
+            while specs.peek().is_some_and(|s| s.table < *table) {
+                specs.next();
+            }
+            let Some(spec) = specs.peek().filter(|s| s.table == *table) else { continue };
+            let ts = &schema.tables[*table];
+            let mut rows = Map::new();
+            for RowChange { uuid, old, new } in changes {
+                if let Some(u) = self.row_update(spec, ts, old.as_deref(), new.as_deref(), false) {
+                    rows.insert(uuid.to_string(), u);
+                }
+            }
+            if !rows.is_empty() {
+                out.insert(ts.name.clone(), Json::Object(rows));
+            }
+        }
+        (!out.is_empty()).then_some(Json::Object(out))
+    }
+
+    /// After a condition change from `old` to `self`: rows that came into
+    /// view are inserted, rows that left it are deleted.
+    pub fn condition_change_update(&self, old: &MonitorSpec, db: &Database) -> Option<Json> {
+        let mut out = Map::new();
+        for (spec, old_spec) in self.tables.iter().zip(&old.tables) {
+            if spec.condition == old_spec.condition {
+                continue;
+            }
+            let ts = &db.schema.tables[spec.table];
+            let mut rows = Map::new();
+            for (uuid, row) in &db.tables[spec.table].rows {
+                let was = matches(old_spec, ts, row);
+                let is = matches(spec, ts, row);
+                let update = match (was, is) {
+                    (false, true) if spec.select.insert => Some(self.compose(spec, ts, Kind::Insert, None, Some(row))),
+                    (true, false) if spec.select.delete => Some(self.compose(spec, ts, Kind::Delete, Some(row), None)),
+                    _ => None,
+                };
+                if let Some(u) = update {
+                    rows.insert(uuid.to_string(), u);
+                }
+            }
+            if !rows.is_empty() {
+                out.insert(ts.name.clone(), Json::Object(rows));
+            }
+        }
+        (!out.is_empty()).then_some(Json::Object(out))
+    }
+
+    fn row_update(&self, spec: &TableSpec, ts: &TableSchema, old: Option<&Row>, new: Option<&Row>, initial: bool) -> Option<Json> {
+        let mut kind = match (initial, old, new) {
+            (true, _, _) => Kind::Initial,
+            (_, None, _) => Kind::Insert,
+            (_, _, None) => Kind::Delete,
+            _ => Kind::Modify,
+        };
+        if spec.condition.is_some() {
+            let old_match = old.is_some_and(|r| matches(spec, ts, r));
+            let new_match = new.is_some_and(|r| matches(spec, ts, r));
+            kind = match kind {
+                _ if !old_match && !new_match => return None,
+                Kind::Initial | Kind::Insert if !new_match => return None,
+                Kind::Modify if !old_match => Kind::Insert,
+                Kind::Modify if !new_match => Kind::Delete,
+                Kind::Delete if !old_match => return None,
+                k => k,
+            };
+        }
+        if !spec.select.has(kind) {
+            return None;
+        }
+        if kind == Kind::Modify {
+            let (o, n) = (old?, new?);
+            if !spec.columns.iter().any(|&(c, _)| !o.column_eq(n, c)) {
+                return None;
+            }
+        }
+        Some(self.compose(spec, ts, kind, old, new))
+    }
+
+    fn compose(&self, spec: &TableSpec, ts: &TableSchema, kind: Kind, old: Option<&Row>, new: Option<&Row>) -> Json {
+        let wanted = spec.columns.iter().filter(|(_, sel)| sel.has(kind)).map(|&(c, _)| c);
+        let mut obj = Map::new();
+        if self.version == Version::V1 {
+            if matches!(kind, Kind::Delete | Kind::Modify)
+                && let Some(o) = old
+            {
+                let mut old_obj = Map::new();
+                for c in wanted.clone() {
+                    if kind == Kind::Delete || new.is_some_and(|n| !o.column_eq(n, c)) {
+                        old_obj.insert(ts.columns[c].name.clone(), o.get(c).to_json());
+                    }
+                }
+                obj.insert("old".into(), Json::Object(old_obj));
+            }
+            if kind != Kind::Delete
+                && let Some(n) = new
+            {
+                let new_obj: Map<String, Json> = wanted.map(|c| (ts.columns[c].name.clone(), n.get(c).to_json())).collect();
+                obj.insert("new".into(), Json::Object(new_obj));
+            }
+            return Json::Object(obj);
+        }
+        let (key, row_obj) = match (kind, old, new) {
+            (Kind::Delete, _, _) => ("delete", Json::Null),
+            (Kind::Modify, Some(o), Some(n)) => {
+                let mut diff = Map::new();
+                for c in wanted {
+                    if !o.column_eq(n, c) {
+                        let ty = &ts.columns[c].ty;
+                        diff.insert(ts.columns[c].name.clone(), Datum::diff(&o.get(c), &n.get(c), ty).to_json());
+                    }
+                }
+                ("modify", Json::Object(diff))
+            }
+            (kind, _, Some(n)) => {
+                let mut vals = Map::new();
+                for c in wanted {
+                    let d = n.get(c);
+                    if !d.is_default(&ts.columns[c].ty) {
+                        vals.insert(ts.columns[c].name.clone(), d.to_json());
+                    }
+                }
+                (if kind == Kind::Initial { "initial" } else { "insert" }, Json::Object(vals))
+            }
+            _ => ("delete", Json::Null),
+        };
+        obj.insert(key.into(), row_obj);
+        Json::Object(obj)
+    }
+}
+
+fn matches(spec: &TableSpec, ts: &TableSchema, row: &Row) -> bool {
+    spec.condition.as_ref().is_none_or(|c| c.matches_any(ts, row))
+}
+
+fn parse_request(ts: &TableSchema, spec: &mut TableSpec, json: &Json, version: Version) -> Result<()> {
+    let mut p = ObjectParser::new(json, format!("table {}", ts.name))?;
+    let where_json = if version != Version::V1 { p.optional_array("where")?.map(|_| p_where(json)) } else { None };
+    let columns = p.optional_array("columns")?;
+    let select_json = p.optional("select");
+    p.finish()?;
+    let select = match select_json {
+        None => Select::ALL,
+        Some(sj) => {
+            if !sj.is_object() {
+                return Err(Error::syntax_in(ErrorKind::SyntaxError, json, format!("table {}: member 'select' has the wrong type", ts.name)));
+            }
+            let mut sp = ObjectParser::new(sj, format!("table {} select", ts.name))?;
+            let s = Select {
+                initial: sp.optional_bool("initial")?.unwrap_or(true),
+                insert: sp.optional_bool("insert")?.unwrap_or(true),
+                delete: sp.optional_bool("delete")?.unwrap_or(true),
+                modify: sp.optional_bool("modify")?.unwrap_or(true),
+            };
+            sp.finish()?;
+            s
+        }
+    };
+    spec.select = spec.select.union(select);
+    let column_ids: Vec<ColumnId> = match columns {
+        Some(names) => {
+            let mut ids = Vec::with_capacity(names.len());
+            for n in names {
+                let Json::String(n) = n else {
+                    return Err(Error::syntax("array of column names expected"));
+                };
+                ids.push(ts.column_id(n).ok_or_else(|| Error::syntax(format!("{n} is not a valid column name")))?);
+            }
+            ids
+        }
+        None => (0..ts.columns.len()).filter(|&c| c != COL_UUID).collect(),
+    };
+    for c in column_ids {
+        if spec.columns.iter().any(|&(x, _)| x == c) {
+            return Err(Error::syntax(format!("column {} mentioned more than once", ts.columns[c].name)));
+        }
+        spec.columns.push((c, select));
+    }
+    if let Some(w) = where_json
+        && spec.condition.is_none()
+    {
+        spec.condition = Some(Condition::from_json(ts, w, None)?);
+    }
+    Ok(())
+}
+
+fn p_where(json: &Json) -> &Json {
+    &json["where"]
+}
+
+/// Folds several commits into one: each row's oldest "old" and newest
+/// "new". Used to answer `monitor_cond_since` from history.
+pub fn merge_commits<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Commit {
+    let mut by_table: HashMap<TableId, (Vec<Uuid>, HashMap<Uuid, (Option<Arc<Row>>, Option<Arc<Row>>)>)> = HashMap::new();
+    for commit in commits {
+        for (table, changes) in &commit.tables {
+            let (order, rows) = by_table.entry(*table).or_default();
+            for ch in changes {
+                rows.entry(ch.uuid)
+                    .and_modify(|e| e.1 = ch.new.clone())
+                    .or_insert_with(|| {
+                        order.push(ch.uuid);
+                        (ch.old.clone(), ch.new.clone())
+                    });
+            }
+        }
+    }
+    let mut tables: Vec<(TableId, Vec<RowChange>)> = by_table
+        .into_iter()
+        .map(|(t, (order, mut rows))| {
+            let changes = order
+                .into_iter()
+                .filter_map(|u| {
+                    let (old, new) = rows.remove(&u)?;
+                    (old.is_some() || new.is_some()).then_some(RowChange { uuid: u, old, new })
+                })
+                .collect();
+            (t, changes)
+        })
+        .collect();
+    tables.sort_by_key(|(t, _)| *t);
+    Commit { tables, comment: None, durable: false }
+}

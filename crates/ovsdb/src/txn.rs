@@ -1,0 +1,800 @@
+//! Transaction execution (RFC 7047 section 4.1.3 and 5.2): the `transact`
+//! operations run against a private overlay of the database, then the
+//! commit-time checks of ovsdb(7) run (referential integrity, garbage
+//! collection, weak references, `maxRows`, indexes) and yield a [`Commit`].
+//!
+//! Nothing here touches the database: the caller applies the commit once it
+//! is durable, so a failed transaction leaves no trace.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::atom::{Atom, NamedUuids};
+use crate::condition::Condition;
+use crate::datum::Datum;
+use crate::db::{Commit, Database, RowChange, RowKey, UuidMap, index_key};
+use crate::error::{Error, ErrorKind, Result};
+use crate::mutation::Mutation;
+use crate::row::Row;
+use crate::schema::{COL_UUID, ColumnId, DatabaseSchema, TableId};
+use crate::types::{ObjectParser, RefType};
+use crate::uuid::Uuid;
+
+/// What the session running a transaction contributes to it.
+pub struct ExecContext<'a> {
+    /// Time since the transaction first arrived (for blocked `wait`s).
+    pub elapsed_ms: u64,
+    /// The server refuses writes (a backup server, for example).
+    pub read_only: bool,
+    /// Whether this session owns the named lock (for `assert`).
+    pub owns_lock: &'a dyn Fn(&str) -> bool,
+}
+
+impl ExecContext<'_> {
+    pub fn simple() -> ExecContext<'static> {
+        ExecContext { elapsed_ms: 0, read_only: false, owns_lock: &|_| false }
+    }
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// `results` is the reply's array. A commit, when present, must be made
+    /// durable and applied before the reply is sent.
+    Done { results: Json, commit: Option<Commit> },
+    /// A `wait` is not satisfied yet: run the transaction again when the
+    /// database changes, or once `timeout_ms` (from arrival) has passed.
+    Blocked { timeout_ms: Option<u64> },
+}
+
+/// Runs a `transact` request's params (`[db-name, operation...]`).
+pub fn execute(db: &Database, params: &Json, ctx: &ExecContext) -> Outcome {
+    let schema = &*db.schema;
+    let ops = match params {
+        Json::Array(a) if matches!(a.first(), Some(Json::String(n)) if *n == schema.name) => &a[1..],
+        Json::Array(_) => {
+            let e = Error::syntax_in(ErrorKind::SyntaxError, params, "database name expected as first parameter");
+            return Outcome::Done { results: e.to_json(), commit: None };
+        }
+        _ => {
+            let e = Error::syntax_in(ErrorKind::SyntaxError, params, "array expected");
+            return Outcome::Done { results: e.to_json(), commit: None };
+        }
+    };
+
+    let mut txn = Txn::new(db);
+    let mut results = Vec::with_capacity(ops.len() + 1);
+    let mut failed = false;
+    for (i, op) in ops.iter().enumerate() {
+        match txn.execute_op(op, i + 1, ops.len(), ctx) {
+            Ok(result) => results.push(result),
+            Err(e) if e.kind == ErrorKind::NotSupported => return Outcome::Blocked { timeout_ms: txn.timeout_ms },
+            Err(e) => {
+                results.push(e.to_json());
+                failed = true;
+                break;
+            }
+        }
+    }
+    results.resize(ops.len(), Json::Null);
+    if failed {
+        return Outcome::Done { results: Json::Array(results), commit: None };
+    }
+    match txn.precommit() {
+        Ok(commit) => {
+            let commit = (!commit.is_empty() || commit.durable).then_some(commit);
+            Outcome::Done { results: Json::Array(results), commit }
+        }
+        Err(e) => {
+            results.push(e.to_json());
+            Outcome::Done { results: Json::Array(results), commit: None }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Symbols(HashMap<String, (Uuid, bool)>);
+
+impl NamedUuids for Symbols {
+    fn resolve(&mut self, name: &str) -> Uuid {
+        self.0.entry(name.to_string()).or_insert_with(|| (Uuid::random(), false)).0
+    }
+}
+
+/// A row as the transaction sees it.
+struct TxnRow {
+    /// The committed row, if it existed before the transaction.
+    old: Option<Arc<Row>>,
+    /// The row after the transaction; `None` if deleted.
+    new: Option<Row>,
+}
+
+struct Txn<'a> {
+    db: &'a Database,
+    schema: &'a DatabaseSchema,
+    /// Per table, the rows this transaction touched.
+    rows: Vec<UuidMap<TxnRow>>,
+    symbols: Symbols,
+    comments: Vec<String>,
+    durable: bool,
+    /// The shortest `timeout` of the `wait`s seen.
+    timeout_ms: Option<u64>,
+}
+
+impl<'a> Txn<'a> {
+    fn new(db: &'a Database) -> Txn<'a> {
+        Txn {
+            db,
+            schema: &db.schema,
+            rows: (0..db.tables.len()).map(|_| UuidMap::default()).collect(),
+            symbols: Symbols::default(),
+            comments: Vec::new(),
+            durable: false,
+            timeout_ms: None,
+        }
+    }
+
+    // ----- the transaction's view of the database -----
+
+    fn get(&self, table: TableId, uuid: &Uuid) -> Option<&Row> {
+        match self.rows[table].get(uuid) {
+            Some(tr) => tr.new.as_ref(),
+            None => self.db.tables[table].rows.get(uuid).map(|r| &**r),
+        }
+    }
+
+    /// The rows of `table` that satisfy every clause of `cond`.
+    fn query(&self, table: TableId, cond: &Condition) -> Vec<Uuid> {
+        let ts = &self.schema.tables[table];
+        if let Some(uuid) = cond.uuid_lookup() {
+            return self.get(table, &uuid).filter(|r| cond.matches_all(ts, r)).map(|_| uuid).into_iter().collect();
+        }
+        let overlay = &self.rows[table];
+        let mut out = Vec::new();
+        for (uuid, row) in &self.db.tables[table].rows {
+            let row = match overlay.get(uuid) {
+                Some(tr) => match &tr.new {
+                    Some(r) => r,
+                    None => continue,
+                },
+                None => &**row,
+            };
+            if cond.matches_all(ts, row) {
+                out.push(*uuid);
+            }
+        }
+        for (uuid, tr) in overlay {
+            if let (None, Some(row)) = (&tr.old, &tr.new)
+                && cond.matches_all(ts, row)
+            {
+                out.push(*uuid);
+            }
+        }
+        out
+    }
+
+    /// The row, copied into the transaction for writing.
+    fn modify(&mut self, table: TableId, uuid: Uuid) -> Option<&mut Row> {
+        if !self.rows[table].contains_key(&uuid) {
+            let old = self.db.tables[table].rows.get(&uuid)?;
+            let tr = TxnRow { old: Some(Arc::clone(old)), new: Some((**old).clone()) };
+            self.rows[table].insert(uuid, tr);
+        }
+        self.rows[table].get_mut(&uuid)?.new.as_mut()
+    }
+
+    fn delete(&mut self, table: TableId, uuid: Uuid) {
+        match self.rows[table].get_mut(&uuid) {
+            Some(tr) if tr.old.is_none() => {
+                self.rows[table].remove(&uuid);
+            }
+            Some(tr) => tr.new = None,
+            None => {
+                if let Some(old) = self.db.tables[table].rows.get(&uuid) {
+                    self.rows[table].insert(uuid, TxnRow { old: Some(Arc::clone(old)), new: None });
+                }
+            }
+        }
+    }
+
+    // ----- operations -----
+
+    fn execute_op(&mut self, op: &Json, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
+        let mut p = ObjectParser::new(op, format!("ovsdb operation {n} of {of}"))?;
+        let name = p.required_id("op")?;
+        let read_only_op = matches!(name, "select" | "wait" | "abort" | "comment" | "assert");
+        let res = match name {
+            "insert" => self.op_insert(&mut p),
+            "select" => self.op_select(&mut p),
+            "update" => self.op_update(&mut p),
+            "mutate" => self.op_mutate(&mut p),
+            "delete" => self.op_delete(&mut p),
+            "wait" => self.op_wait(&mut p, ctx),
+            "commit" => self.op_commit(&mut p),
+            "abort" => Err(Error::new(ErrorKind::Aborted, "aborted by request")),
+            "comment" => self.op_comment(&mut p),
+            "assert" => self.op_assert(&mut p, ctx),
+            other => Err(p.fail(format!("No operation \"{other}\""))),
+        };
+        // A complaint about the operation's shape outranks any other error.
+        if p.failed {
+            return res;
+        }
+        p.finish()?;
+        let result = res?;
+        if !read_only_op {
+            if ctx.read_only {
+                return Err(Error::new(
+                    ErrorKind::NotAllowed,
+                    format!("{name} operation not allowed when database server is in read only mode"),
+                ));
+            }
+            if self.schema.name.starts_with('_') {
+                return Err(Error::new(
+                    ErrorKind::NotAllowed,
+                    format!("{name} operation not allowed on table in reserved database {}", self.schema.name),
+                ));
+            }
+        }
+        Ok(result)
+    }
+
+    fn parse_table(&self, p: &mut ObjectParser<'_>) -> Result<TableId> {
+        let name = p.required_id("table")?;
+        self.schema.table_id(name).ok_or_else(|| p.fail(format!("No table named {name}.")))
+    }
+
+    fn parse_where(&mut self, table: TableId, json: &Json) -> Result<Condition> {
+        Condition::from_json(&self.schema.tables[table], json, Some(&mut self.symbols))
+    }
+
+    fn op_insert(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let table = self.parse_table(p)?;
+        let uuid_json = p.optional_string("uuid")?;
+        let uuid_name = p.optional_id("uuid-name")?;
+        let row_json = p.required("row")?;
+        if !row_json.is_object() {
+            return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
+        }
+        let mut uuid = match uuid_json {
+            Some(text) => {
+                let u = Uuid::parse(text).ok_or_else(|| {
+                    Error::syntax_in(ErrorKind::SyntaxError, &Json::String(text.into()), "bad uuid")
+                })?;
+                if self.get(table, &u).is_some() || self.rows[table].contains_key(&u) {
+                    return Err(Error::syntax_in(
+                        ErrorKind::DuplicateUuid,
+                        &Json::String(text.into()),
+                        "This UUID would duplicate a UUID already present within the table or deleted within the same transaction.",
+                    ));
+                }
+                Some(u)
+            }
+            None => None,
+        };
+        if let Some(name) = uuid_name {
+            let entry = self.symbols.0.entry(name.to_string()).or_insert_with(|| (Uuid::random(), false));
+            if entry.1 {
+                return Err(Error::syntax_in(
+                    ErrorKind::DuplicateUuidName,
+                    &Json::String(name.into()),
+                    "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
+                ));
+            }
+            match uuid {
+                Some(u) => entry.0 = u,
+                None => uuid = Some(entry.0),
+            }
+            entry.1 = true;
+        }
+        let uuid = uuid.unwrap_or_else(Uuid::random);
+
+        let ts = &self.schema.tables[table];
+        let mut row = Row::new_default(ts, uuid);
+        row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+        row.uuid = uuid;
+        row.version = Uuid::random();
+        // Defaults of one element may break constraints (an enum without "").
+        for (col, c) in ts.user_columns() {
+            let d = row.field(col);
+            if d.len() == 1 {
+                d.check_constraints(&c.ty)?;
+            }
+        }
+        self.rows[table].insert(uuid, TxnRow { old: None, new: Some(row) });
+        Ok(single("uuid", Atom::Uuid(uuid).to_json()))
+    }
+
+    fn op_select(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let table = self.parse_table(p)?;
+        let where_json = required_array_json(p, "where")?;
+        let columns_json = optional_array_json(p, "columns")?;
+        let sort_json = optional_array_json(p, "sort")?;
+        let cond = self.parse_where(table, where_json)?;
+        let ts = &self.schema.tables[table];
+        let columns = match columns_json {
+            Some(j) => ts.parse_column_set(j)?,
+            None => (0..ts.columns.len()).collect(),
+        };
+        let sort = match sort_json {
+            Some(j) => ts.parse_column_set(j)?,
+            None => Vec::new(),
+        };
+        let mut rows: Vec<&Row> = self.query(table, &cond).iter().filter_map(|u| self.get(table, u)).collect();
+        if !columns.contains(&COL_UUID) {
+            let mut seen = HashSet::new();
+            rows.retain(|r| seen.insert(columns.iter().map(|&c| r.get(c).into_owned()).collect::<Vec<_>>()));
+        }
+        if !sort.is_empty() {
+            rows.sort_by(|a, b| {
+                sort.iter().map(|&c| datum_cmp(&a.get(c), &b.get(c))).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+            });
+        }
+        let rows = rows.iter().map(|r| r.to_json(ts, &columns)).collect();
+        Ok(single("rows", Json::Array(rows)))
+    }
+
+    fn op_update(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let table = self.parse_table(p)?;
+        let where_json = required_array_json(p, "where")?;
+        let row_json = p.required("row")?;
+        if !row_json.is_object() {
+            return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
+        }
+        let ts = &self.schema.tables[table];
+        let mut template = Row::new_default(ts, Uuid::ZERO);
+        let columns = template.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+        if let Some(&c) = columns.iter().find(|&&c| !ts.columns[c].mutable) {
+            return Err(Error::syntax_in(
+                ErrorKind::ConstraintViolation,
+                row_json,
+                format!("Cannot update immutable column {} in table {}.", ts.columns[c].name, ts.name),
+            ));
+        }
+        let cond = self.parse_where(table, where_json)?;
+        let matches = self.query(table, &cond);
+        for &uuid in &matches {
+            let unchanged = self.get(table, &uuid).is_some_and(|r| columns.iter().all(|&c| r.column_eq(&template, c)));
+            if unchanged {
+                continue;
+            }
+            if let Some(row) = self.modify(table, uuid) {
+                for &c in &columns {
+                    row.set(c, template.field(c).clone());
+                }
+            }
+        }
+        Ok(single("count", matches.len().into()))
+    }
+
+    fn op_mutate(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let table = self.parse_table(p)?;
+        let where_json = required_array_json(p, "where")?;
+        let mutations_json = p.required_array("mutations")?;
+        let ts = &self.schema.tables[table];
+        let mutations = mutations_json
+            .iter()
+            .map(|m| Mutation::from_json(ts, m, Some(&mut self.symbols)))
+            .collect::<Result<Vec<_>>>()?;
+        let cond = self.parse_where(table, where_json)?;
+        let matches = self.query(table, &cond);
+        for &uuid in &matches {
+            if let Some(row) = self.modify(table, uuid) {
+                for m in &mutations {
+                    m.apply(ts, row)?;
+                }
+            }
+        }
+        Ok(single("count", matches.len().into()))
+    }
+
+    fn op_delete(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let where_json = required_array_json(p, "where")?;
+        let table = self.parse_table(p)?;
+        let cond = self.parse_where(table, where_json)?;
+        let matches = self.query(table, &cond);
+        for &uuid in &matches {
+            self.delete(table, uuid);
+        }
+        Ok(single("count", matches.len().into()))
+    }
+
+    fn op_wait(&mut self, p: &mut ObjectParser<'_>, ctx: &ExecContext) -> Result<Json> {
+        let timeout = p.optional_integer("timeout")?;
+        let where_json = required_array_json(p, "where")?;
+        let columns_json = optional_array_json(p, "columns")?;
+        let until = p.required_string("until")?;
+        let rows_json = p.required_array("rows")?;
+        let table = self.parse_table(p)?;
+        let cond = self.parse_where(table, where_json)?;
+        let ts = &self.schema.tables[table];
+        let columns = match columns_json {
+            Some(j) => ts.parse_column_set(j)?,
+            None => (0..ts.columns.len()).collect(),
+        };
+        if let Some(t) = timeout {
+            if t < 0 {
+                return Err(Error::syntax("timeout must be nonnegative"));
+            }
+            self.timeout_ms = Some(self.timeout_ms.map_or(t as u64, |m| m.min(t as u64)));
+        }
+        if until != "==" && until != "!=" {
+            return Err(Error::syntax_in(
+                ErrorKind::SyntaxError,
+                &Json::String(until.into()),
+                "\"until\" must be \"==\" or \"!=\"",
+            ));
+        }
+        let project = |r: &Row| columns.iter().map(|&c| r.get(c).into_owned()).collect::<Vec<_>>();
+        let mut expected = HashSet::new();
+        for rj in rows_json {
+            let mut row = Row::new_default(ts, Uuid::ZERO);
+            row.update_from_json(ts, rj, Some(&mut self.symbols))?;
+            expected.insert(project(&row));
+        }
+        let actual: HashSet<Vec<Datum>> =
+            self.query(table, &cond).iter().filter_map(|u| self.get(table, u)).map(project).collect();
+        let equal = actual == expected;
+        if (until == "==") == equal {
+            return Ok(Json::Object(Map::new()));
+        }
+        match timeout {
+            Some(t) if ctx.elapsed_ms >= t as u64 => Err(Error::new(
+                ErrorKind::TimedOut,
+                if ctx.elapsed_ms > 0 {
+                    format!("\"wait\" timed out after {} ms", ctx.elapsed_ms)
+                } else {
+                    "\"where\" clause test failed".to_string()
+                },
+            )),
+            _ => Err(Error::new(ErrorKind::NotSupported, "triggers not supported")),
+        }
+    }
+
+    fn op_commit(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        match p.required("durable")? {
+            Json::Bool(b) => self.durable |= *b,
+            _ => return Err(p.fail("ovsdb operation: member 'durable' has the wrong type")),
+        }
+        Ok(Json::Object(Map::new()))
+    }
+
+    fn op_comment(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+        let comment = p.required_string("comment")?;
+        self.comments.push(comment.to_string());
+        Ok(Json::Object(Map::new()))
+    }
+
+    fn op_assert(&mut self, p: &mut ObjectParser<'_>, ctx: &ExecContext) -> Result<Json> {
+        let lock = p.required_id("lock")?;
+        if (ctx.owns_lock)(lock) {
+            Ok(Json::Object(Map::new()))
+        } else {
+            Err(Error::new(ErrorKind::NotOwner, format!("Asserted lock {lock} not held.")))
+        }
+    }
+
+    // ----- commit-time checks -----
+
+    fn precommit(mut self) -> Result<Commit> {
+        // Rows written back unchanged are not changes.
+        for rows in &mut self.rows {
+            rows.retain(|_, tr| match (&tr.old, &tr.new) {
+                (Some(old), Some(new)) => old.fields != new.fields,
+                _ => true,
+            });
+        }
+
+        let mut ref_delta: HashMap<RowKey, i64> = HashMap::new();
+        self.count_strong_refs(&mut ref_delta)?;
+        for (table, rows) in self.rows.iter().enumerate() {
+            for (uuid, tr) in rows {
+                if tr.new.is_none() {
+                    let n = self.db.tables[table].n_refs(uuid) as i64 + ref_delta.get(&(table, *uuid)).unwrap_or(&0);
+                    if n > 0 {
+                        return Err(Error::new(
+                            ErrorKind::ReferentialIntegrity,
+                            format!(
+                                "cannot delete {} row {uuid} because of {n} remaining reference(s)",
+                                self.schema.tables[table].name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        self.collect_garbage(&mut ref_delta);
+        self.check_max_rows()?;
+        self.drop_dead_weak_refs()?;
+        self.check_indexes()?;
+
+        let mut commit = Commit {
+            tables: Vec::new(),
+            comment: (!self.comments.is_empty()).then(|| self.comments.join("\n")),
+            durable: self.durable,
+        };
+        for (table, rows) in self.rows.into_iter().enumerate() {
+            let mut changes = Vec::with_capacity(rows.len());
+            for (uuid, tr) in rows {
+                let new = match (tr.old.as_ref(), tr.new) {
+                    (Some(old), Some(new)) if old.fields == new.fields => continue,
+                    (Some(_), Some(mut new)) => {
+                        new.version = Uuid::random();
+                        Some(Arc::new(new))
+                    }
+                    (None, None) => continue,
+                    (_, new) => new.map(Arc::new),
+                };
+                changes.push(RowChange { uuid, old: tr.old, new });
+            }
+            if !changes.is_empty() {
+                commit.tables.push((table, changes));
+            }
+        }
+        Ok(commit)
+    }
+
+    /// Adjusts strong reference counts for every changed column, failing on
+    /// a new reference to a row that does not exist.
+    fn count_strong_refs(&self, ref_delta: &mut HashMap<RowKey, i64>) -> Result<()> {
+        for (table, rows) in self.rows.iter().enumerate() {
+            let ts = &self.schema.tables[table];
+            for (uuid, tr) in rows {
+                for (col, c) in ts.user_columns() {
+                    if !c.has_strong_refs() {
+                        continue;
+                    }
+                    let old = tr.old.as_ref().map(|r| r.field(col));
+                    let new = tr.new.as_ref().map(|r| r.field(col));
+                    if old == new {
+                        continue;
+                    }
+                    let empty = Datum::empty(&c.ty);
+                    let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
+                    for (target, dst) in strong_refs(c, &elements_not_in(old, new)) {
+                        if dst != *uuid {
+                            *ref_delta.entry((target, dst)).or_default() -= 1;
+                        }
+                    }
+                    for (target, dst) in strong_refs(c, &elements_not_in(new, old)) {
+                        if dst == *uuid {
+                            continue;
+                        }
+                        if self.get(target, &dst).is_none() {
+                            return Err(Error::new(
+                                ErrorKind::ReferentialIntegrity,
+                                format!(
+                                    "Table {} column {} row {uuid} references nonexistent row {dst} in table {}.",
+                                    ts.name, c.name, self.schema.tables[target].name
+                                ),
+                            ));
+                        }
+                        *ref_delta.entry((target, dst)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes rows of non-root tables that this transaction left without a
+    /// strong reference, and whatever only they referenced.
+    fn collect_garbage(&mut self, ref_delta: &mut HashMap<RowKey, i64>) {
+        let mut work: Vec<RowKey> = self
+            .rows
+            .iter()
+            .enumerate()
+            .flat_map(|(t, rows)| rows.keys().map(move |u| (t, *u)))
+            .chain(ref_delta.keys().copied())
+            .collect();
+        while let Some((table, uuid)) = work.pop() {
+            if self.schema.tables[table].is_root {
+                continue;
+            }
+            let n = self.db.tables[table].n_refs(&uuid) as i64 + ref_delta.get(&(table, uuid)).unwrap_or(&0);
+            if n > 0 {
+                continue;
+            }
+            let Some(row) = self.get(table, &uuid) else { continue };
+            let ts = &self.schema.tables[table];
+            let mut targets = Vec::new();
+            for (col, c) in ts.user_columns() {
+                if c.has_strong_refs() {
+                    targets.extend(strong_refs(c, row.field(col)).filter(|(_, dst)| *dst != uuid));
+                }
+            }
+            self.delete(table, uuid);
+            for key in targets {
+                *ref_delta.entry(key).or_default() -= 1;
+                work.push(key);
+            }
+        }
+    }
+
+    fn check_max_rows(&self) -> Result<()> {
+        for (table, rows) in self.rows.iter().enumerate() {
+            let Some(max) = self.schema.tables[table].max_rows else { continue };
+            if rows.is_empty() {
+                continue;
+            }
+            let mut n = self.db.tables[table].len() as i64;
+            for tr in rows.values() {
+                n += tr.new.is_some() as i64 - tr.old.is_some() as i64;
+            }
+            if n > max as i64 {
+                return Err(Error::constraint(format!(
+                    "transaction causes \"{}\" table to contain {n} rows, greater than the schema-defined limit of {max} row(s)",
+                    self.schema.tables[table].name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes weak references to rows that do not exist after the
+    /// transaction, from every row the transaction touched and from rows
+    /// that pointed at rows it deleted.
+    fn drop_dead_weak_refs(&mut self) -> Result<()> {
+        let mut sources = Vec::new();
+        for (table, rows) in self.rows.iter().enumerate() {
+            for (uuid, tr) in rows {
+                if tr.old.is_some() && tr.new.is_none()
+                    && let Some(srcs) = self.db.tables[table].weak_srcs.get(uuid)
+                {
+                    sources.extend(srcs.keys().copied());
+                }
+            }
+        }
+        for (table, uuid) in sources {
+            self.modify(table, uuid);
+        }
+
+        for table in 0..self.rows.len() {
+            let ts = &self.schema.tables[table];
+            let weak_cols: Vec<ColumnId> =
+                ts.user_columns().filter(|(_, c)| c.has_weak_refs()).map(|(id, _)| id).collect();
+            if weak_cols.is_empty() {
+                continue;
+            }
+            let uuids: Vec<Uuid> = self.rows[table].iter().filter(|(_, tr)| tr.new.is_some()).map(|(u, _)| *u).collect();
+            for uuid in uuids {
+                for &col in &weak_cols {
+                    let c = &ts.columns[col];
+                    let Some(mut datum) = self.get(table, &uuid).map(|r| r.field(col).clone()) else { continue };
+                    let dead = |target: Option<(TableId, RefType)>, atom: &Atom| match (target, atom.as_uuid()) {
+                        (Some((t, RefType::Weak)), Some(dst)) => self.get(t, &dst).is_none(),
+                        _ => false,
+                    };
+                    let before = datum.len();
+                    match &mut datum {
+                        Datum::Set(atoms) => atoms.retain(|a| !dead(c.key_ref, a)),
+                        Datum::Map(pairs) => pairs.retain(|(k, v)| !dead(c.key_ref, k) && !dead(c.value_ref, v)),
+                    }
+                    let removed = before - datum.len();
+                    if removed == 0 {
+                        continue;
+                    }
+                    if datum.len() < c.ty.min as usize {
+                        let inserted = self.rows[table].get(&uuid).is_some_and(|tr| tr.old.is_none());
+                        return Err(Error::constraint(format!(
+                            "Deletion of {removed} weak reference(s) to deleted (or never-existing) rows from column \"{}\" in \"{}\" row {uuid} {}caused this column to become empty, but constraints on this column disallow an empty column.",
+                            c.name,
+                            ts.name,
+                            if inserted { "(inserted within this transaction) " } else { "" }
+                        )));
+                    }
+                    if let Some(row) = self.modify(table, uuid) {
+                        row.set(col, datum);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_indexes(&self) -> Result<()> {
+        for (table, rows) in self.rows.iter().enumerate() {
+            let ts = &self.schema.tables[table];
+            for (i, index) in ts.indexes.iter().enumerate() {
+                let mut seen: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                for (uuid, tr) in rows {
+                    let Some(row) = &tr.new else { continue };
+                    let key = index_key(row, index);
+                    let clash = match seen.get(&key) {
+                        Some(other) => Some(*other),
+                        None => self.db.tables[table]
+                            .index_lookup(i, &key)
+                            .filter(|owner| owner != uuid && !rows.contains_key(owner)),
+                    };
+                    if let Some(other) = clash {
+                        let names: Vec<&str> = index.iter().map(|&c| ts.columns[c].name.as_str()).collect();
+                        let values: Vec<String> = index
+                            .iter()
+                            .zip(&key)
+                            .map(|(&c, d)| format!("{}={}", ts.columns[c].name, crate::display::datum_to_string(d, &ts.columns[c].ty)))
+                            .collect();
+                        return Err(Error::constraint(format!(
+                            "Transaction causes multiple rows in \"{}\" table to have identical values ({}) for index on {}: rows {other} and {uuid}.",
+                            ts.name,
+                            values.join(", "),
+                            names.join(" and ")
+                        )));
+                    }
+                    seen.insert(key, *uuid);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The elements (set members or map pairs) of `a` that are not in `b`.
+fn elements_not_in(a: &Datum, b: &Datum) -> Datum {
+    match (a, b) {
+        (Datum::Set(x), Datum::Set(y)) => Datum::Set(x.iter().filter(|e| y.binary_search(e).is_err()).cloned().collect()),
+        (Datum::Map(x), Datum::Map(_)) => Datum::Map(x.iter().filter(|(k, v)| b.get(k) != Some(v)).cloned().collect()),
+        _ => a.clone(),
+    }
+}
+
+/// The strong references in a datum of column `c`.
+fn strong_refs<'d>(c: &crate::schema::ColumnSchema, d: &'d Datum) -> impl Iterator<Item = RowKey> + 'd {
+    let key = match c.key_ref {
+        Some((t, RefType::Strong)) => Some(t),
+        _ => None,
+    };
+    let value = match c.value_ref {
+        Some((t, RefType::Strong)) => Some(t),
+        _ => None,
+    };
+    let keys = key.into_iter().flat_map(move |t| d.keys().filter_map(move |a| a.as_uuid().map(|u| (t, u))));
+    let values = value.into_iter().flat_map(move |t| d.as_map().iter().filter_map(move |(_, v)| v.as_uuid().map(|u| (t, u))));
+    keys.chain(values)
+}
+
+/// Open vSwitch's datum order: by size, then element by element.
+pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| match (a, b) {
+        (Datum::Set(x), Datum::Set(y)) => x.cmp(y),
+        (Datum::Map(x), Datum::Map(y)) => x.iter().map(|p| &p.0).cmp(y.iter().map(|p| &p.0)).then_with(|| x.iter().map(|p| &p.1).cmp(y.iter().map(|p| &p.1))),
+        _ => Ordering::Equal,
+    })
+}
+
+fn single(key: &str, value: Json) -> Json {
+    let mut m = Map::new();
+    m.insert(key.into(), value);
+    Json::Object(m)
+}
+
+fn required_array_json<'j>(p: &mut ObjectParser<'j>, name: &'j str) -> Result<&'j Json> {
+    match p.required(name)? {
+        j @ Json::Array(_) => Ok(j),
+        _ => Err(p.fail(format!("ovsdb operation: member '{name}' has the wrong type"))),
+    }
+}
+
+fn optional_array_json<'j>(p: &mut ObjectParser<'j>, name: &'j str) -> Result<Option<&'j Json>> {
+    match p.optional(name) {
+        None => Ok(None),
+        Some(j @ Json::Array(_)) => Ok(Some(j)),
+        Some(_) => Err(p.fail(format!("ovsdb operation: member '{name}' has the wrong type"))),
+    }
+}
+
+/// Convenience for tests and tools: runs a transaction and applies it.
+pub fn transact(db: &mut Database, params: &Json) -> Json {
+    match execute(db, params, &ExecContext::simple()) {
+        Outcome::Done { results, commit } => {
+            if let Some(c) = commit {
+                db.apply(&c);
+            }
+            results
+        }
+        Outcome::Blocked { .. } => {
+            Error::new(ErrorKind::TimedOut, "\"wait\" condition not satisfied").to_json()
+        }
+    }
+}
