@@ -1,0 +1,1 @@
+//! rovsdb-server: serves OVSDB databases over JSON-RPC.

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("rovsdb-server: not yet");
+    std::process::exit(1);
+}
