@@ -12,6 +12,7 @@
 //! - [`condition`], [`mutation`], [`txn`]: the `transact` method, from JSON
 //!   operations to a checked commit.
 //! - [`monitor`]: what monitoring clients follow and the updates they get.
+//! - [`rpc`]: JSON-RPC messages and stream framing (a codec, no sockets).
 //! - [`error`]: the protocol's error object; every error string lives there.
 //!
 //! The engine is deterministic given its inputs (UUID generation aside) and
@@ -27,6 +28,7 @@ pub mod error;
 pub mod monitor;
 pub mod mutation;
 pub mod row;
+pub mod rpc;
 pub mod schema;
 pub mod txn;
 pub mod types;

@@ -1,0 +1,304 @@
+//! JSON-RPC 1.0 as OVSDB uses it (RFC 7047 section 4): message shapes and
+//! the framing of a byte stream into messages. A codec only: bytes in,
+//! messages out, and the reverse. The sockets live in the daemons.
+
+use serde_json::{Map, Value as Json};
+
+/// One JSON-RPC message. A JSON `null` member counts as absent, as in
+/// Open vSwitch, so `{"id": null, "method": ...}` is a notification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    Request { method: String, params: Vec<Json>, id: Json },
+    Notification { method: String, params: Vec<Json> },
+    Reply { result: Json, id: Json },
+    Error { error: Json, id: Json },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessageError {
+    #[error("message is not a JSON object")]
+    NotObject,
+    #[error("\"method\" is not a JSON string")]
+    MethodNotString,
+    #[error("message has unexpected member \"{0}\"")]
+    UnexpectedMember(String),
+    #[error("\"params\" must be JSON array")]
+    ParamsNotArray,
+    #[error("{kind} must{} have \"{member}\"", if *.must { "" } else { " not" })]
+    Shape { kind: &'static str, member: &'static str, must: bool },
+}
+
+impl Message {
+    pub fn from_json(json: Json) -> Result<Message, MessageError> {
+        let Json::Object(mut obj) = json else { return Err(MessageError::NotObject) };
+        let mut take = |name: &str| obj.remove(name).filter(|v| !v.is_null());
+        let method = take("method");
+        let params = take("params");
+        let result = take("result");
+        let error = take("error");
+        let id = take("id");
+        if let Some(extra) = obj.keys().next() {
+            return Err(MessageError::UnexpectedMember(extra.clone()));
+        }
+        let method = match method {
+            None => None,
+            Some(Json::String(s)) => Some(s),
+            Some(_) => return Err(MessageError::MethodNotString),
+        };
+        let params = match params {
+            None => None,
+            Some(Json::Array(a)) => Some(a),
+            Some(_) => return Err(MessageError::ParamsNotArray),
+        };
+        let kind = if result.is_some() {
+            "reply"
+        } else if error.is_some() {
+            "error"
+        } else if id.is_some() {
+            "request"
+        } else {
+            "notification"
+        };
+        let (m, p, r, e, i) = match kind {
+            "request" => (true, true, false, false, true),
+            "notification" => (true, true, false, false, false),
+            "reply" => (false, false, true, false, true),
+            _ => (false, false, false, true, true),
+        };
+        let check = |present: bool, must: bool, member: &'static str| {
+            if present == must { Ok(()) } else { Err(MessageError::Shape { kind, member, must }) }
+        };
+        check(method.is_some(), m, "method")?;
+        check(params.is_some(), p, "params")?;
+        check(result.is_some(), r, "result")?;
+        check(error.is_some(), e, "error")?;
+        check(id.is_some(), i, "id")?;
+        Ok(match (method, params, result, error, id) {
+            (Some(method), Some(params), None, None, Some(id)) => Message::Request { method, params, id },
+            (Some(method), Some(params), None, None, None) => Message::Notification { method, params },
+            (None, None, Some(result), None, Some(id)) => Message::Reply { result, id },
+            (None, None, None, Some(error), Some(id)) => Message::Error { error, id },
+            _ => return Err(MessageError::Shape { kind, member: "id", must: true }),
+        })
+    }
+
+    pub fn to_json(&self) -> Json {
+        let mut obj = Map::new();
+        match self {
+            Message::Request { method, params, id } => {
+                obj.insert("id".into(), id.clone());
+                obj.insert("method".into(), method.clone().into());
+                obj.insert("params".into(), Json::Array(params.clone()));
+            }
+            Message::Notification { method, params } => {
+                obj.insert("id".into(), Json::Null);
+                obj.insert("method".into(), method.clone().into());
+                obj.insert("params".into(), Json::Array(params.clone()));
+            }
+            Message::Reply { result, id } => {
+                obj.insert("id".into(), id.clone());
+                obj.insert("result".into(), result.clone());
+                obj.insert("error".into(), Json::Null);
+            }
+            Message::Error { error, id } => {
+                obj.insert("id".into(), id.clone());
+                obj.insert("result".into(), Json::Null);
+                obj.insert("error".into(), error.clone());
+            }
+        }
+        Json::Object(obj)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_json()).unwrap_or_default()
+    }
+}
+
+/// Serialises a reply without building the whole message as a tree.
+pub fn reply_bytes(result: &Json, id: &Json) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(&serde_json::to_vec(id).unwrap_or_default());
+    out.extend_from_slice(b",\"result\":");
+    let _ = serde_json::to_writer(&mut out, result);
+    out.extend_from_slice(b",\"error\":null}");
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FrameError {
+    #[error("syntax error at byte {offset}: unexpected {byte:?} outside a JSON value")]
+    Junk { offset: u64, byte: char },
+    #[error("message exceeds {limit} bytes")]
+    TooLong { limit: usize },
+    #[error("invalid JSON: {0}")]
+    Json(String),
+}
+
+/// Splits a stream of concatenated JSON texts into values. Feed bytes with
+/// [`Framer::push`], take values with [`Framer::next`]; a partial value
+/// waits for more bytes (it is not an error).
+pub struct Framer {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already consumed by returned values.
+    consumed: usize,
+    /// How far the scanner has looked.
+    scanned: usize,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Start of the value being scanned.
+    start: Option<usize>,
+    max_len: usize,
+    /// Stream offset of `buf[0]`, for error messages.
+    base: u64,
+}
+
+impl Framer {
+    pub fn new(max_len: usize) -> Framer {
+        Framer {
+            buf: Vec::new(),
+            consumed: 0,
+            scanned: 0,
+            depth: 0,
+            in_string: false,
+            escaped: false,
+            start: None,
+            max_len,
+            base: 0,
+        }
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        if self.consumed > 0 && self.consumed * 2 >= self.buf.len() {
+            self.buf.drain(..self.consumed);
+            self.base += self.consumed as u64;
+            self.scanned -= self.consumed;
+            self.start = self.start.map(|s| s - self.consumed);
+            self.consumed = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes received but not yet returned as values.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.consumed
+    }
+
+    pub fn next(&mut self) -> Result<Option<Json>, FrameError> {
+        while self.scanned < self.buf.len() {
+            let i = self.scanned;
+            let b = self.buf[i];
+            self.scanned += 1;
+            if self.start.is_none() {
+                match b {
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        self.consumed = self.scanned;
+                        continue;
+                    }
+                    b'{' | b'[' => {
+                        self.start = Some(i);
+                        self.depth = 1;
+                        continue;
+                    }
+                    _ => return Err(FrameError::Junk { offset: self.base + i as u64, byte: b as char }),
+                }
+            }
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        let start = self.start.take().unwrap_or(i);
+                        self.consumed = self.scanned;
+                        return serde_json::from_slice(&self.buf[start..=i])
+                            .map(Some)
+                            .map_err(|e| FrameError::Json(e.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(start) = self.start
+            && self.buf.len() - start > self.max_len
+        {
+            return Err(FrameError::TooLong { limit: self.max_len });
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frames_split_anywhere() {
+        let stream = br#"{"id":1,"method":"echo","params":["}{\"x"]} [1,2]{"a":{"b":[]}}"#;
+        for split in 0..stream.len() {
+            let mut f = Framer::new(1 << 20);
+            let mut out = Vec::new();
+            f.push(&stream[..split]);
+            while let Some(v) = f.next().unwrap() {
+                out.push(v);
+            }
+            f.push(&stream[split..]);
+            while let Some(v) = f.next().unwrap() {
+                out.push(v);
+            }
+            assert_eq!(out, vec![json!({"id":1,"method":"echo","params":["}{\"x"]}), json!([1, 2]), json!({"a":{"b":[]}})]);
+        }
+    }
+
+    #[test]
+    fn rejects_junk_and_oversize() {
+        let mut f = Framer::new(1 << 20);
+        f.push(b"  x");
+        assert!(matches!(f.next(), Err(FrameError::Junk { offset: 2, .. })));
+        let mut f = Framer::new(8);
+        f.push(b"{\"aaaaaaaaaaaa");
+        assert!(matches!(f.next(), Err(FrameError::TooLong { .. })));
+        let mut f = Framer::new(100);
+        f.push(b"{\"a\":tru}");
+        assert!(matches!(f.next(), Err(FrameError::Json(_))));
+    }
+
+    #[test]
+    fn message_shapes() {
+        let m = Message::from_json(json!({"id": 1, "method": "echo", "params": []})).unwrap();
+        assert_eq!(m, Message::Request { method: "echo".into(), params: vec![], id: json!(1) });
+        let m = Message::from_json(json!({"id": null, "method": "update", "params": [1]})).unwrap();
+        assert!(matches!(m, Message::Notification { .. }));
+        let m = Message::from_json(json!({"id": 3, "result": {}, "error": null})).unwrap();
+        assert!(matches!(m, Message::Reply { .. }));
+        assert_eq!(Message::from_json(json!([1])), Err(MessageError::NotObject));
+        assert_eq!(
+            Message::from_json(json!({"id": 1, "method": "x", "params": {}})),
+            Err(MessageError::ParamsNotArray)
+        );
+        assert!(Message::from_json(json!({"id": 1, "method": "x"})).is_err());
+        assert!(Message::from_json(json!({"id": 1, "method": "x", "params": [], "extra": 1})).is_err());
+        for m in [
+            Message::Request { method: "m".into(), params: vec![json!(1)], id: json!("a") },
+            Message::Notification { method: "n".into(), params: vec![] },
+            Message::Reply { result: json!([1]), id: json!(2) },
+            Message::Error { error: json!("unknown method"), id: json!(2) },
+        ] {
+            assert_eq!(Message::from_json(m.to_json()).unwrap(), m);
+        }
+        let bytes = reply_bytes(&json!({"a": 1}), &json!(7));
+        assert_eq!(serde_json::from_slice::<Json>(&bytes).unwrap(), json!({"id": 7, "result": {"a": 1}, "error": null}));
+    }
+}
