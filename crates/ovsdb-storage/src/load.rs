@@ -1,0 +1,106 @@
+//! Reading a whole database file from memory: the schema record, then every
+//! transaction record applied in turn, stopping at a damaged tail.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ovsdb::db::Database;
+use ovsdb::schema::DatabaseSchema;
+
+use crate::error::{Error, Result};
+use crate::file_txn::Decoder;
+use crate::frame::{self, CLUSTERED_MAGIC, Corruption, STANDALONE_MAGIC};
+
+/// The end of a file that was cut off because it could not be read: what a
+/// crash in the middle of a write leaves, or a damaged disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// Where the unreadable record starts: the file's new length.
+    pub offset: u64,
+    /// How many bytes were dropped.
+    pub discarded: u64,
+    pub reason: Corruption,
+}
+
+impl fmt::Display for TornTail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record at offset {}: {}; discarding the last {} bytes of the file",
+            self.offset, self.reason, self.discarded
+        )
+    }
+}
+
+/// A database read from a file's bytes.
+pub struct Loaded {
+    pub schema: Arc<DatabaseSchema>,
+    pub db: Database,
+    /// Length of the readable records: where the next record goes.
+    pub end: u64,
+    /// End of the first record after the schema (compaction writes the whole
+    /// database there), or of the schema record if there is none: the size
+    /// the file had when it was last compacted, as far as one can tell.
+    pub base: u64,
+    /// Transaction records after `base`.
+    pub n_records_since_base: u64,
+    pub torn_tail: Option<TornTail>,
+}
+
+/// Reads the database in `bytes`, the whole content of a standalone file.
+pub fn load(bytes: &[u8]) -> Result<Loaded> {
+    let schema_frame = match frame::next_frame(bytes, 0, None) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Err(Error::Empty),
+        Err(e) => return Err(Error::SchemaRecord(e)),
+    };
+    match schema_frame.magic {
+        STANDALONE_MAGIC => {}
+        CLUSTERED_MAGIC => return Err(Error::Clustered),
+        other => return Err(Error::SchemaRecord(Corruption::WrongMagic(other.to_string()))),
+    }
+    let schema_json = frame::parse_body(schema_frame.body).map_err(Error::SchemaRecord)?;
+    let schema = DatabaseSchema::from_json(&serde_json::Value::Object(schema_json)).map_err(Error::Schema)?;
+
+    let mut db = Database::new(Arc::clone(&schema));
+    let decoder = Decoder::new(&schema);
+    let mut pos = schema_frame.end;
+    let mut base = pos as u64;
+    let mut n_records = 0u64;
+    let mut torn_tail = None;
+    loop {
+        let frame = match frame::next_frame(bytes, pos, Some(STANDALONE_MAGIC)) {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(reason) => {
+                torn_tail = Some(TornTail { offset: pos as u64, discarded: (bytes.len() - pos) as u64, reason });
+                break;
+            }
+        };
+        let record = match frame::parse_body(frame.body) {
+            Ok(r) => r,
+            Err(reason) => {
+                torn_tail = Some(TornTail { offset: pos as u64, discarded: (bytes.len() - pos) as u64, reason });
+                break;
+            }
+        };
+        let commit = decoder
+            .decode(&db, &record)
+            .map_err(|source| Error::Transaction { offset: pos as u64, source })?;
+        drop(record);
+        db.apply(&commit);
+        n_records += 1;
+        pos = frame.end;
+        if n_records == 1 {
+            base = pos as u64;
+        }
+    }
+    Ok(Loaded {
+        schema,
+        db,
+        end: pos as u64,
+        base,
+        n_records_since_base: n_records.saturating_sub(1),
+        torn_tail,
+    })
+}
