@@ -1,1 +1,418 @@
-//! rovsdb-server: serves OVSDB databases over JSON-RPC.
+//! rovsdb-server: serves OVSDB databases over JSON-RPC, compatible with
+//! Open vSwitch 3.1's ovsdb-server.
+//!
+//! # Layout
+//!
+//! - [`server`]: the state machine — databases, sessions, monitors, locks,
+//!   blocked transactions. No I/O: events in, [`server::Action`]s out.
+//! - [`session`]: one connection's tasks; JSON framing and parsing happen
+//!   there, on the runtime's worker threads.
+//! - [`remote`]: `punix:`/`ptcp:`/`unix:`/`tcp:`/`db:` remotes.
+//! - [`storage`]: the database files, through `ovsdb-storage`.
+//! - this module: the daemon — the server loop on its own thread, the
+//!   listeners, and the control socket commands.
+//!
+//! # Threads
+//!
+//! Connection tasks run on a tokio runtime with as many workers as cores.
+//! The databases live on one thread (the server loop), which takes
+//! events in batches: it executes every transaction of the batch, writes
+//! their commits, makes them durable with one sync, and only then releases
+//! replies and updates. Updates are serialised once per distinct monitor.
+
+pub mod remote;
+pub mod server;
+pub mod session;
+pub mod storage;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use daemon::unixctl::Command;
+use ovsdb::schema::DatabaseSchema;
+use serde_json::Value as Json;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+
+use remote::Remote;
+use server::{Action, Server, SessionId};
+use session::{Inbound, SessionHandle};
+
+/// Everything that reaches the server loop.
+pub enum Event {
+    Accepted(SessionId, SessionHandle),
+    Inbound(Inbound),
+    Control(Command),
+    Shutdown,
+}
+
+/// Inactivity probe interval for TCP connections, as Open vSwitch's default.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+/// The `_Server` schema (Open vSwitch 3.1's built-in database).
+pub fn server_schema() -> Arc<DatabaseSchema> {
+    let json: Json = serde_json::from_str(include_str!("../../../schemas/_server.ovsschema"))
+        .unwrap_or_else(|e| unreachable!("built-in _Server schema is valid JSON: {e}"));
+    DatabaseSchema::from_json(&json).unwrap_or_else(|e| unreachable!("built-in _Server schema is valid: {e}"))
+}
+
+/// Listening sockets and outgoing connections, by remote.
+pub struct Remotes {
+    runtime: Handle,
+    events: Sender<Event>,
+    /// Remotes given on the command line or by `add-remote`.
+    configured: Vec<Remote>,
+    /// Live tasks, by the remote text they serve.
+    tasks: BTreeMap<String, AbortHandle>,
+}
+
+impl Remotes {
+    pub fn new(runtime: Handle, events: Sender<Event>) -> Remotes {
+        Remotes { runtime, events, configured: Vec::new(), tasks: BTreeMap::new() }
+    }
+
+    /// Adds a configured remote and starts serving it (listeners bind now,
+    /// so a bad path or port is reported to the caller).
+    pub fn add(&mut self, remote: Remote) -> std::io::Result<()> {
+        if !self.configured.contains(&remote) {
+            self.start(&remote)?;
+            self.configured.push(remote);
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, remote: &Remote) -> bool {
+        let before = self.configured.len();
+        self.configured.retain(|r| r != remote);
+        if let Some(t) = self.tasks.remove(&remote.to_string()) {
+            t.abort();
+        }
+        before != self.configured.len()
+    }
+
+    pub fn list(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.configured.iter().map(|r| r.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    /// The sockets actually bound (with ports chosen by the kernel).
+    pub fn bound(&self) -> Vec<String> {
+        self.tasks.keys().cloned().collect()
+    }
+
+    fn start(&mut self, remote: &Remote) -> std::io::Result<()> {
+        let key = remote.to_string();
+        if self.tasks.contains_key(&key) {
+            return Ok(());
+        }
+        let events = self.events.clone();
+        let probe = remote.needs_probes().then_some(PROBE_INTERVAL);
+        let task = match remote {
+            Remote::PUnix(path) => {
+                let _guard = self.runtime.enter();
+                let _ = std::fs::remove_file(path);
+                let listener = tokio::net::UnixListener::bind(path)?;
+                tracing::info!(target: "ovsdb_server", "{key}: listening");
+                self.runtime.spawn(async move {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+                        session::spawn(stream, id, None, events.clone());
+                    }
+                })
+            }
+            Remote::PTcp(addr) => {
+                let std_listener = std::net::TcpListener::bind(addr)?;
+                std_listener.set_nonblocking(true)?;
+                let local = std_listener.local_addr()?;
+                tracing::info!(target: "ovsdb_server", "{key}: listening on port {}", local.port());
+                let _guard = self.runtime.enter();
+                let listener = tokio::net::TcpListener::from_std(std_listener)?;
+                self.runtime.spawn(async move {
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let _ = stream.set_nodelay(true);
+                        let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+                        session::spawn(stream, id, probe, events.clone());
+                    }
+                })
+            }
+            Remote::Unix(path) => {
+                let path = path.clone();
+                self.runtime.spawn(async move {
+                    reconnect_loop(&key_of(&path), || tokio::net::UnixStream::connect(path.clone()), None, events).await
+                })
+            }
+            Remote::Tcp(addr) => {
+                let addr = addr.clone();
+                let label = format!("tcp:{addr}");
+                self.runtime.spawn(async move {
+                    reconnect_loop(&label, || tokio::net::TcpStream::connect(addr.clone()), probe, events).await
+                })
+            }
+            // Columns are read by the server loop; see `sync_db_remotes`.
+            Remote::Db { .. } => return Ok(()),
+        };
+        self.tasks.insert(key, task.abort_handle());
+        Ok(())
+    }
+
+    /// Makes the remotes listed in `db:` columns match what is served.
+    fn sync_db_remotes(&mut self, server: &Server) {
+        let mut wanted: HashSet<String> = HashSet::new();
+        for r in &self.configured {
+            if let Remote::Db { db, table, column } = r {
+                wanted.extend(remotes_in_column(server, db, table, column));
+            }
+        }
+        let static_keys: HashSet<String> = self.configured.iter().map(|r| r.to_string()).collect();
+        let stale: Vec<String> =
+            self.tasks.keys().filter(|k| !static_keys.contains(*k) && !wanted.contains(*k)).cloned().collect();
+        for k in stale {
+            if let Some(t) = self.tasks.remove(&k) {
+                t.abort();
+            }
+        }
+        for w in wanted {
+            match Remote::parse(&w) {
+                Ok(r) if !matches!(r, Remote::Db { .. }) => {
+                    if let Err(e) = self.start(&r) {
+                        tracing::warn!(target: "ovsdb_server", "{w}: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(target: "ovsdb_server", "{e}"),
+            }
+        }
+    }
+}
+
+fn key_of(path: &std::path::Path) -> String {
+    format!("unix:{}", path.display())
+}
+
+/// Connects out, serves the connection, and reconnects with backoff.
+async fn reconnect_loop<S, F, Fut>(label: &str, connect: F, probe: Option<Duration>, events: Sender<Event>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+{
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match connect().await {
+            Ok(stream) => {
+                tracing::info!(target: "reconnect", "{label}: connected");
+                backoff = Duration::from_secs(1);
+                let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
+                let _ = session::spawn(stream, id, probe, events.clone()).await;
+                tracing::info!(target: "reconnect", "{label}: connection closed");
+            }
+            Err(e) => tracing::debug!(target: "reconnect", "{label}: connection attempt failed ({e})"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(8));
+    }
+}
+
+/// The remote strings a `db:DB,TABLE,COLUMN` remote names: the column may
+/// hold strings, or references to rows whose `target` column holds one.
+fn remotes_in_column(server: &Server, db: &str, table: &str, column: &str) -> Vec<String> {
+    let Some(database) = server.database(db) else { return Vec::new() };
+    let Some((_, ts, t)) = database.table_by_name(table) else { return Vec::new() };
+    let Some(col_id) = ts.column_id(column) else { return Vec::new() };
+    let col = &ts.columns[col_id];
+    let mut out = Vec::new();
+    for row in t.rows.values() {
+        for atom in row.get(col_id).keys() {
+            match (atom, col.key_ref) {
+                (ovsdb::Atom::String(s), _) => out.push(s.to_string()),
+                (ovsdb::Atom::Uuid(u), Some((target_table, _))) => {
+                    let tts = &database.schema.tables[target_table];
+                    if let (Some(tc), Some(r)) = (tts.column_id("target"), database.tables[target_table].rows.get(u))
+                        && let Some(s) = r.field(tc).as_scalar().and_then(|a| a.as_str())
+                    {
+                        out.push(s.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// What the server loop needs besides the server.
+pub struct LoopContext {
+    pub remotes: Remotes,
+    pub logger: Option<Arc<daemon::log::Logger>>,
+    pub version: String,
+}
+
+/// Runs the server loop until `exit` or [`Event::Shutdown`]. Returns an
+/// error if durability can no longer be guaranteed.
+pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContext) -> std::io::Result<()> {
+    let start = Instant::now();
+    let now_ms = || start.elapsed().as_millis() as u64;
+    let mut sessions: HashMap<SessionId, SessionHandle> = HashMap::new();
+    let mut commits_seen = u64::MAX;
+    let mut exiting = false;
+    while !exiting {
+        let deadline = server.tick(now_ms());
+        let first = match deadline {
+            Some(d) => match events.recv_timeout(Duration::from_millis(d.saturating_sub(now_ms()))) {
+                Ok(ev) => Some(ev),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match events.recv() {
+                Ok(ev) => Some(ev),
+                Err(_) => break,
+            },
+        };
+        // Take a batch: all of it commits with one sync.
+        let mut batch: Vec<Event> = first.into_iter().collect();
+        while batch.len() < 4096 {
+            match events.try_recv() {
+                Ok(ev) => batch.push(ev),
+                Err(_) => break,
+            }
+        }
+        for ev in batch {
+            match ev {
+                Event::Accepted(id, handle) => {
+                    sessions.insert(id, handle);
+                    server.connect(id);
+                }
+                Event::Inbound(Inbound::Message(id, msg)) => server.handle(id, msg, now_ms()),
+                Event::Inbound(Inbound::Closed(id)) => {
+                    sessions.remove(&id);
+                    server.disconnect(id);
+                }
+                Event::Control(cmd) => {
+                    if cmd.name == "exit" {
+                        exiting = true;
+                        let _ = cmd.reply.send(Ok(String::new()));
+                    } else {
+                        let answer = control(&mut server, &mut ctx, &cmd.name, &cmd.args, &sessions);
+                        let _ = cmd.reply.send(answer);
+                    }
+                }
+                Event::Shutdown => exiting = true,
+            }
+        }
+        server.tick(now_ms());
+        server.sync()?;
+        for action in server.take_actions() {
+            match action {
+                Action::Send(id, chunks) => {
+                    if let Some(h) = sessions.get(&id)
+                        && !h.send(chunks)
+                    {
+                        tracing::warn!(target: "jsonrpc", "session {id}: excessive backlog, disconnecting");
+                    }
+                }
+                Action::Close(id) => {
+                    if let Some(h) = sessions.get(&id) {
+                        h.close();
+                    }
+                }
+            }
+        }
+        if server.stats.commits != commits_seen {
+            commits_seen = server.stats.commits;
+            ctx.remotes.sync_db_remotes(&server);
+            if let Err(e) = server.compact(None, true) {
+                tracing::warn!(target: "ovsdb_server", "{e}");
+            }
+        }
+    }
+    server.sync()
+}
+
+/// The `ovs-appctl` commands of ovsdb-server, answered on the server loop.
+fn control(
+    server: &mut Server,
+    ctx: &mut LoopContext,
+    name: &str,
+    args: &[String],
+    sessions: &HashMap<SessionId, SessionHandle>,
+) -> Result<String, String> {
+    match name {
+        "version" => Ok(format!("{}\n", ctx.version)),
+        "ovsdb-server/list-dbs" => Ok(server.db_names().into_iter().map(|n| n + "\n").collect()),
+        "ovsdb-server/compact" => {
+            let names: Vec<Option<&str>> = if args.is_empty() { vec![None] } else { args.iter().map(|a| Some(a.as_str())).collect() };
+            for n in names {
+                server.compact(n, false)?;
+            }
+            Ok(String::new())
+        }
+        "ovsdb-server/add-remote" => {
+            let r = Remote::parse(&args[0]).map_err(|e| e.to_string())?;
+            ctx.remotes.add(r).map_err(|e| format!("{}: {e}", args[0]))?;
+            ctx.remotes.sync_db_remotes(server);
+            Ok(String::new())
+        }
+        "ovsdb-server/remove-remote" => {
+            let r = Remote::parse(&args[0]).map_err(|e| e.to_string())?;
+            if ctx.remotes.remove(&r) {
+                ctx.remotes.sync_db_remotes(server);
+                Ok(String::new())
+            } else {
+                Err(format!("{}: no such remote", args[0]))
+            }
+        }
+        "ovsdb-server/list-remotes" => Ok(ctx.remotes.list().into_iter().map(|r| r + "\n").collect()),
+        "ovsdb-server/add-db" => {
+            let (db, storage) = storage::open(std::path::Path::new(&args[0])).map_err(|e| e.to_string())?;
+            server.add_db(db, Some(storage))?;
+            Ok(String::new())
+        }
+        "ovsdb-server/remove-db" => server.remove_db(&args[0]).map(|_| String::new()),
+        "ovsdb-server/sync-status" => Ok("state: active\n".into()),
+        "memory/show" => {
+            let cells: usize = server
+                .db_names()
+                .iter()
+                .filter_map(|n| server.database(n))
+                .map(|db| db.tables.iter().zip(&db.schema.tables).map(|(t, ts)| t.len() * ts.columns.len()).sum::<usize>())
+                .sum();
+            Ok(format!("cells:{cells} monitors:{} sessions:{}\n", server.n_monitors(), sessions.len()))
+        }
+        "vlog/set" => {
+            let logger = ctx.logger.as_ref().ok_or("logging not configured")?;
+            if args.is_empty() {
+                return Err("vlog/set requires an argument".into());
+            }
+            for a in args {
+                logger.set(a)?;
+            }
+            Ok(String::new())
+        }
+        "vlog/list" => Ok(ctx.logger.as_ref().map(|l| l.list()).unwrap_or_default()),
+        "vlog/reopen" => ctx.logger.as_ref().ok_or("logging not configured")?.reopen().map(|_| String::new()),
+        _ => Err(format!("\"{name}\" is not a valid command")),
+    }
+}
+
+/// Commands `ovs-appctl` may send us.
+pub fn unixctl_commands() -> Vec<daemon::unixctl::CommandSpec> {
+    use daemon::unixctl::command;
+    let mut v = daemon::unixctl::COMMON_COMMANDS.to_vec();
+    v.extend([
+        command("ovsdb-server/compact", "[DB]...", 0, usize::MAX),
+        command("ovsdb-server/list-dbs", "", 0, 0),
+        command("ovsdb-server/add-remote", "REMOTE", 1, 1),
+        command("ovsdb-server/remove-remote", "REMOTE", 1, 1),
+        command("ovsdb-server/list-remotes", "", 0, 0),
+        command("ovsdb-server/add-db", "DB", 1, 1),
+        command("ovsdb-server/remove-db", "DB", 1, 1),
+        command("ovsdb-server/sync-status", "", 0, 0),
+    ]);
+    v
+}

@@ -1,4 +1,179 @@
-fn main() {
-    eprintln!("rovsdb-server: not yet");
-    std::process::exit(1);
+//! `rovsdb-server [DATABASE]... [--remote=REMOTE]...`: the daemon, with
+//! ovsdb-server's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use daemon::options::{Arg, DAEMON_OPTIONS, Spec, opt};
+use daemon::process;
+use ovsdb_server::remote::Remote;
+use ovsdb_server::server::Server;
+use ovsdb_server::{Event, LoopContext, Remotes};
+
+const PROGRAM: &str = "rovsdb-server";
+
+const SERVER_OPTIONS: &[Spec] = &[
+    opt("remote", Arg::Required),
+    opt("run", Arg::Required),
+    opt("private-key", Arg::Required),
+    opt("certificate", Arg::Required),
+    opt("ca-cert", Arg::Required),
+    opt("bootstrap-ca-cert", Arg::Required),
+    opt("peer-ca-cert", Arg::Required),
+    opt("ssl-protocols", Arg::Required),
+    opt("ssl-ciphers", Arg::Required),
+    opt("disable-file-column-diff", Arg::None),
+    opt("no-dbs", Arg::None),
+];
+
+fn usage() -> String {
+    format!(
+        "{PROGRAM}: Open vSwitch compatible database server (rovn)\n\
+         usage: {PROGRAM} [OPTIONS] [DATABASE...]\n\
+         where each DATABASE is a database file in ovsdb format.\n\
+         The default DATABASE, if none is given, is\n  {}\n\n\
+         Remotes:\n  --remote=REMOTE          connect or listen to REMOTE:\n\
+         \x20   punix:FILE  ptcp:PORT[:IP]  unix:FILE  tcp:IP:PORT  db:DB,TABLE,COLUMN\n\n\
+         Daemon options:\n  --detach  --no-chdir  --pidfile[=FILE]  --overwrite-pidfile\n\
+         \x20 --log-file[=FILE]  -v, --verbose[=SPEC]  --unixctl=SOCKET\n\
+         \x20 -h, --help  -V, --version\n",
+        default_db().display()
+    )
+}
+
+fn default_db() -> PathBuf {
+    std::env::var_os("OVS_DBDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/openvswitch"))
+        .join("conf.db")
+}
+
+fn version() -> String {
+    format!("{PROGRAM} (rovn) {}, compatible with ovsdb-server (Open vSwitch) 3.1.0", env!("CARGO_PKG_VERSION"))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match daemon::options::parse(&args, &[DAEMON_OPTIONS, SERVER_OPTIONS]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{PROGRAM}: {e} (use --help for help)");
+            return ExitCode::FAILURE;
+        }
+    };
+    if opts.has("help") {
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    if opts.has("version") {
+        println!("{}", version());
+        return ExitCode::SUCCESS;
+    }
+    // Fork before any thread exists; the parent exits once we are serving.
+    let mut notifier = if opts.has("detach") {
+        match process::detach() {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("{PROGRAM}: could not detach: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        process::DetachNotifier::none()
+    };
+    match run(&opts, &mut notifier) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(target: "ovsdb_server", "{e}");
+            eprintln!("{PROGRAM}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -> Result<(), String> {
+    let logger = daemon::log::init();
+    for spec in opts.options.iter().filter(|(n, _)| n == "verbose") {
+        logger.set(spec.1.as_deref().unwrap_or("dbg"))?;
+    }
+    if let Some(v) = opts.last("log-file") {
+        let path = process::logfile_path(PROGRAM, v);
+        logger.set_file(&path).map_err(|e| format!("{}: could not open log file ({e})", path.display()))?;
+    }
+    if opts.has("detach") {
+        // The console is about to become /dev/null.
+        logger.set("console:off")?;
+    }
+
+    let mut server = Server::new(ovsdb_server::server_schema());
+    let files: Vec<PathBuf> = if opts.positional.is_empty() && !opts.has("no-dbs") {
+        vec![default_db()]
+    } else {
+        opts.positional.iter().map(PathBuf::from).collect()
+    };
+    for file in &files {
+        let (db, storage) = ovsdb_server::storage::open(file)?;
+        server.add_db(db, Some(storage))?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("rovsdb-worker")
+        .build()
+        .map_err(|e| format!("could not start runtime: {e}"))?;
+    let (events_tx, events_rx) = mpsc::channel::<Event>();
+    let mut remotes = Remotes::new(runtime.handle().clone(), events_tx.clone());
+    for r in opts.all("remote") {
+        let remote = Remote::parse(r).map_err(|e| e.to_string())?;
+        remotes.add(remote).map_err(|e| format!("{r}: {e}"))?;
+    }
+
+    let unixctl_path = match opts.last("unixctl") {
+        Some(Some(p)) => PathBuf::from(p),
+        _ => process::default_unixctl_path(PROGRAM),
+    };
+    let (_unixctl, mut commands) = {
+        let _guard = runtime.enter();
+        daemon::unixctl::UnixctlServer::start(&unixctl_path, ovsdb_server::unixctl_commands())
+            .map_err(|e| format!("{}: could not initialize control socket ({e})", unixctl_path.display()))?
+    };
+    let tx = events_tx.clone();
+    runtime.spawn(async move {
+        while let Some(cmd) = commands.recv().await {
+            if tx.send(Event::Control(cmd)).is_err() {
+                break;
+            }
+        }
+    });
+    let tx = events_tx.clone();
+    runtime.spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Event::Shutdown);
+    });
+    drop(events_tx);
+
+    let _pidfile = match opts.last("pidfile") {
+        Some(v) => {
+            let path = process::pidfile_path(PROGRAM, v);
+            Some(process::Pidfile::create(&path, opts.has("overwrite-pidfile")).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    tracing::info!(target: "ovsdb_server", "{} serving {}", version(), server.db_names().join(", "));
+    notifier.ready(!opts.has("no-chdir"));
+    let ctx = LoopContext { remotes, logger: Some(logger), version: version() };
+    let res = ovsdb_server::run_loop(server, events_rx, ctx).map_err(|e| format!("database I/O error: {e}"));
+    runtime.shutdown_background();
+    res
 }

@@ -1,0 +1,748 @@
+//! The server's state machine: databases, sessions, monitors, locks and
+//! blocked transactions. It performs no I/O of its own: the daemon feeds it
+//! events ([`Server::connect`], [`Server::handle`], [`Server::disconnect`],
+//! [`Server::tick`]) and carries out the [`Action`]s it queues — but only
+//! after [`Server::sync`] has made every queued commit durable, so nobody
+//! hears of a change that could still be lost.
+//!
+//! Monitor updates are composed once per distinct [`MonitorSpec`] and the
+//! same bytes are queued for every session that asked for it.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ovsdb::db::{Commit, Database, RowChange};
+use ovsdb::monitor::{MonitorSpec, Version, merge_commits};
+use ovsdb::row::Row;
+use ovsdb::schema::DatabaseSchema;
+use ovsdb::txn::{self, ExecContext, Outcome};
+use ovsdb::{Atom, Datum, Error, ErrorKind, Uuid};
+use serde_json::{Value as Json, json};
+
+/// Identifies one client connection.
+pub type SessionId = u64;
+
+/// What the daemon must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send one JSON-RPC message, given as chunks to concatenate.
+    Send(SessionId, Vec<Bytes>),
+    /// Close the connection (after sending what was queued before).
+    Close(SessionId),
+}
+
+/// Where a database's commits go to become durable.
+pub trait Storage: Send {
+    /// Writes the commit (not necessarily synced yet).
+    fn append(&mut self, db: &Database, commit: &Commit) -> std::io::Result<()>;
+    /// Makes everything appended so far durable.
+    fn sync(&mut self) -> std::io::Result<()>;
+    /// Rewrites the file as a snapshot of `db`.
+    fn compact(&mut self, db: &Database) -> std::io::Result<()>;
+    /// True when the log has grown enough that compaction pays.
+    fn wants_compaction(&self) -> bool;
+    /// The file's path, for messages.
+    fn describe(&self) -> String;
+}
+
+/// How many past commits a database keeps for `monitor_cond_since`.
+const HISTORY_MAX_COMMITS: usize = 10_000;
+/// A bound on the row changes kept in history (beyond the row count).
+const HISTORY_MIN_ROWS: usize = 20_000;
+
+struct Monitor {
+    db: String,
+    id: Json,
+    spec: Arc<MonitorSpec>,
+}
+
+#[derive(Default)]
+struct Session {
+    /// By the monitor id's JSON text.
+    monitors: HashMap<String, Monitor>,
+    /// Locks this session owns or waits for.
+    locks: HashSet<String>,
+    db_change_aware: bool,
+}
+
+/// A transaction waiting for its `wait` operations to be satisfied.
+struct Trigger {
+    session: SessionId,
+    id: Json,
+    db: String,
+    params: Json,
+    arrived_ms: u64,
+    deadline_ms: Option<u64>,
+}
+
+struct DbEntry {
+    db: Database,
+    storage: Option<Box<dyn Storage>>,
+    /// Committed transactions, oldest first, with their ids.
+    history: VecDeque<(Uuid, Arc<Commit>)>,
+    history_rows: usize,
+    /// The id of the last commit (zero before any).
+    last_txn_id: Uuid,
+    /// Who monitors what: one entry per distinct spec.
+    groups: HashMap<Arc<MonitorSpec>, Vec<(SessionId, String)>>,
+}
+
+impl DbEntry {
+    fn new(db: Database, storage: Option<Box<dyn Storage>>) -> DbEntry {
+        DbEntry { db, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, groups: HashMap::new() }
+    }
+}
+
+/// Counters for `memory/show` and tests.
+#[derive(Default, Debug, Clone)]
+pub struct Stats {
+    pub transactions: u64,
+    pub commits: u64,
+    pub updates_composed: u64,
+    pub updates_sent: u64,
+}
+
+pub struct Server {
+    pub server_id: Uuid,
+    dbs: BTreeMap<String, DbEntry>,
+    server_schema: Arc<DatabaseSchema>,
+    sessions: HashMap<SessionId, Session>,
+    /// Lock name → sessions, owner first.
+    locks: HashMap<String, VecDeque<SessionId>>,
+    triggers: Vec<Trigger>,
+    outbox: Vec<Action>,
+    read_only: bool,
+    pub stats: Stats,
+    /// Storages with appended but unsynced commits.
+    dirty: HashSet<String>,
+}
+
+const SERVER_DB: &str = "_Server";
+
+impl Server {
+    pub fn new(server_schema: Arc<DatabaseSchema>) -> Server {
+        let mut s = Server {
+            server_id: Uuid::random(),
+            dbs: BTreeMap::new(),
+            server_schema: Arc::clone(&server_schema),
+            sessions: HashMap::new(),
+            locks: HashMap::new(),
+            triggers: Vec::new(),
+            outbox: Vec::new(),
+            read_only: false,
+            stats: Stats::default(),
+            dirty: HashSet::new(),
+        };
+        s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None));
+        s
+    }
+
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
+    }
+
+    /// Serves a database. Fails if one of that name is already served.
+    pub fn add_db(&mut self, db: Database, storage: Option<Box<dyn Storage>>) -> Result<(), String> {
+        let name = db.schema.name.clone();
+        if self.dbs.contains_key(&name) {
+            return Err(format!("{name}: database already served"));
+        }
+        self.dbs.insert(name, DbEntry::new(db, storage));
+        self.refresh_server_db();
+        Ok(())
+    }
+
+    /// Stops serving a database: monitors on it are cancelled (and sessions
+    /// that did not declare themselves change-aware are disconnected).
+    pub fn remove_db(&mut self, name: &str) -> Result<(), String> {
+        if name == SERVER_DB || !self.dbs.contains_key(name) {
+            return Err(format!("{name}: no database by that name"));
+        }
+        let affected: Vec<(SessionId, String, Json)> = self
+            .sessions
+            .iter()
+            .flat_map(|(sid, s)| s.monitors.iter().filter(|(_, m)| m.db == name).map(|(k, m)| (*sid, k.clone(), m.id.clone())))
+            .collect();
+        for (sid, key, id) in affected {
+            self.remove_monitor(sid, &key);
+            if self.sessions.get(&sid).is_some_and(|s| s.db_change_aware) {
+                self.notify(sid, "monitor_canceled", vec![id]);
+            } else {
+                self.outbox.push(Action::Close(sid));
+            }
+        }
+        self.triggers.retain(|t| t.db != name);
+        if let Some(mut entry) = self.dbs.remove(name)
+            && let Some(st) = entry.storage.as_mut()
+        {
+            let _ = st.sync();
+        }
+        self.refresh_server_db();
+        Ok(())
+    }
+
+    pub fn db_names(&self) -> Vec<String> {
+        self.dbs.keys().cloned().collect()
+    }
+
+    pub fn database(&self, name: &str) -> Option<&Database> {
+        self.dbs.get(name).map(|e| &e.db)
+    }
+
+    pub fn storage_description(&self, name: &str) -> Option<String> {
+        self.dbs.get(name)?.storage.as_ref().map(|s| s.describe())
+    }
+
+    pub fn n_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn n_monitors(&self) -> usize {
+        self.sessions.values().map(|s| s.monitors.len()).sum()
+    }
+
+    pub fn connect(&mut self, session: SessionId) {
+        self.sessions.insert(session, Session::default());
+    }
+
+    /// The connection is gone: drop its monitors, locks and triggers.
+    pub fn disconnect(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.remove(&session) else { return };
+        for (key, m) in s.monitors {
+            if let Some(entry) = self.dbs.get_mut(&m.db) {
+                remove_from_group(entry, &m.spec, session, &key);
+            }
+        }
+        for lock in s.locks {
+            self.release_lock(&lock, session);
+        }
+        self.triggers.retain(|t| t.session != session);
+    }
+
+    /// Takes the actions queued so far. Call [`Server::sync`] first.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Makes every commit queued since the last call durable. On failure
+    /// the server cannot promise durability: the daemon should stop.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        for name in std::mem::take(&mut self.dirty) {
+            if let Some(st) = self.dbs.get_mut(&name).and_then(|e| e.storage.as_mut()) {
+                st.sync()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compacts one database, or every one that wants it (`ovsdb-server/compact`).
+    pub fn compact(&mut self, name: Option<&str>, only_if_wanted: bool) -> Result<Vec<String>, String> {
+        let mut done = Vec::new();
+        for (db_name, entry) in self.dbs.iter_mut() {
+            if name.is_some_and(|n| n != db_name) {
+                continue;
+            }
+            let Some(st) = entry.storage.as_mut() else { continue };
+            if only_if_wanted && !st.wants_compaction() {
+                continue;
+            }
+            st.compact(&entry.db).map_err(|e| format!("{db_name}: compaction failed ({e})"))?;
+            done.push(db_name.clone());
+        }
+        if let Some(n) = name
+            && done.is_empty()
+            && !only_if_wanted
+            && !self.dbs.contains_key(n)
+        {
+            return Err(format!("{n}: no database by that name"));
+        }
+        Ok(done)
+    }
+
+    /// Times out blocked transactions whose deadline passed. Returns the
+    /// earliest remaining deadline.
+    pub fn tick(&mut self, now_ms: u64) -> Option<u64> {
+        let due: Vec<usize> = (0..self.triggers.len())
+            .filter(|&i| self.triggers[i].deadline_ms.is_some_and(|d| d <= now_ms))
+            .collect();
+        for i in due.into_iter().rev() {
+            let t = self.triggers.remove(i);
+            self.run_transaction(t.session, t.id, &t.db, t.params, t.arrived_ms, now_ms);
+        }
+        self.triggers.iter().filter_map(|t| t.deadline_ms).min()
+    }
+
+    /// A message from a session.
+    pub fn handle(&mut self, session: SessionId, msg: ovsdb::rpc::Message, now_ms: u64) {
+        use ovsdb::rpc::Message;
+        match msg {
+            Message::Request { method, params, id } => self.request(session, &method, params, id, now_ms),
+            Message::Notification { method, params } => {
+                if method == "cancel"
+                    && let [id] = params.as_slice()
+                    && let Some(pos) = self.triggers.iter().position(|t| t.session == session && t.id == *id)
+                {
+                    let t = self.triggers.remove(pos);
+                    self.send_error(session, &t.id, json!("canceled"));
+                }
+            }
+            // Replies to our echo probes, or stray replies: nothing to do.
+            Message::Reply { .. } | Message::Error { .. } => {}
+        }
+    }
+
+    fn request(&mut self, session: SessionId, method: &str, params: Vec<Json>, id: Json, now_ms: u64) {
+        match method {
+            "transact" => {
+                if let Some(db) = self.lookup_db(session, method, &params, &id) {
+                    self.run_transaction(session, id, &db, Json::Array(params), now_ms, now_ms);
+                }
+            }
+            "monitor" | "monitor_cond" | "monitor_cond_since" => {
+                if let Some(db) = self.lookup_db(session, method, &params, &id) {
+                    let version = match method {
+                        "monitor" => Version::V1,
+                        "monitor_cond" => Version::V2,
+                        _ => Version::V3,
+                    };
+                    match self.create_monitor(session, &db, &params, version) {
+                        Ok(result) => self.send_reply(session, &id, &result),
+                        Err(e) => self.send_error(session, &id, e),
+                    }
+                }
+            }
+            "monitor_cond_change" => match self.monitor_cond_change(session, &params) {
+                Ok(()) => self.send_reply(session, &id, &json!({})),
+                Err(e) => self.send_error(session, &id, e),
+            },
+            "monitor_cancel" => {
+                let result = match params.as_slice() {
+                    [monitor_id] => {
+                        let key = monitor_id.to_string();
+                        if self.sessions.get(&session).is_some_and(|s| s.monitors.contains_key(&key)) {
+                            self.remove_monitor(session, &key);
+                            Ok(json!({}))
+                        } else {
+                            Err(json!("unknown monitor"))
+                        }
+                    }
+                    _ => Err(json!("invalid parameters")),
+                };
+                match result {
+                    Ok(r) => self.send_reply(session, &id, &r),
+                    Err(e) => self.send_error(session, &id, e),
+                }
+            }
+            "get_schema" => {
+                if let Some(db) = self.lookup_db(session, method, &params, &id) {
+                    let schema = self.dbs[&db].db.schema.to_json();
+                    self.send_reply(session, &id, &schema);
+                }
+            }
+            "list_dbs" => {
+                let names: Vec<Json> = self.dbs.keys().map(|n| Json::String(n.clone())).collect();
+                self.send_reply(session, &id, &Json::Array(names));
+            }
+            "get_server_id" => {
+                let sid = Json::String(self.server_id.to_string());
+                self.send_reply(session, &id, &sid)
+            }
+            "lock" | "steal" => self.lock(session, method, &params, id),
+            "unlock" => self.unlock(session, &params, id),
+            "set_db_change_aware" => match params.as_slice() {
+                [Json::Bool(b)] => {
+                    if let Some(s) = self.sessions.get_mut(&session) {
+                        s.db_change_aware = *b;
+                    }
+                    self.send_reply(session, &id, &json!({}));
+                }
+                _ => {
+                    let e = syntax_error(&Json::Array(params.clone()), "set_db_change_aware: true or false parameter expected");
+                    self.send_error(session, &id, e);
+                }
+            },
+            "echo" => self.send_reply(session, &id, &Json::Array(params)),
+            _ => self.send_error(session, &id, json!("unknown method")),
+        }
+    }
+
+    /// Finds the database a request names in its first parameter, or
+    /// replies with the error.
+    fn lookup_db(&mut self, session: SessionId, method: &str, params: &[Json], id: &Json) -> Option<String> {
+        let all = Json::Array(params.to_vec());
+        let err = match params.first() {
+            Some(Json::String(name)) if self.dbs.contains_key(name) => return Some(name.clone()),
+            Some(Json::String(name)) => Error::syntax_in(
+                ErrorKind::UnknownDatabase,
+                &all,
+                format!("{method} request specifies unknown database {name}"),
+            ),
+            _ => Error::syntax_in(ErrorKind::SyntaxError, &all, format!("{method} request params must begin with <db-name>")),
+        };
+        self.send_error(session, id, err.to_json());
+        None
+    }
+
+    // ----- transactions -----
+
+    fn run_transaction(&mut self, session: SessionId, id: Json, db_name: &str, params: Json, arrived_ms: u64, now_ms: u64) {
+        self.stats.transactions += 1;
+        let Some(entry) = self.dbs.get(db_name) else { return };
+        let owns = |lock: &str| self.locks.get(lock).and_then(|q| q.front()) == Some(&session);
+        let ctx = ExecContext { elapsed_ms: now_ms.saturating_sub(arrived_ms), read_only: self.read_only, owns_lock: &owns };
+        match txn::execute(&entry.db, &params, &ctx) {
+            Outcome::Blocked { timeout_ms } => {
+                let deadline_ms = timeout_ms.map(|t| arrived_ms.saturating_add(t));
+                self.triggers.push(Trigger { session, id, db: db_name.to_string(), params, arrived_ms, deadline_ms });
+            }
+            Outcome::Done { mut results, commit } => {
+                if let Some(commit) = commit {
+                    if let Err(e) = self.commit(db_name, commit) {
+                        if let Json::Array(a) = &mut results {
+                            a.push(e.to_json());
+                        }
+                    }
+                }
+                self.send_reply(session, &id, &results);
+            }
+        }
+    }
+
+    /// Makes `commit` part of the database: storage, memory, history,
+    /// monitors, then blocked transactions get another chance.
+    fn commit(&mut self, db_name: &str, commit: Commit) -> Result<(), Error> {
+        let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(()) };
+        if let Some(st) = entry.storage.as_mut() {
+            st.append(&entry.db, &commit).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
+            self.dirty.insert(db_name.to_string());
+        }
+        if commit.is_empty() {
+            return Ok(());
+        }
+        self.stats.commits += 1;
+        entry.db.apply(&commit);
+        let commit = Arc::new(commit);
+        let txn_id = Uuid::random();
+        entry.last_txn_id = txn_id;
+        entry.history_rows += commit.n_changes();
+        entry.history.push_back((txn_id, Arc::clone(&commit)));
+        let row_budget = entry.db.n_rows().max(HISTORY_MIN_ROWS);
+        while entry.history.len() > HISTORY_MAX_COMMITS || (entry.history_rows > row_budget && entry.history.len() > 1) {
+            if let Some((_, old)) = entry.history.pop_front() {
+                entry.history_rows -= old.n_changes();
+            }
+        }
+        self.publish(db_name, &commit, txn_id);
+        self.retry_triggers(db_name);
+        Ok(())
+    }
+
+    /// Queues the update notifications a commit produces, composing each
+    /// distinct monitor's update once.
+    fn publish(&mut self, db_name: &str, commit: &Commit, txn_id: Uuid) {
+        let Some(entry) = self.dbs.get(db_name) else { return };
+        let schema = Arc::clone(&entry.db.schema);
+        let mut out = Vec::new();
+        for (spec, members) in &entry.groups {
+            if members.is_empty() {
+                continue;
+            }
+            let Some(update) = spec.update(&schema, commit) else { continue };
+            self.stats.updates_composed += 1;
+            let shared = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
+            for (session, key) in members {
+                let Some(m) = self.sessions.get(session).and_then(|s| s.monitors.get(key)) else { continue };
+                out.push(Action::Send(*session, notification(spec.version, &m.id, txn_id, shared.clone())));
+            }
+        }
+        self.stats.updates_sent += out.len() as u64;
+        self.outbox.extend(out);
+    }
+
+    fn retry_triggers(&mut self, db_name: &str) {
+        let waiting: Vec<Trigger> = {
+            let (mine, others): (Vec<Trigger>, Vec<Trigger>) =
+                std::mem::take(&mut self.triggers).into_iter().partition(|t| t.db == db_name);
+            self.triggers = others;
+            mine
+        };
+        for t in waiting {
+            // Time is judged from arrival; "now" is only used for timeouts,
+            // which tick() handles, so pass arrival to keep elapsed at 0.
+            self.run_transaction(t.session, t.id, &t.db, t.params, t.arrived_ms, t.arrived_ms);
+        }
+    }
+
+    // ----- monitors -----
+
+    fn create_monitor(&mut self, session: SessionId, db_name: &str, params: &[Json], version: Version) -> Result<Json, Json> {
+        let all = Json::Array(params.to_vec());
+        let expected = if version == Version::V3 { 4 } else { 3 };
+        if params.len() != expected && !(version == Version::V1 && params.len() >= 3) {
+            return Err(syntax_error(&all, "invalid parameters"));
+        }
+        let monitor_id = params[1].clone();
+        let key = monitor_id.to_string();
+        if self.sessions.get(&session).is_some_and(|s| s.monitors.contains_key(&key)) {
+            return Err(syntax_error(&monitor_id, "duplicate monitor ID"));
+        }
+        let entry = &self.dbs[db_name];
+        let spec = MonitorSpec::parse(&entry.db.schema, &params[2], version).map_err(|e| e.to_json())?;
+        let mut found = None;
+        if version == Version::V3 {
+            let last = match &params[3] {
+                Json::String(s) => Uuid::parse(s).ok_or_else(|| syntax_error(&params[3], "last-txn-id must be UUID format."))?,
+                other => return Err(syntax_error(other, "last-txn-id must be string")),
+            };
+            if !last.is_zero() {
+                found = self.changes_since(db_name, last, &spec);
+            }
+        }
+        let entry = &self.dbs[db_name];
+        let updates = match &found {
+            Some(u) => u.clone(),
+            None => spec.initial(&entry.db),
+        };
+        let result = if version == Version::V3 {
+            json!([found.is_some(), entry.last_txn_id.to_string(), updates])
+        } else {
+            updates
+        };
+        let spec = self.intern_spec(db_name, spec);
+        if let Some(entry) = self.dbs.get_mut(db_name) {
+            entry.groups.entry(Arc::clone(&spec)).or_default().push((session, key.clone()));
+        }
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.monitors.insert(key, Monitor { db: db_name.to_string(), id: monitor_id, spec });
+        }
+        Ok(result)
+    }
+
+    /// The shared copy of an equal spec, so groups are keyed by identity too.
+    fn intern_spec(&self, db_name: &str, spec: MonitorSpec) -> Arc<MonitorSpec> {
+        self.dbs[db_name].groups.keys().find(|k| ***k == spec).cloned().unwrap_or_else(|| Arc::new(spec))
+    }
+
+    /// What changed after commit `last` for this spec, if history reaches back that far.
+    fn changes_since(&self, db_name: &str, last: Uuid, spec: &MonitorSpec) -> Option<Json> {
+        let entry = &self.dbs[db_name];
+        if last == entry.last_txn_id {
+            return Some(json!({}));
+        }
+        let pos = entry.history.iter().position(|(id, _)| *id == last)?;
+        let merged = merge_commits(entry.history.iter().skip(pos + 1).map(|(_, c)| &**c));
+        Some(spec.update(&entry.db.schema, &merged).unwrap_or_else(|| json!({})))
+    }
+
+    fn monitor_cond_change(&mut self, session: SessionId, params: &[Json]) -> Result<(), Json> {
+        let all = Json::Array(params.to_vec());
+        let [old_id, new_id, requests] = params else {
+            return Err(syntax_error(&all, "invalid parameters"));
+        };
+        let old_key = old_id.to_string();
+        let new_key = new_id.to_string();
+        let s = self.sessions.get(&session).ok_or_else(|| json!("no session"))?;
+        let Some(m) = s.monitors.get(&old_key) else {
+            return Err(syntax_error(old_id, "unknown monitor session"));
+        };
+        if new_key != old_key && s.monitors.contains_key(&new_key) {
+            return Err(syntax_error(new_id, "duplicate monitor ID"));
+        }
+        if m.spec.version == Version::V1 {
+            return Err(syntax_error(&all, "monitor does not support conditions"));
+        }
+        let db_name = m.db.clone();
+        let mut spec = (*m.spec).clone();
+        let old_spec = spec.change_conditions(&self.dbs[&db_name].db.schema, requests).map_err(|e| e.to_json())?;
+        let update = spec.condition_change_update(&old_spec, &self.dbs[&db_name].db);
+        let version = spec.version;
+        let last_txn = self.dbs[&db_name].last_txn_id;
+
+        self.remove_monitor(session, &old_key);
+        let spec = self.intern_spec(&db_name, spec);
+        if let Some(entry) = self.dbs.get_mut(&db_name) {
+            entry.groups.entry(Arc::clone(&spec)).or_default().push((session, new_key.clone()));
+        }
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.monitors.insert(new_key, Monitor { db: db_name, id: new_id.clone(), spec });
+        }
+        if let Some(update) = update {
+            let shared = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
+            self.outbox.push(Action::Send(session, notification(version, new_id, last_txn, shared)));
+        }
+        Ok(())
+    }
+
+    fn remove_monitor(&mut self, session: SessionId, key: &str) {
+        let Some(m) = self.sessions.get_mut(&session).and_then(|s| s.monitors.remove(key)) else { return };
+        if let Some(entry) = self.dbs.get_mut(&m.db) {
+            remove_from_group(entry, &m.spec, session, key);
+        }
+    }
+
+    // ----- locks -----
+
+    fn lock(&mut self, session: SessionId, method: &str, params: &[Json], id: Json) {
+        if self.read_only {
+            return self.send_error(session, &id, json!("lock and unlock methods not allowed, DB server is read only."));
+        }
+        let Some(name) = lock_name(params) else {
+            let e = syntax_error(&Json::Array(params.to_vec()), &format!("{method} request params must be <id>"));
+            return self.send_error(session, &id, e);
+        };
+        if self.sessions.get(&session).is_some_and(|s| s.locks.contains(&name)) {
+            let e = syntax_error(&Json::Array(params.to_vec()), &format!("must issue \"unlock\" before new \"{method}\""));
+            return self.send_error(session, &id, e);
+        }
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.locks.insert(name.clone());
+        }
+        let queue = self.locks.entry(name.clone()).or_default();
+        let mut victim = None;
+        if method == "steal" {
+            victim = queue.front().copied();
+            queue.push_front(session);
+        } else {
+            queue.push_back(session);
+        }
+        let owner = queue.front() == Some(&session);
+        if let Some(v) = victim {
+            self.notify(v, "stolen", vec![Json::String(name)]);
+        }
+        self.send_reply(session, &id, &json!({ "locked": owner }));
+    }
+
+    fn unlock(&mut self, session: SessionId, params: &[Json], id: Json) {
+        if self.read_only {
+            return self.send_error(session, &id, json!("lock and unlock methods not allowed, DB server is read only."));
+        }
+        let Some(name) = lock_name(params) else {
+            let e = syntax_error(&Json::Array(params.to_vec()), "unlock request params must be <id>");
+            return self.send_error(session, &id, e);
+        };
+        if !self.sessions.get_mut(&session).is_some_and(|s| s.locks.remove(&name)) {
+            let e = syntax_error(&Json::Array(params.to_vec()), "unlock: \"unlock\" without \"lock\" or \"steal\"");
+            return self.send_error(session, &id, e);
+        }
+        self.release_lock(&name, session);
+        self.send_reply(session, &id, &json!({}));
+    }
+
+    /// Removes `session` from the lock's queue; a new owner is told.
+    fn release_lock(&mut self, name: &str, session: SessionId) {
+        let Some(queue) = self.locks.get_mut(name) else { return };
+        let was_owner = queue.front() == Some(&session);
+        queue.retain(|&s| s != session);
+        let new_owner = if was_owner { queue.front().copied() } else { None };
+        if queue.is_empty() {
+            self.locks.remove(name);
+        }
+        if let Some(owner) = new_owner {
+            self.notify(owner, "locked", vec![Json::String(name.to_string())]);
+        }
+    }
+
+    // ----- _Server -----
+
+    /// Brings the `_Server` database's Database table in line with what is
+    /// served, through the ordinary commit path (so monitors see it).
+    fn refresh_server_db(&mut self) {
+        let schema = Arc::clone(&self.server_schema);
+        let Some(table_id) = schema.table_id("Database") else { return };
+        let ts = &schema.tables[table_id];
+        let col = |name: &str| ts.column_id(name);
+        let mut wanted: BTreeMap<String, Row> = BTreeMap::new();
+        for (name, entry) in &self.dbs {
+            let mut row = Row::new_default(ts, Uuid::ZERO);
+            let mut set = |c: &str, d: Datum| {
+                if let Some(id) = col(c) {
+                    row.set(id, d);
+                }
+            };
+            set("name", Datum::scalar(Atom::string(name)));
+            set("model", Datum::scalar(Atom::string("standalone")));
+            set("connected", Datum::scalar(Atom::Boolean(true)));
+            set("leader", Datum::scalar(Atom::Boolean(true)));
+            let schema_text = serde_json::to_string(&entry.db.schema.to_json()).unwrap_or_default();
+            set("schema", Datum::scalar(Atom::string(&schema_text)));
+            wanted.insert(name.clone(), row);
+        }
+        let current = &self.dbs[SERVER_DB].db.tables[table_id];
+        let name_col = col("name").unwrap_or(2);
+        let mut changes = Vec::new();
+        let mut seen = HashSet::new();
+        for (uuid, row) in &current.rows {
+            let name = row.field(name_col).as_scalar().and_then(|a| a.as_str()).unwrap_or("").to_string();
+            match wanted.get(&name) {
+                Some(w) if w.fields == row.fields => {
+                    seen.insert(name);
+                }
+                Some(w) => {
+                    let new = Row { uuid: *uuid, version: Uuid::random(), fields: w.fields.clone() };
+                    changes.push(RowChange { uuid: *uuid, old: Some(Arc::clone(row)), new: Some(Arc::new(new)) });
+                    seen.insert(name);
+                }
+                None => changes.push(RowChange { uuid: *uuid, old: Some(Arc::clone(row)), new: None }),
+            }
+        }
+        for (name, mut row) in wanted {
+            if !seen.contains(&name) {
+                row.uuid = Uuid::random();
+                row.version = Uuid::random();
+                changes.push(RowChange { uuid: row.uuid, old: None, new: Some(Arc::new(row)) });
+            }
+        }
+        if !changes.is_empty() {
+            let commit = Commit { tables: vec![(table_id, changes)], comment: None, durable: false };
+            let _ = self.commit(SERVER_DB, commit);
+        }
+    }
+
+    // ----- output -----
+
+    fn send_reply(&mut self, session: SessionId, id: &Json, result: &Json) {
+        self.outbox.push(Action::Send(session, vec![Bytes::from(ovsdb::rpc::reply_bytes(result, id))]));
+    }
+
+    fn send_error(&mut self, session: SessionId, id: &Json, error: Json) {
+        let msg = ovsdb::rpc::Message::Error { error, id: id.clone() };
+        self.outbox.push(Action::Send(session, vec![Bytes::from(msg.to_bytes())]));
+    }
+
+    fn notify(&mut self, session: SessionId, method: &str, params: Vec<Json>) {
+        let msg = ovsdb::rpc::Message::Notification { method: method.into(), params };
+        self.outbox.push(Action::Send(session, vec![Bytes::from(msg.to_bytes())]));
+    }
+}
+
+fn remove_from_group(entry: &mut DbEntry, spec: &Arc<MonitorSpec>, session: SessionId, key: &str) {
+    if let Some(members) = entry.groups.get_mut(spec) {
+        members.retain(|(s, k)| !(*s == session && k == key));
+        if members.is_empty() {
+            entry.groups.remove(spec);
+        }
+    }
+}
+
+/// An update notification around shared `<table-updates>` bytes.
+fn notification(version: Version, monitor_id: &Json, txn_id: Uuid, shared: Bytes) -> Vec<Bytes> {
+    let mut prefix = format!("{{\"id\":null,\"method\":\"{}\",\"params\":[", version.notification());
+    prefix += &monitor_id.to_string();
+    prefix.push(',');
+    if version == Version::V3 {
+        prefix += &format!("\"{txn_id}\",");
+    }
+    vec![Bytes::from(prefix), shared, Bytes::from_static(b"]}")]
+}
+
+fn lock_name(params: &[Json]) -> Option<String> {
+    match params {
+        [Json::String(s)] if ovsdb::atom::is_id(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn syntax_error(json: &Json, details: &str) -> Json {
+    Error::syntax_in(ErrorKind::SyntaxError, json, details).to_json()
+}

@@ -1,0 +1,188 @@
+//! One client connection: bytes in are framed and parsed here (on the
+//! runtime's worker threads, off the database thread), messages go to the
+//! server loop; messages out arrive already serialised and are written
+//! in order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ovsdb::rpc::{Framer, Message};
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::server::SessionId;
+
+/// Largest message accepted from a client.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+/// A client that leaves this much unread output is disconnected.
+pub const MAX_BACKLOG_BYTES: usize = 512 << 20;
+
+/// What the connection tasks tell the server loop.
+pub enum Inbound {
+    Message(SessionId, Message),
+    Closed(SessionId),
+}
+
+pub enum Outgoing {
+    Message(Vec<Bytes>),
+    Close,
+}
+
+/// The server loop's handle on a connection.
+#[derive(Clone)]
+pub struct SessionHandle {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes queued but not yet written: shared with the writer task,
+    /// which subtracts what it writes.
+    backlog: Arc<AtomicUsize>,
+}
+
+impl SessionHandle {
+    /// Queues a message. Returns false when the client has fallen too far
+    /// behind (the connection is then closed).
+    pub fn send(&self, chunks: Vec<Bytes>) -> bool {
+        let len: usize = chunks.iter().map(Bytes::len).sum();
+        let queued = self.backlog.fetch_add(len, Ordering::Relaxed) + len;
+        if queued > MAX_BACKLOG_BYTES {
+            let _ = self.tx.send(Outgoing::Close);
+            return false;
+        }
+        self.tx.send(Outgoing::Message(chunks)).is_ok()
+    }
+
+    pub fn close(&self) {
+        let _ = self.tx.send(Outgoing::Close);
+    }
+}
+
+/// Starts the tasks serving one connection. The server loop hears of the
+/// session (with the handle it writes through) before any of its messages.
+/// The returned task ends when the connection does.
+pub fn spawn<S>(
+    stream: S,
+    session: SessionId,
+    probe: Option<Duration>,
+    inbound: std::sync::mpsc::Sender<crate::Event>,
+) -> tokio::task::JoinHandle<()>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = SessionHandle { tx, backlog: Arc::new(AtomicUsize::new(0)) };
+    tokio::spawn(write_loop(writer, rx, Arc::clone(&handle.backlog)));
+    let _ = inbound.send(crate::Event::Accepted(session, handle.clone()));
+    tokio::spawn(read_loop(reader, session, probe, inbound, handle))
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, backlog: Arc<AtomicUsize>) {
+    let mut buf = Vec::with_capacity(64 << 10);
+    while let Some(first) = rx.recv().await {
+        let mut close = false;
+        let mut next = Some(first);
+        // Coalesce whatever is queued into one write.
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Message(chunks) => {
+                    for c in &chunks {
+                        buf.extend_from_slice(c);
+                    }
+                }
+                Outgoing::Close => {
+                    close = true;
+                    break;
+                }
+            }
+            if buf.len() < (1 << 20) {
+                next = rx.try_recv().ok();
+            }
+        }
+        let n = buf.len();
+        if n > 0 {
+            if w.write_all(&buf).await.is_err() {
+                return;
+            }
+            backlog.fetch_sub(n, Ordering::Relaxed);
+            buf.clear();
+            if buf.capacity() > (4 << 20) {
+                buf.shrink_to(64 << 10);
+            }
+        }
+        if close {
+            let _ = w.shutdown().await;
+            return;
+        }
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut r: R,
+    session: SessionId,
+    probe: Option<Duration>,
+    inbound: std::sync::mpsc::Sender<crate::Event>,
+    out: SessionHandle,
+) {
+    let mut framer = Framer::new(MAX_MESSAGE_BYTES);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut probe_sent = false;
+    loop {
+        let read = match probe {
+            Some(interval) => match tokio::time::timeout(interval, r.read(&mut buf)).await {
+                Ok(res) => res,
+                Err(_) if !probe_sent => {
+                    probe_sent = true;
+                    let echo = Message::Request { method: "echo".into(), params: vec![], id: json!("echo") };
+                    out.send(vec![Bytes::from(echo.to_bytes())]);
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(target: "reconnect", "session {session}: no response to inactivity probe after {} seconds, disconnecting", interval.as_secs_f32() * 2.0);
+                    break;
+                }
+            },
+            None => r.read(&mut buf).await,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        probe_sent = false;
+        framer.push(&buf[..n]);
+        let mut ok = true;
+        loop {
+            match framer.next() {
+                Ok(None) => break,
+                Ok(Some(json)) => match Message::from_json(json) {
+                    // Echo is answered here so that a busy database never
+                    // makes a client think the server died.
+                    Ok(Message::Request { method, params, id }) if method == "echo" => {
+                        out.send(vec![Bytes::from(ovsdb::rpc::reply_bytes(&serde_json::Value::Array(params), &id))]);
+                    }
+                    Ok(msg) => {
+                        if inbound.send(crate::Event::Inbound(Inbound::Message(session, msg))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "jsonrpc", "session {session}: received bad JSON-RPC message ({e}), disconnecting");
+                        ok = false;
+                        break;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(target: "jsonrpc", "session {session}: {e}, disconnecting");
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            break;
+        }
+    }
+    out.close();
+    let _ = inbound.send(crate::Event::Inbound(Inbound::Closed(session)));
+}

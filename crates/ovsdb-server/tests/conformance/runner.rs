@@ -1,0 +1,226 @@
+//! Runs one case against one server and records what each connection
+//! received.
+//!
+//! Synchronisation: after every step the runner sends an `echo` on every
+//! open connection, in name order, and reads until its reply. Everything
+//! read on the way belongs to the step. Open vSwitch's ovsdb-server queues
+//! the notifications a commit causes, and the replies of triggers the
+//! commit releases, before it reads the next request from any session, so
+//! what a step causes is complete once each echo is answered. The sync
+//! echoes themselves are not recorded.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::client::{Connection, RecvError};
+use crate::corpus::{Action, Case, Step};
+use crate::server::{Implementation, Server};
+
+/// Bound on every wait for a message that should come. Open vSwitch
+/// answers in microseconds; the margin is for a loaded 2-core machine.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A case stops after this many waits that ran out, so a server that does
+/// not answer fails in seconds, not minutes.
+const MAX_TIMEOUTS: usize = 3;
+
+/// One thing a connection received (or a sign that nothing came).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    Message(Value),
+    /// The server closed the connection.
+    Closed,
+    /// A wait ran out.
+    TimedOut,
+    /// The server sent bytes that are not JSON.
+    Garbage(String),
+    /// A step used a connection that is already gone.
+    Unusable,
+    /// Connecting failed.
+    ConnectFailed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Index of the step in its case.
+    pub step: usize,
+    pub conn: String,
+    pub what: Received,
+}
+
+enum Conn {
+    Open(Connection),
+    /// Closed by either side, or broken.
+    Gone,
+}
+
+struct Session {
+    server: Server,
+    conns: BTreeMap<String, Conn>,
+    next_id: u64,
+    n_syncs: u64,
+    n_timeouts: usize,
+    step: usize,
+    events: Vec<Event>,
+}
+
+/// The transcript of `case` on a fresh server of kind `imp`.
+pub fn run(case: &Case, imp: Implementation) -> Result<Vec<Event>, String> {
+    let server = Server::start(imp)?;
+    let mut session =
+        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new() };
+    for (idx, step) in case.steps.iter().enumerate() {
+        session.step = idx;
+        session.run_step(step);
+        session.sync_all();
+        if session.n_timeouts >= MAX_TIMEOUTS {
+            return Err(format!(
+                "{imp:?}: gave up on case {} at step {} after {MAX_TIMEOUTS} waits ran out; transcript so far: {:?}",
+                case.name, idx, session.events
+            ));
+        }
+    }
+    Ok(session.events)
+}
+
+fn is_reply_to(msg: &Value, id: &Value) -> bool {
+    msg.get("method").is_none_or(Value::is_null) && msg.get("id") == Some(id)
+}
+
+impl Session {
+    fn record(&mut self, conn: &str, what: Received) {
+        self.events.push(Event { step: self.step, conn: conn.to_string(), what });
+    }
+
+    /// The connection named `name`, opened on first use; None if gone.
+    fn conn(&mut self, name: &str) -> Option<&mut Connection> {
+        if !self.conns.contains_key(name) {
+            match Connection::connect(&self.server.socket()) {
+                Ok(c) => self.conns.insert(name.to_string(), Conn::Open(c)),
+                Err(e) => {
+                    self.record(name, Received::ConnectFailed(e.to_string()));
+                    self.conns.insert(name.to_string(), Conn::Gone)
+                }
+            };
+        }
+        match self.conns.get_mut(name) {
+            Some(Conn::Open(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Sends `text` on `conn`; on failure, collects what the server sent
+    /// before it closed.
+    fn send(&mut self, conn: &str, text: &str) -> bool {
+        let Some(c) = self.conn(conn) else {
+            self.record(conn, Received::Unusable);
+            return false;
+        };
+        if c.send_text(text).is_ok() {
+            return true;
+        }
+        self.read_until(conn, |_| false);
+        false
+    }
+
+    /// Reads on `conn` until a message satisfies `done`, recording every
+    /// message (except the server's own echo requests, answered here).
+    fn read_until(&mut self, conn: &str, done: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let Some(Conn::Open(c)) = self.conns.get_mut(conn) else { return None };
+            match c.recv(deadline) {
+                Ok(msg) => {
+                    if msg["method"] == "echo" && !msg["id"].is_null() {
+                        let reply = json!({"result": msg["params"], "error": null, "id": msg["id"]});
+                        let _ = c.send(&reply);
+                        continue;
+                    }
+                    if done(&msg) {
+                        return Some(msg);
+                    }
+                    self.record(conn, Received::Message(msg));
+                }
+                Err(RecvError::TimedOut) => {
+                    self.n_timeouts += 1;
+                    self.record(conn, Received::TimedOut);
+                    return None;
+                }
+                Err(e) => {
+                    self.conns.insert(conn.to_string(), Conn::Gone);
+                    let what = match e {
+                        RecvError::Garbage(text) => Received::Garbage(text),
+                        _ => Received::Closed,
+                    };
+                    self.record(conn, what);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Like `read_until`, but the message that ends the wait is recorded.
+    fn read_through(&mut self, conn: &str, done: impl Fn(&Value) -> bool) {
+        if let Some(msg) = self.read_until(conn, done) {
+            self.record(conn, Received::Message(msg));
+        }
+    }
+
+    fn run_step(&mut self, step: &Step) {
+        let conn = step.conn.as_str();
+        match &step.action {
+            Action::Request { method, params, id, pending } => {
+                let id = id.clone().unwrap_or_else(|| {
+                    self.next_id += 1;
+                    json!(self.next_id - 1)
+                });
+                let msg = json!({"method": method, "params": params, "id": id});
+                if self.send(conn, &msg.to_string()) && !pending {
+                    self.read_through(conn, |m| is_reply_to(m, &id));
+                }
+            }
+            Action::Notify { method, params } => {
+                self.send(conn, &json!({"method": method, "params": params, "id": null}).to_string());
+            }
+            Action::Raw(value) => {
+                self.send(conn, &value.to_string());
+            }
+            Action::Text(text) => {
+                self.send(conn, text);
+            }
+            Action::Close => match self.conns.insert(conn.to_string(), Conn::Gone) {
+                Some(Conn::Open(_)) => {}
+                _ => self.record(conn, Received::Unusable),
+            },
+            Action::Await(method) => {
+                if self.conn(conn).is_some() {
+                    self.read_through(conn, |m| m["method"] == method.as_str() && m["id"].is_null());
+                } else {
+                    self.record(conn, Received::Unusable);
+                }
+            }
+            Action::AwaitReply(id) => {
+                if self.conn(conn).is_some() {
+                    self.read_through(conn, |m| is_reply_to(m, id));
+                } else {
+                    self.record(conn, Received::Unusable);
+                }
+            }
+        }
+    }
+
+    fn sync_all(&mut self) {
+        let open: Vec<String> =
+            self.conns.iter().filter(|(_, c)| matches!(c, Conn::Open(_))).map(|(name, _)| name.clone()).collect();
+        for conn in open {
+            self.n_syncs += 1;
+            let id = json!(format!("sync-{}", self.n_syncs));
+            let echo = json!({"method": "echo", "params": ["sync"], "id": id});
+            if self.send(&conn, &echo.to_string()) {
+                self.read_until(&conn, |m| is_reply_to(m, &id));
+            }
+        }
+    }
+}
