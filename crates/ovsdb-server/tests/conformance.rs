@@ -25,7 +25,9 @@
 //! - Where order carries no meaning, it is ignored: JSON object members;
 //!   the elements of OVSDB sets and maps (`["set", ...]`, `["map", ...]`);
 //!   the `rows` of a `select` result, which RFC 7047 leaves unordered
-//!   (there is no `sort` in the protocol; rows come in hash order). The
+//!   (there is no `sort` in the protocol; rows come in hash order); the
+//!   names in a `list_dbs` reply (Open vSwitch lists them in hash order,
+//!   and RFC 7047 gives the order no meaning). The
 //!   first appearance of a UUID inside such a collection is ordered by the
 //!   content of its element, so naming stays deterministic.
 //! - Error objects compare by their `"error"` tag only. `"details"` and

@@ -52,7 +52,12 @@ pub fn normalize(events: &[Event], client_uuids: &HashSet<String>) -> Vec<NormEv
                 Received::Message(Value::Object(envelope)) => {
                     // The envelope is not an error object even when its
                     // "error" member is a string.
-                    Value::Object(envelope.iter().map(|(k, v)| (k.clone(), labeler.canon(v, true))).collect())
+                    let unordered_result = event.reply_to.as_deref() == Some("list_dbs");
+                    let canon_member = |labeler: &mut Labeler, k: &str, v: &Value| match (k, v) {
+                        ("result", Value::Array(names)) if unordered_result => Value::Array(labeler.unordered(names, true)),
+                        _ => labeler.canon(v, true),
+                    };
+                    Value::Object(envelope.iter().map(|(k, v)| (k.clone(), canon_member(&mut labeler, k, v))).collect())
                 }
                 Received::Message(other) => labeler.canon(other, true),
                 Received::Closed => json!("<closed>"),

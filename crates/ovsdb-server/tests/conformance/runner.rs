@@ -9,7 +9,7 @@
 //! what a step causes is complete once each echo is answered. The sync
 //! echoes themselves are not recorded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -48,6 +48,8 @@ pub struct Event {
     pub step: usize,
     pub conn: String,
     pub what: Received,
+    /// For a reply, the method of the request it answers.
+    pub reply_to: Option<String>,
 }
 
 enum Conn {
@@ -64,13 +66,15 @@ struct Session {
     n_timeouts: usize,
     step: usize,
     events: Vec<Event>,
+    /// (connection, id as JSON text) → method, for every request sent.
+    methods: HashMap<(String, String), String>,
 }
 
 /// The transcript of `case` on a fresh server of kind `imp`.
 pub fn run(case: &Case, imp: Implementation) -> Result<Vec<Event>, String> {
     let server = Server::start(imp)?;
     let mut session =
-        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new() };
+        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new(), methods: HashMap::new() };
     for (idx, step) in case.steps.iter().enumerate() {
         session.step = idx;
         session.run_step(step);
@@ -91,7 +95,13 @@ fn is_reply_to(msg: &Value, id: &Value) -> bool {
 
 impl Session {
     fn record(&mut self, conn: &str, what: Received) {
-        self.events.push(Event { step: self.step, conn: conn.to_string(), what });
+        let reply_to = match &what {
+            Received::Message(msg) if msg.get("method").is_none_or(Value::is_null) => {
+                self.methods.get(&(conn.to_string(), msg["id"].to_string())).cloned()
+            }
+            _ => None,
+        };
+        self.events.push(Event { step: self.step, conn: conn.to_string(), what, reply_to });
     }
 
     /// The connection named `name`, opened on first use; None if gone.
@@ -177,6 +187,7 @@ impl Session {
                     json!(self.next_id - 1)
                 });
                 let msg = json!({"method": method, "params": params, "id": id});
+                self.methods.insert((conn.to_string(), id.to_string()), method.clone());
                 if self.send(conn, &msg.to_string()) && !pending {
                     self.read_through(conn, |m| is_reply_to(m, &id));
                 }
