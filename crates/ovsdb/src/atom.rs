@@ -187,10 +187,16 @@ pub fn is_id(s: &str) -> bool {
     chars.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Reals go out as JSON numbers; integral values keep a fraction so that a
-/// reader sees a real.
+/// Reals go out as Open vSwitch writes them: `%.15g`, so an integral
+/// value reads as an integer (`1`, not `1.0`) and 15 significant digits
+/// are kept. Readers accept integers for real columns.
 pub fn real_to_json(r: f64) -> Json {
-    serde_json::Number::from_f64(r).map(Json::Number).unwrap_or(Json::Null)
+    let text = crate::display::format_g(r, 15);
+    serde_json::from_str::<serde_json::Number>(&text)
+        .ok()
+        .or_else(|| serde_json::Number::from_f64(r))
+        .map(Json::Number)
+        .unwrap_or(Json::Null)
 }
 
 impl PartialEq for Atom {
@@ -244,6 +250,9 @@ mod tests {
     fn parses_each_type() {
         assert_eq!(Atom::from_json(AtomicType::Integer, &json!(-5), None).unwrap(), Atom::Integer(-5));
         assert_eq!(Atom::from_json(AtomicType::Real, &json!(2), None).unwrap(), Atom::Real(2.0));
+        assert_eq!(Atom::Real(2.0).to_json(), json!(2));
+        assert_eq!(Atom::Real(0.1).to_json(), json!(0.1));
+        assert_eq!(Atom::Real(1.0 / 3.0).to_json().to_string(), "0.333333333333333");
         assert_eq!(Atom::from_json(AtomicType::Boolean, &json!(true), None).unwrap(), Atom::Boolean(true));
         assert_eq!(Atom::from_json(AtomicType::String, &json!("x"), None).unwrap(), Atom::string("x"));
         let u = json!(["uuid", "550e8400-e29b-41d4-a716-446655440000"]);
