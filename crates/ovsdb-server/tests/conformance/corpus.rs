@@ -13,11 +13,14 @@
 //!
 //! A step starts in column 0; indented lines continue it. Step forms:
 //!
-//! - `CONN [pending] [id=JSON] METHOD JSON...`: a request whose params are
-//!   the JSON values that follow, in order; its id is the case's next
-//!   integer unless given. The runner waits for the reply, unless
-//!   `pending` (a request expected to stay unanswered for now, such as a
-//!   blocked `wait`).
+//! - `CONN [pending] [id=JSON] [save=NAME=POINTER] METHOD JSON...`: a
+//!   request whose params are the JSON values that follow, in order; its id
+//!   is the case's next integer unless given. The runner waits for the
+//!   reply, unless `pending` (a request expected to stay unanswered for
+//!   now, such as a blocked `wait`). `save` keeps the part of the reply at
+//!   the JSON pointer POINTER (such as `/result/0/uuid`) as NAME; a later
+//!   step's JSON string `"$NAME"` stands for it, so a case can name a row
+//!   or a transaction id that the server chose.
 //! - `CONN notify METHOD JSON...`: a notification (id null).
 //! - `CONN raw JSON`: one JSON value sent exactly as written (bad shapes).
 //! - `CONN text "STRING"`: the string's characters sent as bytes (bad JSON).
@@ -52,7 +55,7 @@ pub struct Step {
 
 #[derive(Debug, Clone)]
 pub enum Action {
-    Request { method: String, params: Vec<Value>, id: Option<Value>, pending: bool },
+    Request { method: String, params: Vec<Value>, id: Option<Value>, pending: bool, save: Option<(String, String)> },
     Notify { method: String, params: Vec<Value> },
     Raw(Value),
     Text(String),
@@ -125,6 +128,7 @@ fn parse_step(unit: &str) -> Result<Step, String> {
     }
     let mut pending = false;
     let mut id = None;
+    let mut save = None;
     let verb = loop {
         let (word, tail) = split_word(rest);
         rest = tail;
@@ -132,6 +136,9 @@ fn parse_step(unit: &str) -> Result<Step, String> {
             pending = true;
         } else if let Some(json) = word.strip_prefix("id=") {
             id = Some(serde_json::from_str(json).map_err(|e| format!("bad id {json}: {e}"))?);
+        } else if let Some(spec) = word.strip_prefix("save=") {
+            let (name, pointer) = spec.split_once('=').ok_or(format!("bad save {spec}: want NAME=POINTER"))?;
+            save = Some((name.to_string(), pointer.to_string()));
         } else if word.is_empty() {
             return Err("step without a verb".into());
         } else {
@@ -146,6 +153,10 @@ fn parse_step(unit: &str) -> Result<Step, String> {
         }
         Ok(v.remove(0))
     };
+    let plain_request = !matches!(verb, "raw" | "text" | "notify" | "close" | "await" | "await-reply");
+    if save.is_some() && (pending || !plain_request) {
+        return Err("`save` needs a request that is not pending".into());
+    }
     let action = match verb {
         "raw" => Action::Raw(one()?),
         "text" => match one()? {
@@ -159,7 +170,7 @@ fn parse_step(unit: &str) -> Result<Step, String> {
         "close" => Action::Close,
         "await" => Action::Await(rest.trim().to_string()),
         "await-reply" => Action::AwaitReply(one()?),
-        method => Action::Request { method: method.to_string(), params: values()?, id, pending },
+        method => Action::Request { method: method.to_string(), params: values()?, id, pending, save },
     };
     Ok(Step { text: unit.to_string(), conn: conn.to_string(), action })
 }

@@ -26,10 +26,13 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Every UUID written in `text`: the ones a case chose itself, which stay
-/// as they are.
-pub fn uuids_in(text: &str) -> impl Iterator<Item = &str> {
-    (0..text.len().saturating_sub(35)).filter_map(move |i| text.get(i..i + 36)).filter(|s| is_uuid(s))
+/// Every UUID written in `text`, in lower case (servers print them so):
+/// the ones a case chose itself, which stay as they are.
+pub fn uuids_in(text: &str) -> impl Iterator<Item = String> {
+    (0..text.len().saturating_sub(35))
+        .filter_map(move |i| text.get(i..i + 36))
+        .filter(|s| is_uuid(s))
+        .map(str::to_ascii_lowercase)
 }
 
 pub fn normalize(events: &[Event], client_uuids: &HashSet<String>) -> Vec<NormEvent> {

@@ -68,13 +68,18 @@ struct Session {
     events: Vec<Event>,
     /// (connection, id as JSON text) → method, for every request sent.
     methods: HashMap<(String, String), String>,
+    /// Values kept by `save=`, by name.
+    saved: HashMap<String, Value>,
+    /// A connection whose last `text` step ended inside a JSON value: a
+    /// sync echo would land in the middle of it, so it is not synced.
+    mid_message: Option<String>,
 }
 
 /// The transcript of `case` on a fresh server of kind `imp`.
 pub fn run(case: &Case, imp: Implementation) -> Result<Vec<Event>, String> {
     let server = Server::start(imp)?;
     let mut session =
-        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new(), methods: HashMap::new() };
+        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new(), methods: HashMap::new(), saved: HashMap::new(), mid_message: None };
     for (idx, step) in case.steps.iter().enumerate() {
         session.step = idx;
         session.run_step(step);
@@ -181,24 +186,36 @@ impl Session {
     fn run_step(&mut self, step: &Step) {
         let conn = step.conn.as_str();
         match &step.action {
-            Action::Request { method, params, id, pending } => {
+            Action::Request { method, params, id, pending, save } => {
                 let id = id.clone().unwrap_or_else(|| {
                     self.next_id += 1;
                     json!(self.next_id - 1)
                 });
-                let msg = json!({"method": method, "params": params, "id": id});
+                let msg = json!({"method": method, "params": self.substitute(&json!(params)), "id": id});
                 self.methods.insert((conn.to_string(), id.to_string()), method.clone());
                 if self.send(conn, &msg.to_string()) && !pending {
-                    self.read_through(conn, |m| is_reply_to(m, &id));
+                    let reply = self.read_until(conn, |m| is_reply_to(m, &id));
+                    if let Some((name, pointer)) = save {
+                        let value = reply.as_ref().and_then(|r| r.pointer(pointer)).cloned().unwrap_or(Value::Null);
+                        self.saved.insert(name.clone(), value);
+                    }
+                    if let Some(reply) = reply {
+                        self.record(conn, Received::Message(reply));
+                    }
                 }
             }
             Action::Notify { method, params } => {
+                let params = self.substitute(&json!(params));
                 self.send(conn, &json!({"method": method, "params": params, "id": null}).to_string());
             }
             Action::Raw(value) => {
-                self.send(conn, &value.to_string());
+                self.send(conn, &self.substitute(value).to_string());
             }
             Action::Text(text) => {
+                let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+                if values.any(|v| v.is_err_and(|e| e.is_eof())) {
+                    self.mid_message = Some(conn.to_string());
+                }
                 self.send(conn, text);
             }
             Action::Close => match self.conns.insert(conn.to_string(), Conn::Gone) {
@@ -222,9 +239,28 @@ impl Session {
         }
     }
 
+    /// `value` with every string `"$NAME"` replaced by the value saved as
+    /// NAME.
+    fn substitute(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => match s.strip_prefix('$').and_then(|name| self.saved.get(name)) {
+                Some(saved) => saved.clone(),
+                None => value.clone(),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|it| self.substitute(it)).collect()),
+            Value::Object(obj) => Value::Object(obj.iter().map(|(k, v)| (k.clone(), self.substitute(v))).collect()),
+            _ => value.clone(),
+        }
+    }
+
     fn sync_all(&mut self) {
-        let open: Vec<String> =
-            self.conns.iter().filter(|(_, c)| matches!(c, Conn::Open(_))).map(|(name, _)| name.clone()).collect();
+        let mid_message = self.mid_message.take();
+        let open: Vec<String> = self
+            .conns
+            .iter()
+            .filter(|(name, c)| matches!(c, Conn::Open(_)) && mid_message.as_ref() != Some(*name))
+            .map(|(name, _)| name.clone())
+            .collect();
         for conn in open {
             self.n_syncs += 1;
             let id = json!(format!("sync-{}", self.n_syncs));
