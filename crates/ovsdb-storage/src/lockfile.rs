@@ -40,6 +40,15 @@ impl LockFile {
     /// Locks database `db_path`, failing at once if someone holds the lock.
     pub fn lock(db_path: &Path) -> Result<LockFile> {
         let path = lock_path(db_path);
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        let held = held.get_or_insert_with(HashSet::new);
+        // Look before opening: opening and closing a file we hold would
+        // release our own lock.
+        if let Ok(meta) = std::fs::metadata(&path)
+            && held.contains(&(meta.dev(), meta.ino()))
+        {
+            return Err(Error::AlreadyOpen { path: db_path.to_path_buf() });
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -50,10 +59,10 @@ impl LockFile {
             .map_err(Error::io("open lock file", &path))?;
         let meta = file.metadata().map_err(Error::io("stat lock file", &path))?;
         let key = (meta.dev(), meta.ino());
-
-        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-        let held = held.get_or_insert_with(HashSet::new);
         if held.contains(&key) {
+            // The lock file was replaced between the two looks; keep this
+            // descriptor open rather than drop our lock by closing it.
+            std::mem::forget(file);
             return Err(Error::AlreadyOpen { path: db_path.to_path_buf() });
         }
         let mut fl = whole_file_lock(libc::F_WRLCK as libc::c_short);
