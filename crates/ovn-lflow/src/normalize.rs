@@ -127,6 +127,17 @@ impl Normal {
         self.clauses.iter().map(Clause::n_flows).sum()
     }
 
+    /// True if both forms match the same packets the same way, whatever
+    /// address sets their constraints came from.
+    pub fn same_matches(&self, other: &Normal) -> bool {
+        self.clauses.len() == other.clauses.len()
+            && self.clauses.iter().zip(&other.clauses).all(|(a, b)| {
+                a.conditions == b.conditions
+                    && a.constraints.len() == b.constraints.len()
+                    && a.constraints.iter().zip(&b.constraints).all(|((s1, c1), (s2, c2))| s1 == s2 && c1.values == c2.values)
+            })
+    }
+
     /// Applies new contents of address set `name` without going back to
     /// the parse tree. Returns `Ok(false)` when that is not possible (the
     /// set's values were merged with other constraints) and the caller
