@@ -1140,7 +1140,12 @@ impl ActParser<'_> {
             return self.p.type_err(pos, format!("can't {} {} field ({}) {} {} field ({})", if exchange { "exchange" } else { "assign" }, kind(rs), rs.name, if exchange { "with" } else { "to" }, kind(ls), ls.name));
         }
         if lhs.n_bits != rhs.n_bits {
-            return self.p.type_err(pos, format!("can't {} {}-bit field with {}-bit field", if exchange { "exchange" } else { "assign" }, rhs.n_bits, lhs.n_bits));
+            let msg = if exchange {
+                format!("can't exchange {}-bit field with {}-bit field", lhs.n_bits, rhs.n_bits)
+            } else {
+                format!("can't assign {}-bit value to {}-bit destination", rhs.n_bits, lhs.n_bits)
+            };
+            return self.p.type_err(pos, msg);
         }
         self.check_rw(pos, lhs, true)?;
         self.check_rw(pos, rhs, exchange)
