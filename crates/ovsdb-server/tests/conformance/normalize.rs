@@ -48,7 +48,7 @@ pub fn normalize(events: &[Event], client_uuids: &HashSet<String>) -> Vec<NormEv
             }
         }
     }
-    events
+    let mut out: Vec<NormEvent> = events
         .iter()
         .map(|event| {
             let value = match &event.what {
@@ -71,7 +71,42 @@ pub fn normalize(events: &[Event], client_uuids: &HashSet<String>) -> Vec<NormEv
             };
             NormEvent { step: event.step, conn: event.conn.clone(), value }
         })
-        .collect()
+        .collect();
+    order_notification_runs(&mut out);
+    out
+}
+
+/// Notifications for different monitors, received on one connection
+/// between the same two other messages, come in no defined order (Open
+/// vSwitch walks a hash table): each such run is ordered by monitor id.
+/// Notifications of one monitor keep their order.
+fn order_notification_runs(events: &mut [NormEvent]) {
+    let is_notification = |e: &NormEvent| e.value.get("method").is_some_and(|m| !m.is_null());
+    let mut start = 0;
+    while start < events.len() {
+        let mut end = start;
+        while end < events.len() && is_notification(&events[end]) {
+            end += 1;
+        }
+        if end == start {
+            start += 1;
+            continue;
+        }
+        // Positions in this run, per (step, connection), sorted stably by
+        // monitor id; other connections' messages stay where they are.
+        let mut groups: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+        for idx in start..end {
+            groups.entry((events[idx].step, events[idx].conn.clone())).or_default().push(idx);
+        }
+        for positions in groups.values() {
+            let mut run: Vec<NormEvent> = positions.iter().map(|&i| events[i].clone()).collect();
+            run.sort_by_cached_key(|e| e.value["params"][0].to_string());
+            for (&pos, e) in positions.iter().zip(run) {
+                events[pos] = e;
+            }
+        }
+        start = end;
+    }
 }
 
 struct Labeler<'a> {
