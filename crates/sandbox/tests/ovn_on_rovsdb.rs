@@ -1,0 +1,92 @@
+//! Debian's OVN (ovn-northd, ovn-controller, ovn-nbctl, ovn-sbctl) with its
+//! Northbound and Southbound databases, and every hypervisor's
+//! Open_vSwitch database, on rovsdb-server (issue 2, point b): logical
+//! ports get bound, `ovn-nbctl --wait=hv sync` returns, and a packet sent
+//! into one VIF comes out of the other, on one hypervisor and across a
+//! Geneve tunnel between two.
+//!
+//! rovsdb-server is built by cargo at the start of the run (a no-op when
+//! it is up to date), so the test never runs a stale server.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use sandbox::packet::{self, Mac};
+use sandbox::{Programs, Sandbox};
+
+fn start() -> Result<Sandbox> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Sandbox::builder().programs(Programs::cargo_built(&workspace)).timeout(Duration::from_secs(20)).start()
+}
+
+/// A logical switch `sw0` with ports `p1` and `p2`, bound to VIFs `vif1`
+/// on `hv_a` and `vif2` on `hv_b`, and the two ports' (MAC, IP, UDP port).
+fn two_port_switch(sandbox: &Sandbox, hv_a: &str, hv_b: &str) -> Result<[(Mac, Ipv4Addr, u16); 2]> {
+    let ends = [
+        (Mac([0x50, 0x54, 0, 0, 0, 1]), Ipv4Addr::new(10, 0, 0, 1), 1001),
+        (Mac([0x50, 0x54, 0, 0, 0, 2]), Ipv4Addr::new(10, 0, 0, 2), 1002),
+    ];
+    let addr = |(mac, ip, _): (Mac, Ipv4Addr, u16)| format!("{mac} {ip}");
+    sandbox.nbctl(&[
+        "ls-add", "sw0", "--", "lsp-add", "sw0", "p1", "--", "lsp-set-addresses", "p1", &addr(ends[0]), "--",
+        "lsp-add", "sw0", "p2", "--", "lsp-set-addresses", "p2", &addr(ends[1]),
+    ])?;
+    sandbox.add_vif(hv_a, "vif1", "p1")?;
+    sandbox.add_vif(hv_b, "vif2", "p2")?;
+    sandbox.wait_port_up("p1")?;
+    sandbox.wait_port_up("p2")?;
+    // Every controller has caught up with the Northbound database.
+    sandbox.nbctl(&["--wait=hv", "sync"])?;
+    Ok(ends)
+}
+
+#[test]
+fn packet_between_two_vifs_on_one_hypervisor() -> Result<()> {
+    let mut sandbox = start()?;
+    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
+    let [a, b] = two_port_switch(&sandbox, "hv1", "hv1")?;
+    let chassis = sandbox.sbctl(&["--bare", "--columns=chassis", "find", "Port_Binding", "logical_port=p2"])?;
+    let hv1 = sandbox.sbctl(&["--bare", "--columns=_uuid", "find", "Chassis", "name=hv1"])?;
+    assert_eq!(chassis.trim(), hv1.trim(), "p2 is bound to hv1's chassis");
+
+    let frame = packet::udp(a, b, b"one hypervisor");
+    sandbox.inject("hv1", "vif1", &frame)?;
+    sandbox.wait_for_packet("hv1", "vif2", &frame)?;
+    // And back the other way.
+    let reply = packet::udp(b, a, b"reply");
+    sandbox.inject("hv1", "vif2", &reply)?;
+    sandbox.wait_for_packet("hv1", "vif1", &reply)?;
+    assert_eq!(sandbox.read_pcap("hv1", "vif1")?, vec![reply], "vif1 got its reply and nothing else");
+    sandbox.check_running()
+}
+
+#[test]
+fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
+    let mut sandbox = start()?;
+    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
+    sandbox.add_hypervisor("hv2", Ipv4Addr::new(192, 0, 2, 2))?;
+    let [a, b] = two_port_switch(&sandbox, "hv1", "hv2")?;
+    // Each controller made a Geneve tunnel to the other.
+    let remote = sandbox.vsctl("hv1", &["--bare", "--columns=options", "find", "Interface", "type=geneve"])?;
+    assert!(remote.contains("remote_ip=192.0.2.2"), "hv1's tunnel: {remote}");
+
+    let frame = packet::udp(a, b, b"across the tunnel");
+    sandbox.inject("hv1", "vif1", &frame)?;
+    sandbox.wait_for_packet("hv2", "vif2", &frame)?;
+    // On the cable to hv2 it travelled encapsulated: UDP to port 6081 from
+    // hv1's tunnel endpoint to hv2's, the frame inside.
+    let on_cable = sandbox.read_pcap("main", "hv2-phys")?;
+    let geneve = on_cable
+        .iter()
+        .find(|p| p.windows(frame.len()).any(|w| w == frame.as_slice()))
+        .unwrap_or_else(|| panic!("no encapsulated copy on the cable: {on_cable:02x?}"));
+    let summary = packet::describe(geneve);
+    assert!(summary.contains("IPv4 192.0.2.1 > 192.0.2.2") && summary.contains("> 6081"), "{summary}");
+
+    let reply = packet::udp(b, a, b"and back");
+    sandbox.inject("hv2", "vif2", &reply)?;
+    sandbox.wait_for_packet("hv1", "vif1", &reply)?;
+    sandbox.check_running()
+}
