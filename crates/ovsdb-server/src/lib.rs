@@ -288,7 +288,7 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                     sessions.insert(id, handle);
                     server.connect(id);
                 }
-                Event::Inbound(Inbound::Message(id, msg)) => server.handle(id, msg, now_ms()),
+                Event::Inbound(Inbound::Message(id, msg, _in_flight)) => server.handle(id, msg, now_ms()),
                 Event::Inbound(Inbound::Closed(id)) => {
                     sessions.remove(&id);
                     server.disconnect(id);

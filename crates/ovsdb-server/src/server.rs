@@ -78,6 +78,8 @@ struct Trigger {
 
 struct DbEntry {
     db: Database,
+    /// `get_schema`'s answer, serialised once.
+    schema_bytes: Bytes,
     storage: Option<Box<dyn Storage>>,
     /// Committed transactions, oldest first, with their ids.
     history: VecDeque<(Uuid, Arc<Commit>)>,
@@ -90,7 +92,8 @@ struct DbEntry {
 
 impl DbEntry {
     fn new(db: Database, storage: Option<Box<dyn Storage>>) -> DbEntry {
-        DbEntry { db, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, groups: HashMap::new() }
+        let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
+        DbEntry { db, schema_bytes, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, groups: HashMap::new() }
     }
 }
 
@@ -336,8 +339,10 @@ impl Server {
             }
             "get_schema" => {
                 if let Some(db) = self.lookup_db(session, method, &params, &id) {
-                    let schema = self.dbs[&db].db.schema.to_json();
-                    self.send_reply(session, &id, &schema);
+                    let prefix = format!("{{\"id\":{id},\"result\":");
+                    let schema = self.dbs[&db].schema_bytes.clone();
+                    let chunks = vec![Bytes::from(prefix), schema, Bytes::from_static(b",\"error\":null}")];
+                    self.outbox.push(Action::Send(session, chunks));
                 }
             }
             "list_dbs" => {

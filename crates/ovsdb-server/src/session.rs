@@ -19,11 +19,29 @@ use crate::server::SessionId;
 pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 /// A client that leaves this much unread output is disconnected.
 pub const MAX_BACKLOG_BYTES: usize = 512 << 20;
+/// While this much output waits for a client, its requests are not read
+/// (as ovsdb-server does): a client that does not read cannot make the
+/// server queue unbounded replies for it.
+pub const READ_PAUSE_BYTES: usize = 1 << 20;
+/// Messages a session may have waiting for the server loop. Past this its
+/// reader stops reading, so one flooding client cannot push everyone
+/// else's requests to the back of the queue.
+pub const MAX_IN_FLIGHT: usize = 32;
 
 /// What the connection tasks tell the server loop.
 pub enum Inbound {
-    Message(SessionId, Message),
+    /// The permit returns to the session when dropped, after handling.
+    Message(SessionId, Message, InFlight),
     Closed(SessionId),
+}
+
+/// One message's place in its session's in-flight budget.
+pub struct InFlight(Arc<tokio::sync::Semaphore>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
+    }
 }
 
 pub enum Outgoing {
@@ -127,8 +145,15 @@ async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let mut framer = Framer::new(MAX_MESSAGE_BYTES);
     let mut buf = vec![0u8; 64 << 10];
+    let budget = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut probe_sent = false;
     loop {
+        while out.backlog.load(Ordering::Relaxed) > READ_PAUSE_BYTES {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if out.tx.is_closed() {
+                break;
+            }
+        }
         let read = match probe {
             Some(interval) => match tokio::time::timeout(interval, r.read(&mut buf)).await {
                 Ok(res) => res,
@@ -162,7 +187,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         out.send(vec![Bytes::from(ovsdb::rpc::reply_bytes(&serde_json::Value::Array(params), &id))]);
                     }
                     Ok(msg) => {
-                        if inbound.send(crate::Event::Inbound(Inbound::Message(session, msg))).is_err() {
+                        let Ok(permit) = budget.acquire().await else { return };
+                        permit.forget();
+                        let in_flight = InFlight(Arc::clone(&budget));
+                        if inbound.send(crate::Event::Inbound(Inbound::Message(session, msg, in_flight))).is_err() {
                             return;
                         }
                     }
