@@ -137,6 +137,34 @@ impl Client {
         }
     }
 
+    /// Like [`Client::request`], but None if the connection closes first.
+    pub fn request_or_closed(&mut self, method: &str, params: Json) -> Option<Json> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"id": id, "method": method, "params": params});
+        self.send_raw(&serde_json::to_vec(&msg).unwrap()).ok()?;
+        loop {
+            let m = self.recv_or_error()?;
+            if m["id"] == json!(id) {
+                return Some(m);
+            }
+            self.notifications.push(m);
+        }
+    }
+
+    fn recv_or_error(&mut self) -> Option<Json> {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            if let Ok(Some(v)) = self.framer.next() {
+                return Some(v);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.framer.push(&buf[..n]),
+            }
+        }
+    }
+
     /// True if the server closed this connection (within the read timeout).
     pub fn closed_by_server(&mut self) -> bool {
         loop {
