@@ -169,11 +169,13 @@ fn diff(case: &Case, a: &Outcome, b: &Outcome) -> String {
         let (left, right) = (at(a), at(b));
         if left != right {
             writeln!(out, "  step {idx}: {}", step.text.replace('\n', "\n    ")).unwrap();
-            for line in &left {
-                writeln!(out, "    reference: {line}").unwrap();
-            }
-            for line in &right {
-                writeln!(out, "    candidate: {line}").unwrap();
+            for (side, lines) in [("reference", &left), ("candidate", &right)] {
+                if lines.is_empty() {
+                    writeln!(out, "    {side}: (nothing)").unwrap();
+                }
+                for line in lines {
+                    writeln!(out, "    {side}: {line}").unwrap();
+                }
             }
         }
     }

@@ -29,6 +29,10 @@
 //!   events the server triggers on its own (a lock freed by a disconnect, a
 //!   timed-out wait).
 //! - `CONN await-reply JSON`: read until the reply with this id arrives.
+//! - `ctl COMMAND ARG...`: `ovs-appctl -t SERVER-CONTROL-SOCKET COMMAND
+//!   ARG...`; `$DIR` in an argument is the server's directory, which holds
+//!   the database files (`types.db`, `refs.db`, `idx.db`). Its exit status
+//!   and standard output are recorded on the pseudo-connection `ctl`.
 //!
 //! After every step the runner synchronises every open connection (see
 //! `runner.rs`), so everything a step causes is attributed to it.
@@ -62,6 +66,7 @@ pub enum Action {
     Close,
     Await(String),
     AwaitReply(Value),
+    Ctl(Vec<String>),
 }
 
 /// Every case of every file in `dir`, files in name order.
@@ -125,6 +130,13 @@ fn parse_step(unit: &str) -> Result<Step, String> {
     let (conn, mut rest) = split_word(unit);
     if conn.is_empty() {
         return Err("empty step".into());
+    }
+    if conn == "ctl" {
+        let args: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+        if args.is_empty() {
+            return Err("`ctl` needs a command".into());
+        }
+        return Ok(Step { text: unit.to_string(), conn: conn.to_string(), action: Action::Ctl(args) });
     }
     let mut pending = false;
     let mut id = None;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::client::{Connection, RecvError};
 use crate::corpus::{Action, Case, Step};
-use crate::server::{Implementation, Server};
+use crate::server::{Implementation, Server, find_program};
 
 /// Bound on every wait for a message that should come. Open vSwitch
 /// answers in microseconds; the margin is for a loaded 2-core machine.
@@ -228,6 +228,23 @@ impl Session {
                 } else {
                     self.record(conn, Received::Unusable);
                 }
+            }
+            Action::Ctl(args) => {
+                let dir = self.server.dir().display().to_string();
+                let out = std::process::Command::new(find_program("ovs-appctl"))
+                    .arg("-t")
+                    .arg(self.server.ctl())
+                    .arg("--timeout=5")
+                    .args(args.iter().map(|a| a.replace("$DIR", &dir)))
+                    .output();
+                let what = match out {
+                    Ok(out) => json!({
+                        "exit": out.status.code(),
+                        "stdout": String::from_utf8_lossy(&out.stdout).replace(&dir, "$DIR"),
+                    }),
+                    Err(e) => json!({"spawn failed": e.to_string()}),
+                };
+                self.record(conn, Received::Message(what));
             }
             Action::AwaitReply(id) => {
                 if self.conn(conn).is_some() {

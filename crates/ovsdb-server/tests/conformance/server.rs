@@ -116,6 +116,16 @@ impl Server {
         self.dir.path().join("db.sock")
     }
 
+    /// The directory holding the sockets, logs and database files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The unixctl socket, for `ovs-appctl -t`.
+    pub fn ctl(&self) -> PathBuf {
+        self.dir.path().join("ctl")
+    }
+
     /// The tail of the server's stderr and log, for failure messages.
     fn diagnostics(&self) -> String {
         let read = |name| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
