@@ -156,8 +156,10 @@ impl Server {
         Ok(())
     }
 
-    /// Stops serving a database: monitors on it are cancelled (and sessions
-    /// that did not declare themselves change-aware are disconnected).
+    /// Stops serving a database. Sessions that declared themselves
+    /// change-aware see their monitors on it cancelled ("monitor_canceled")
+    /// and their pending transactions on it answered "canceled"; every other
+    /// session is disconnected, so that its client reconnects and notices.
     pub fn remove_db(&mut self, name: &str) -> Result<(), String> {
         if name == SERVER_DB || !self.dbs.contains_key(name) {
             return Err(format!("{name}: no database by that name"));
@@ -171,17 +173,25 @@ impl Server {
             self.remove_monitor(sid, &key);
             if self.sessions.get(&sid).is_some_and(|s| s.db_change_aware) {
                 self.notify(sid, "monitor_canceled", vec![id]);
-            } else {
-                self.outbox.push(Action::Close(sid));
             }
         }
-        self.triggers.retain(|t| t.db != name);
+        let (cancelled, kept): (Vec<Trigger>, Vec<Trigger>) =
+            std::mem::take(&mut self.triggers).into_iter().partition(|t| t.db == name);
+        self.triggers = kept;
+        for t in cancelled {
+            if self.sessions.get(&t.session).is_some_and(|s| s.db_change_aware) {
+                self.send_error(t.session, &t.id, json!("canceled"));
+            }
+        }
         if let Some(mut entry) = self.dbs.remove(name)
             && let Some(st) = entry.storage.as_mut()
         {
             let _ = st.sync();
         }
         self.refresh_server_db();
+        let unaware: Vec<SessionId> =
+            self.sessions.iter().filter(|(_, s)| !s.db_change_aware).map(|(id, _)| *id).collect();
+        self.outbox.extend(unaware.into_iter().map(Action::Close));
         Ok(())
     }
 
@@ -282,12 +292,17 @@ impl Server {
         match msg {
             Message::Request { method, params, id } => self.request(session, &method, params, id, now_ms),
             Message::Notification { method, params } => {
+                // A cancelled transaction gets an answer only if the client
+                // declared it understands them (set_db_change_aware), as
+                // in Open vSwitch.
                 if method == "cancel"
                     && let [id] = params.as_slice()
                     && let Some(pos) = self.triggers.iter().position(|t| t.session == session && t.id == *id)
                 {
                     let t = self.triggers.remove(pos);
-                    self.send_error(session, &t.id, json!("canceled"));
+                    if self.sessions.get(&session).is_some_and(|s| s.db_change_aware) {
+                        self.send_error(session, &t.id, json!("canceled"));
+                    }
                 }
             }
             // Replies to our echo probes, or stray replies: nothing to do.
@@ -298,6 +313,10 @@ impl Server {
     fn request(&mut self, session: SessionId, method: &str, params: Vec<Json>, id: Json, now_ms: u64) {
         match method {
             "transact" => {
+                if self.triggers.iter().any(|t| t.session == session && t.id == id) {
+                    let e = syntax_error(&Json::Array(params), "transact: duplicate request ID");
+                    return self.send_error(session, &id, e);
+                }
                 if let Some(db) = self.lookup_db(session, method, &params, &id) {
                     self.run_transaction(session, id, &db, Json::Array(params), now_ms, now_ms);
                 }
@@ -634,16 +653,17 @@ impl Server {
         self.send_reply(session, &id, &json!({}));
     }
 
-    /// Removes `session` from the lock's queue; a new owner is told.
+    /// Removes `session` from the lock's queue. Whoever owns the lock
+    /// afterwards is told "locked" — even if it already owned it, since
+    /// Open vSwitch clients expect that notification on every departure.
     fn release_lock(&mut self, name: &str, session: SessionId) {
         let Some(queue) = self.locks.get_mut(name) else { return };
-        let was_owner = queue.front() == Some(&session);
         queue.retain(|&s| s != session);
-        let new_owner = if was_owner { queue.front().copied() } else { None };
+        let owner = queue.front().copied();
         if queue.is_empty() {
             self.locks.remove(name);
         }
-        if let Some(owner) = new_owner {
+        if let Some(owner) = owner {
             self.notify(owner, "locked", vec![Json::String(name.to_string())]);
         }
     }

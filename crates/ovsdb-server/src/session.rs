@@ -186,6 +186,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     Ok(Message::Request { method, params, id }) if method == "echo" => {
                         out.send(vec![Bytes::from(ovsdb::rpc::reply_bytes(&serde_json::Value::Array(params), &id))]);
                     }
+                    // Our inactivity probes are answered with id "echo";
+                    // any other reply is a confused client, as in OVS.
+                    Ok(Message::Reply { id, .. } | Message::Error { id, .. }) if id == json!("echo") => {}
+                    Ok(Message::Reply { .. } | Message::Error { .. }) => {
+                        tracing::warn!(target: "jsonrpc", "session {session}: received unexpected reply, disconnecting");
+                        ok = false;
+                        break;
+                    }
                     Ok(msg) => {
                         let Ok(permit) = budget.acquire().await else { return };
                         permit.forget();

@@ -191,6 +191,9 @@ pub fn is_id(s: &str) -> bool {
 /// value reads as an integer (`1`, not `1.0`) and 15 significant digits
 /// are kept. Readers accept integers for real columns.
 pub fn real_to_json(r: f64) -> Json {
+    if r == 0.0 {
+        return Json::from(0); // "-0" reads back as the integer 0
+    }
     let text = crate::display::format_g(r, 15);
     serde_json::from_str::<serde_json::Number>(&text)
         .ok()

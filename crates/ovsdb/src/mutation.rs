@@ -165,6 +165,20 @@ fn check_count(field: &Datum, ty: &Type) -> Result<()> {
     }
 }
 
+/// Multiplication with Open vSwitch's overflow test, kept as it is so that
+/// results match: it rejects some products that fit (x == i64::MAX / y)
+/// and lets a few negative-by-negative products wrap.
+fn ovs_mul(x: i64, y: i64) -> Option<i64> {
+    let overflow = if x > 0 {
+        if y > 0 { x >= i64::MAX / y } else { y < i64::MIN / x }
+    } else if y > 0 {
+        x < i64::MIN / y
+    } else {
+        x != 0 && y != 0 && y < i64::MAX / y
+    };
+    (!overflow).then(|| x.wrapping_mul(y))
+}
+
 fn arithmetic(op: Mutator, x: &Atom, y: &Atom) -> Result<Atom> {
     let range = || Error::new(ErrorKind::RangeError, format!("Result of \"{}\" operation is out of range.", op.name()));
     let domain = || Error::new(ErrorKind::DomainError, "Division by zero.");
@@ -174,7 +188,7 @@ fn arithmetic(op: Mutator, x: &Atom, y: &Atom) -> Result<Atom> {
             let r = match op {
                 Mutator::Add => x.checked_add(y),
                 Mutator::Sub => x.checked_sub(y),
-                Mutator::Mul => x.checked_mul(y),
+                Mutator::Mul => ovs_mul(x, y),
                 Mutator::Div | Mutator::Mod if y == 0 => return Err(domain()),
                 Mutator::Div => x.checked_div(y),
                 Mutator::Mod => x.checked_rem(y),

@@ -100,9 +100,9 @@ impl Message {
                 obj.insert("result".into(), result.clone());
                 obj.insert("error".into(), Json::Null);
             }
+            // Open vSwitch 3.1 sends error replies without a "result".
             Message::Error { error, id } => {
                 obj.insert("id".into(), id.clone());
-                obj.insert("result".into(), Json::Null);
                 obj.insert("error".into(), error.clone());
             }
         }
@@ -133,6 +133,10 @@ pub enum FrameError {
     TooLong { limit: usize },
     #[error("invalid JSON: {0}")]
     Json(String),
+    #[error("syntax error at byte {offset}: unexpected {byte:?}")]
+    Syntax { offset: u64, byte: char },
+    #[error("null bytes are not allowed in strings")]
+    NullByte,
 }
 
 /// Splits a stream of concatenated JSON texts into values. Feed bytes with
@@ -144,7 +148,8 @@ pub struct Framer {
     consumed: usize,
     /// How far the scanner has looked.
     scanned: usize,
-    depth: u32,
+    /// Open brackets of the value being scanned, innermost last.
+    stack: Vec<u8>,
     in_string: bool,
     escaped: bool,
     /// Start of the value being scanned.
@@ -160,7 +165,7 @@ impl Framer {
             buf: Vec::new(),
             consumed: 0,
             scanned: 0,
-            depth: 0,
+            stack: Vec::new(),
             in_string: false,
             escaped: false,
             start: None,
@@ -198,7 +203,8 @@ impl Framer {
                     }
                     b'{' | b'[' => {
                         self.start = Some(i);
-                        self.depth = 1;
+                        self.stack.clear();
+                        self.stack.push(b);
                         continue;
                     }
                     _ => return Err(FrameError::Junk { offset: self.base + i as u64, byte: b as char }),
@@ -216,18 +222,24 @@ impl Framer {
             }
             match b {
                 b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
+                b'{' | b'[' => self.stack.push(b),
                 b'}' | b']' => {
-                    self.depth -= 1;
-                    if self.depth == 0 {
+                    let open = if b == b'}' { b'{' } else { b'[' };
+                    if self.stack.pop() != Some(open) {
+                        return Err(FrameError::Syntax { offset: self.base + i as u64, byte: b as char });
+                    }
+                    if self.stack.is_empty() {
                         let start = self.start.take().unwrap_or(i);
                         self.consumed = self.scanned;
-                        return serde_json::from_slice(&self.buf[start..=i])
-                            .map(Some)
-                            .map_err(|e| FrameError::Json(e.to_string()));
+                        return parse_value(&self.buf[start..=i]).map(Some);
                     }
                 }
-                _ => {}
+                // Numbers, literals (true, false, null), punctuation, space.
+                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b't' | b'r' | b'u' | b'f' | b'a' | b'l'
+                | b's' | b'n' | b',' | b':' | b' ' | b'\t' | b'\r' | b'\n' => {}
+                // Anything else cannot appear outside a string: fail now
+                // rather than wait for the value to end.
+                _ => return Err(FrameError::Syntax { offset: self.base + i as u64, byte: b as char }),
             }
         }
         if let Some(start) = self.start
@@ -236,6 +248,25 @@ impl Framer {
             return Err(FrameError::TooLong { limit: self.max_len });
         }
         Ok(None)
+    }
+}
+
+/// Parses one framed value. Like Open vSwitch, refuses strings holding a
+/// null byte (which the C implementation cannot represent).
+fn parse_value(bytes: &[u8]) -> Result<Json, FrameError> {
+    let v: Json = serde_json::from_slice(bytes).map_err(|e| FrameError::Json(e.to_string()))?;
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) && has_null_byte(&v) {
+        return Err(FrameError::NullByte);
+    }
+    Ok(v)
+}
+
+fn has_null_byte(v: &Json) -> bool {
+    match v {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(a) => a.iter().any(has_null_byte),
+        Json::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_null_byte(v)),
+        _ => false,
     }
 }
 
@@ -273,6 +304,19 @@ mod tests {
         let mut f = Framer::new(100);
         f.push(b"{\"a\":tru}");
         assert!(matches!(f.next(), Err(FrameError::Json(_))));
+        // Mismatched brackets and stray words fail without waiting for more.
+        let mut f = Framer::new(100);
+        f.push(b"{\"method\": \"echo\", \"params\": [}");
+        assert!(matches!(f.next(), Err(FrameError::Syntax { .. })));
+        let mut f = Framer::new(100);
+        f.push(b"{\"method\": echo");
+        assert!(matches!(f.next(), Err(FrameError::Syntax { .. })));
+        let mut f = Framer::new(100);
+        f.push(br#"["a\u0000b"]"#);
+        assert_eq!(f.next(), Err(FrameError::NullByte));
+        let mut f = Framer::new(100);
+        f.push(br#"["a\\u0000b"]"#);
+        assert_eq!(f.next(), Ok(Some(json!(["a\\u0000b"]))));
     }
 
     #[test]
