@@ -158,6 +158,12 @@ impl Daemon {
         out
     }
 
+    /// SIGKILL at once, as a crash would; reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then SIGKILL if it outlives the grace period; reaps it.
     pub fn stop(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -172,8 +178,7 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -211,12 +216,12 @@ impl Registry {
         Ok(self.daemons.iter_mut().find(|d| d.name() == name).unwrap())
     }
 
-    /// Stops one daemon and forgets it, e.g. to restart a server.
-    pub fn stop(&mut self, name: &str) -> Result<()> {
+    /// Takes a daemon out of the registry, e.g. to kill it and start
+    /// another in its place.
+    pub fn take(&mut self, name: &str) -> Result<Daemon> {
         self.get(name)?;
         let idx = self.daemons.iter().position(|d| d.name() == name).unwrap();
-        self.daemons.remove(idx).stop();
-        Ok(())
+        Ok(self.daemons.remove(idx))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Daemon> {
