@@ -24,15 +24,20 @@
 //! - `CONN notify METHOD JSON...`: a notification (id null).
 //! - `CONN raw JSON`: one JSON value sent exactly as written (bad shapes).
 //! - `CONN text "STRING"`: the string's characters sent as bytes (bad JSON).
-//! - `CONN close`: the client closes the connection.
+//! - `CONN close`: the client closes the connection. No barrier follows
+//!   (the server notices the close in its own time): `await` what the close
+//!   causes.
 //! - `CONN await METHOD`: read until a notification METHOD arrives, for
 //!   events the server triggers on its own (a lock freed by a disconnect, a
 //!   timed-out wait).
 //! - `CONN await-reply JSON`: read until the reply with this id arrives.
+//! - `CONN await-close`: read until the server closes the connection.
 //! - `ctl COMMAND ARG...`: `ovs-appctl -t SERVER-CONTROL-SOCKET COMMAND
 //!   ARG...`; `$DIR` in an argument is the server's directory, which holds
-//!   the database files (`types.db`, `refs.db`, `idx.db`). Its exit status
-//!   and standard output are recorded on the pseudo-connection `ctl`.
+//!   the database files (`types.db`, `refs.db`, `idx.db`). Whether it
+//!   succeeded (ovs-appctl's failure status varies between 1 and 2) and its
+//!   standard output are recorded on the pseudo-connection `ctl`. As
+//!   after `close`, no barrier follows: `await` the effects.
 //!
 //! After every step the runner synchronises every open connection (see
 //! `runner.rs`), so everything a step causes is attributed to it.
@@ -66,6 +71,7 @@ pub enum Action {
     Close,
     Await(String),
     AwaitReply(Value),
+    AwaitClose,
     Ctl(Vec<String>),
 }
 
@@ -165,7 +171,7 @@ fn parse_step(unit: &str) -> Result<Step, String> {
         }
         Ok(v.remove(0))
     };
-    let plain_request = !matches!(verb, "raw" | "text" | "notify" | "close" | "await" | "await-reply");
+    let plain_request = !matches!(verb, "raw" | "text" | "notify" | "close" | "await" | "await-reply" | "await-close");
     if save.is_some() && (pending || !plain_request) {
         return Err("`save` needs a request that is not pending".into());
     }
@@ -182,6 +188,7 @@ fn parse_step(unit: &str) -> Result<Step, String> {
         "close" => Action::Close,
         "await" => Action::Await(rest.trim().to_string()),
         "await-reply" => Action::AwaitReply(one()?),
+        "await-close" => Action::AwaitClose,
         method => Action::Request { method: method.to_string(), params: values()?, id, pending, save },
     };
     Ok(Step { text: unit.to_string(), conn: conn.to_string(), action })
