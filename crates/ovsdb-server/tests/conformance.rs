@@ -108,8 +108,7 @@ fn play(imp: Implementation) -> Vec<Outcome> {
 
 fn play_case(case: &Case, imp: Implementation) -> Outcome {
     let events = runner::run(case, imp)?;
-    let client_uuids: HashSet<String> =
-        case.steps.iter().flat_map(|s| normalize::uuids_in(&s.text)).collect();
+    let client_uuids: HashSet<String> = case.steps.iter().flat_map(|s| normalize::uuids_in(&s.text)).collect();
     Ok(normalize::normalize(&events, &client_uuids))
 }
 

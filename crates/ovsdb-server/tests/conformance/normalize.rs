@@ -57,7 +57,9 @@ pub fn normalize(events: &[Event], client_uuids: &HashSet<String>) -> Vec<NormEv
                     // "error" member is a string.
                     let unordered_result = event.reply_to.as_deref() == Some("list_dbs");
                     let canon_member = |labeler: &mut Labeler, k: &str, v: &Value| match (k, v) {
-                        ("result", Value::Array(names)) if unordered_result => Value::Array(labeler.unordered(names, true)),
+                        ("result", Value::Array(names)) if unordered_result => {
+                            Value::Array(labeler.unordered(names, true))
+                        }
                         _ => labeler.canon(v, true),
                     };
                     Value::Object(envelope.iter().map(|(k, v)| (k.clone(), canon_member(&mut labeler, k, v))).collect())
@@ -95,8 +97,8 @@ fn order_notification_runs(events: &mut [NormEvent]) {
         // Positions in this run, per (step, connection), sorted stably by
         // monitor id; other connections' messages stay where they are.
         let mut groups: HashMap<(usize, String), Vec<usize>> = HashMap::new();
-        for idx in start..end {
-            groups.entry((events[idx].step, events[idx].conn.clone())).or_default().push(idx);
+        for (idx, e) in events.iter().enumerate().take(end).skip(start) {
+            groups.entry((e.step, e.conn.clone())).or_default().push(idx);
         }
         for positions in groups.values() {
             let mut run: Vec<NormEvent> = positions.iter().map(|&i| events[i].clone()).collect();
@@ -181,7 +183,8 @@ impl Labeler<'_> {
     /// Elements of an unordered collection: named in the order of their
     /// probes, returned sorted.
     fn unordered(&mut self, items: &[Value], assign: bool) -> Vec<Value> {
-        let mut probed: Vec<(String, &Value)> = items.iter().map(|it| (self.canon(it, false).to_string(), it)).collect();
+        let mut probed: Vec<(String, &Value)> =
+            items.iter().map(|it| (self.canon(it, false).to_string(), it)).collect();
         probed.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out: Vec<Value> = probed.into_iter().map(|(_, it)| self.canon(it, assign)).collect();
         out.sort_by_cached_key(Value::to_string);

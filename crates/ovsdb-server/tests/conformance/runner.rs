@@ -78,8 +78,18 @@ struct Session {
 /// The transcript of `case` on a fresh server of kind `imp`.
 pub fn run(case: &Case, imp: Implementation) -> Result<Vec<Event>, String> {
     let server = Server::start(imp)?;
-    let mut session =
-        Session { server, conns: BTreeMap::new(), next_id: 1, n_syncs: 0, n_timeouts: 0, step: 0, events: Vec::new(), methods: HashMap::new(), saved: HashMap::new(), mid_message: None };
+    let mut session = Session {
+        server,
+        conns: BTreeMap::new(),
+        next_id: 1,
+        n_syncs: 0,
+        n_timeouts: 0,
+        step: 0,
+        events: Vec::new(),
+        methods: HashMap::new(),
+        saved: HashMap::new(),
+        mid_message: None,
+    };
     for (idx, step) in case.steps.iter().enumerate() {
         session.step = idx;
         session.run_step(step);

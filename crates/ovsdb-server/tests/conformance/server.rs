@@ -62,7 +62,12 @@ fn templates() -> &'static Templates {
             .map(|schema| {
                 let db = dir.path().join(schema.file_stem().unwrap()).with_extension("db");
                 let out = Command::new(&tool).arg("create").arg(&db).arg(schema).output().expect("run ovsdb-tool");
-                assert!(out.status.success(), "ovsdb-tool create {}: {}", schema.display(), String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "ovsdb-tool create {}: {}",
+                    schema.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 db
             })
             .collect();
