@@ -440,11 +440,40 @@ impl Cx<'_> {
                 if let Some(s) = src {
                     self.untracked.insert(s.set.clone());
                 }
+                // Terms over one field become one clause per field, so the
+                // form does not depend on how the terms were grouped.
                 let mut out = Vec::new();
+                let mut per_field: BTreeMap<SymId, Constraint> = BTreeMap::new();
                 for sub in v {
-                    out.extend(self.dnf(sub)?);
+                    match Self::crush(sub) {
+                        Some(crushed) => {
+                            let (sym, k) = self.use_crushed(crushed);
+                            let merged = match per_field.remove(&sym) {
+                                None => k,
+                                Some(old) => {
+                                    for s in [&old.source, &k.source].into_iter().flatten() {
+                                        self.untracked.insert(s.set.clone());
+                                    }
+                                    let mut values = old.values;
+                                    values.extend(k.values);
+                                    values.sort();
+                                    values.dedup();
+                                    Constraint { values, source: None }
+                                }
+                            };
+                            per_field.insert(sym, merged);
+                        }
+                        None => out.extend(self.dnf(sub)?),
+                    }
                     if out.len() > MAX_CLAUSES {
                         return Err(ResolveError::TooComplex(MAX_CLAUSES));
+                    }
+                }
+                for (sym, k) in per_field {
+                    if !k.values.is_empty() {
+                        let mut c = Clause::default();
+                        c.constraints.insert(sym, k);
+                        out.push(c);
                     }
                 }
                 Ok(out)
