@@ -37,20 +37,18 @@ use serde_json::Value as Json;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use remote::Remote;
+use remote::{Remote, RemoteOptions};
 use server::{Action, Server, SessionId};
 use session::{Inbound, SessionHandle};
 
 /// Everything that reaches the server loop.
 pub enum Event {
-    Accepted(SessionId, SessionHandle),
+    /// A new connection, and whether its remote is read-only.
+    Accepted(SessionId, SessionHandle, bool),
     Inbound(Inbound),
     Control(Command),
     Shutdown,
 }
-
-/// Inactivity probe interval for TCP connections, as Open vSwitch's default.
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
@@ -67,8 +65,8 @@ pub struct Remotes {
     events: Sender<Event>,
     /// Remotes given on the command line or by `add-remote`.
     configured: Vec<Remote>,
-    /// Live tasks, by the remote text they serve.
-    tasks: BTreeMap<String, AbortHandle>,
+    /// Live tasks, by the remote text they serve, with their options.
+    tasks: BTreeMap<String, (RemoteOptions, AbortHandle)>,
 }
 
 impl Remotes {
@@ -80,7 +78,7 @@ impl Remotes {
     /// so a bad path or port is reported to the caller).
     pub fn add(&mut self, remote: Remote) -> std::io::Result<()> {
         if !self.configured.contains(&remote) {
-            self.start(&remote)?;
+            self.start(&remote, RemoteOptions::defaults_for(&remote))?;
             self.configured.push(remote);
         }
         Ok(())
@@ -89,7 +87,7 @@ impl Remotes {
     pub fn remove(&mut self, remote: &Remote) -> bool {
         let before = self.configured.len();
         self.configured.retain(|r| r != remote);
-        if let Some(t) = self.tasks.remove(&remote.to_string()) {
+        if let Some((_, t)) = self.tasks.remove(&remote.to_string()) {
             t.abort();
         }
         before != self.configured.len()
@@ -101,18 +99,15 @@ impl Remotes {
         v
     }
 
-    /// The sockets actually bound (with ports chosen by the kernel).
-    pub fn bound(&self) -> Vec<String> {
-        self.tasks.keys().cloned().collect()
-    }
-
-    fn start(&mut self, remote: &Remote) -> std::io::Result<()> {
+    fn start(&mut self, remote: &Remote, options: RemoteOptions) -> std::io::Result<()> {
         let key = remote.to_string();
-        if self.tasks.contains_key(&key) {
+        if self.tasks.get(&key).is_some_and(|(o, _)| *o == options) {
             return Ok(());
         }
+        if let Some((_, old)) = self.tasks.remove(&key) {
+            old.abort();
+        }
         let events = self.events.clone();
-        let probe = remote.needs_probes().then_some(PROBE_INTERVAL);
         let task = match remote {
             Remote::PUnix(path) => {
                 let _guard = self.runtime.enter();
@@ -122,7 +117,7 @@ impl Remotes {
                 self.runtime.spawn(async move {
                     while let Ok((stream, _)) = listener.accept().await {
                         let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-                        session::spawn(stream, id, None, events.clone());
+                        session::spawn(stream, id, options, events.clone());
                     }
                 })
             }
@@ -137,33 +132,33 @@ impl Remotes {
                     while let Ok((stream, _)) = listener.accept().await {
                         let _ = stream.set_nodelay(true);
                         let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-                        session::spawn(stream, id, probe, events.clone());
+                        session::spawn(stream, id, options, events.clone());
                     }
                 })
             }
             Remote::Unix(path) => {
                 let path = path.clone();
                 self.runtime.spawn(async move {
-                    reconnect_loop(&key_of(&path), || tokio::net::UnixStream::connect(path.clone()), None, events).await
+                    reconnect_loop(&key_of(&path), || tokio::net::UnixStream::connect(path.clone()), options, events).await
                 })
             }
             Remote::Tcp(addr) => {
                 let addr = addr.clone();
                 let label = format!("tcp:{addr}");
                 self.runtime.spawn(async move {
-                    reconnect_loop(&label, || tokio::net::TcpStream::connect(addr.clone()), probe, events).await
+                    reconnect_loop(&label, || tokio::net::TcpStream::connect(addr.clone()), options, events).await
                 })
             }
             // Columns are read by the server loop; see `sync_db_remotes`.
             Remote::Db { .. } => return Ok(()),
         };
-        self.tasks.insert(key, task.abort_handle());
+        self.tasks.insert(key, (options, task.abort_handle()));
         Ok(())
     }
 
     /// Makes the remotes listed in `db:` columns match what is served.
     fn sync_db_remotes(&mut self, server: &Server) {
-        let mut wanted: HashSet<String> = HashSet::new();
+        let mut wanted: BTreeMap<String, RemoteOptions> = BTreeMap::new();
         for r in &self.configured {
             if let Remote::Db { db, table, column } = r {
                 wanted.extend(remotes_in_column(server, db, table, column));
@@ -171,20 +166,20 @@ impl Remotes {
         }
         let static_keys: HashSet<String> = self.configured.iter().map(|r| r.to_string()).collect();
         let stale: Vec<String> =
-            self.tasks.keys().filter(|k| !static_keys.contains(*k) && !wanted.contains(*k)).cloned().collect();
+            self.tasks.keys().filter(|k| !static_keys.contains(*k) && !wanted.contains_key(*k)).cloned().collect();
         for k in stale {
-            if let Some(t) = self.tasks.remove(&k) {
+            if let Some((_, t)) = self.tasks.remove(&k) {
                 t.abort();
             }
         }
-        for w in wanted {
-            match Remote::parse(&w) {
-                Ok(r) if !matches!(r, Remote::Db { .. }) => {
-                    if let Err(e) = self.start(&r) {
-                        tracing::warn!(target: "ovsdb_server", "{w}: {e}");
+        for (target, options) in wanted {
+            match Remote::parse(&target) {
+                Ok(Remote::Db { .. }) => {}
+                Ok(r) => {
+                    if let Err(e) = self.start(&r, options) {
+                        tracing::warn!(target: "ovsdb_server", "{target}: {e}");
                     }
                 }
-                Ok(_) => {}
                 Err(e) => tracing::warn!(target: "ovsdb_server", "{e}"),
             }
         }
@@ -196,7 +191,7 @@ fn key_of(path: &std::path::Path) -> String {
 }
 
 /// Connects out, serves the connection, and reconnects with backoff.
-async fn reconnect_loop<S, F, Fut>(label: &str, connect: F, probe: Option<Duration>, events: Sender<Event>)
+async fn reconnect_loop<S, F, Fut>(label: &str, connect: F, options: RemoteOptions, events: Sender<Event>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
     F: Fn() -> Fut,
@@ -209,7 +204,7 @@ where
                 tracing::info!(target: "reconnect", "{label}: connected");
                 backoff = Duration::from_secs(1);
                 let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-                let _ = session::spawn(stream, id, probe, events.clone()).await;
+                let _ = session::spawn(stream, id, options, events.clone()).await;
                 tracing::info!(target: "reconnect", "{label}: connection closed");
             }
             Err(e) => tracing::debug!(target: "reconnect", "{label}: connection attempt failed ({e})"),
@@ -219,9 +214,11 @@ where
     }
 }
 
-/// The remote strings a `db:DB,TABLE,COLUMN` remote names: the column may
-/// hold strings, or references to rows whose `target` column holds one.
-fn remotes_in_column(server: &Server, db: &str, table: &str, column: &str) -> Vec<String> {
+/// The remotes a `db:DB,TABLE,COLUMN` remote names: the column may hold
+/// strings, or references to rows (Open vSwitch's Manager, OVN's
+/// Connection) whose `target` names the remote and whose
+/// `inactivity_probe` (ms, 0 for none) and `read_only` set its options.
+fn remotes_in_column(server: &Server, db: &str, table: &str, column: &str) -> Vec<(String, RemoteOptions)> {
     let Some(database) = server.database(db) else { return Vec::new() };
     let Some((_, ts, t)) = database.table_by_name(table) else { return Vec::new() };
     let Some(col_id) = ts.column_id(column) else { return Vec::new() };
@@ -230,14 +227,28 @@ fn remotes_in_column(server: &Server, db: &str, table: &str, column: &str) -> Ve
     for row in t.rows.values() {
         for atom in row.get(col_id).keys() {
             match (atom, col.key_ref) {
-                (ovsdb::Atom::String(s), _) => out.push(s.to_string()),
+                (ovsdb::Atom::String(s), _) => {
+                    if let Ok(r) = Remote::parse(s) {
+                        out.push((s.to_string(), RemoteOptions::defaults_for(&r)));
+                    }
+                }
                 (ovsdb::Atom::Uuid(u), Some((target_table, _))) => {
                     let tts = &database.schema.tables[target_table];
-                    if let (Some(tc), Some(r)) = (tts.column_id("target"), database.tables[target_table].rows.get(u))
-                        && let Some(s) = r.field(tc).as_scalar().and_then(|a| a.as_str())
-                    {
-                        out.push(s.to_string());
+                    let Some(r) = database.tables[target_table].rows.get(u) else { continue };
+                    let text = |name: &str| tts.column_id(name).map(|c| r.get(c).into_owned());
+                    let Some(target) = text("target").and_then(|d| d.as_scalar().and_then(|a| a.as_str()).map(String::from))
+                    else {
+                        continue;
+                    };
+                    let Ok(remote) = Remote::parse(&target) else { continue };
+                    let mut options = RemoteOptions::defaults_for(&remote);
+                    if let Some(ms) = text("inactivity_probe").and_then(|d| d.as_scalar().and_then(|a| a.as_integer())) {
+                        options.probe = (ms > 0).then(|| Duration::from_millis(ms as u64));
                     }
+                    if let Some(ro) = text("read_only").and_then(|d| d.as_scalar().cloned()) {
+                        options.read_only = ro == ovsdb::Atom::Boolean(true);
+                    }
+                    out.push((target, options));
                 }
                 _ => {}
             }
@@ -259,7 +270,8 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
     let start = Instant::now();
     let now_ms = || start.elapsed().as_millis() as u64;
     let mut sessions: HashMap<SessionId, SessionHandle> = HashMap::new();
-    let mut commits_seen = u64::MAX;
+    let mut commits_seen = server.stats.commits;
+    ctx.remotes.sync_db_remotes(&server);
     let mut exiting = false;
     while !exiting {
         let deadline = server.tick(now_ms());
@@ -284,9 +296,9 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
         }
         for ev in batch {
             match ev {
-                Event::Accepted(id, handle) => {
+                Event::Accepted(id, handle, read_only) => {
                     sessions.insert(id, handle);
-                    server.connect(id);
+                    server.connect(id, read_only);
                 }
                 Event::Inbound(Inbound::Message(id, msg, _in_flight)) => server.handle(id, msg, now_ms()),
                 Event::Inbound(Inbound::Closed(id)) => {

@@ -20,6 +20,23 @@ pub enum Remote {
     Db { db: String, table: String, column: String },
 }
 
+/// Per-remote settings, from a `db:` remote's row (the Connection and
+/// Manager tables' columns) or defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct RemoteOptions {
+    /// Send an echo after this long without input; drop after twice that.
+    pub probe: Option<std::time::Duration>,
+    /// Sessions may not write or take locks.
+    pub read_only: bool,
+}
+
+impl RemoteOptions {
+    /// As Open vSwitch: probes every 5 s over TCP, none on Unix sockets.
+    pub fn defaults_for(remote: &Remote) -> RemoteOptions {
+        RemoteOptions { probe: remote.needs_probes().then_some(std::time::Duration::from_secs(5)), read_only: false }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RemoteError {
     #[error("{0}: unknown remote type (expected punix:, ptcp:, unix:, tcp: or db:)")]

@@ -64,6 +64,8 @@ struct Session {
     /// Locks this session owns or waits for.
     locks: HashSet<String>,
     db_change_aware: bool,
+    /// Came in through a read-only remote.
+    read_only: bool,
 }
 
 /// A transaction waiting for its `wait` operations to be satisfied.
@@ -215,8 +217,12 @@ impl Server {
         self.sessions.values().map(|s| s.monitors.len()).sum()
     }
 
-    pub fn connect(&mut self, session: SessionId) {
-        self.sessions.insert(session, Session::default());
+    pub fn connect(&mut self, session: SessionId, read_only: bool) {
+        self.sessions.insert(session, Session { read_only, ..Session::default() });
+    }
+
+    fn session_read_only(&self, session: SessionId) -> bool {
+        self.read_only || self.sessions.get(&session).is_some_and(|s| s.read_only)
     }
 
     /// The connection is gone: drop its monitors, locks and triggers.
@@ -414,7 +420,8 @@ impl Server {
         self.stats.transactions += 1;
         let Some(entry) = self.dbs.get(db_name) else { return };
         let owns = |lock: &str| self.locks.get(lock).and_then(|q| q.front()) == Some(&session);
-        let ctx = ExecContext { elapsed_ms: now_ms.saturating_sub(arrived_ms), read_only: self.read_only, owns_lock: &owns };
+        let read_only = self.session_read_only(session);
+        let ctx = ExecContext { elapsed_ms: now_ms.saturating_sub(arrived_ms), read_only, owns_lock: &owns };
         match txn::execute(&entry.db, &params, &ctx) {
             Outcome::Blocked { timeout_ms } => {
                 let deadline_ms = timeout_ms.map(|t| arrived_ms.saturating_add(t));
@@ -608,7 +615,7 @@ impl Server {
     // ----- locks -----
 
     fn lock(&mut self, session: SessionId, method: &str, params: &[Json], id: Json) {
-        if self.read_only {
+        if self.session_read_only(session) {
             return self.send_error(session, &id, json!("lock and unlock methods not allowed, DB server is read only."));
         }
         let Some(name) = lock_name(params) else {
@@ -638,7 +645,7 @@ impl Server {
     }
 
     fn unlock(&mut self, session: SessionId, params: &[Json], id: Json) {
-        if self.read_only {
+        if self.session_read_only(session) {
             return self.send_error(session, &id, json!("lock and unlock methods not allowed, DB server is read only."));
         }
         let Some(name) = lock_name(params) else {

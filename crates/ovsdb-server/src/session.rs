@@ -82,7 +82,7 @@ impl SessionHandle {
 pub fn spawn<S>(
     stream: S,
     session: SessionId,
-    probe: Option<Duration>,
+    options: crate::remote::RemoteOptions,
     inbound: std::sync::mpsc::Sender<crate::Event>,
 ) -> tokio::task::JoinHandle<()>
 where
@@ -92,8 +92,8 @@ where
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = SessionHandle { tx, backlog: Arc::new(AtomicUsize::new(0)) };
     tokio::spawn(write_loop(writer, rx, Arc::clone(&handle.backlog)));
-    let _ = inbound.send(crate::Event::Accepted(session, handle.clone()));
-    tokio::spawn(read_loop(reader, session, probe, inbound, handle))
+    let _ = inbound.send(crate::Event::Accepted(session, handle.clone(), options.read_only));
+    tokio::spawn(read_loop(reader, session, options.probe, inbound, handle))
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, backlog: Arc<AtomicUsize>) {
