@@ -11,7 +11,15 @@
 //! Each case runs on a fresh server (about 20 ms to start) with fresh
 //! copies of the databases in `tests/conformance/schemas`, made once per
 //! run with `ovsdb-tool create`: a case never sees another's locks,
-//! monitors, rows or transaction history.
+//! monitors, rows or transaction history. Sharing one server per schema
+//! would save little and make a case's transcript depend on the cases
+//! before it (a lock released by a closing client, say, is released when
+//! the server gets round to it). Cases run a few at a time; the whole
+//! corpus takes seconds.
+//!
+//! Case files are described in `conformance/corpus.rs`; each case is a
+//! scenario on one or more client connections, and records every reply and
+//! notification each connection receives.
 //!
 //! # Normalisation, and why
 //!
@@ -27,7 +35,9 @@
 //!   the `rows` of a `select` result, which RFC 7047 leaves unordered
 //!   (there is no `sort` in the protocol; rows come in hash order); the
 //!   names in a `list_dbs` reply (Open vSwitch lists them in hash order,
-//!   and RFC 7047 gives the order no meaning). The
+//!   and RFC 7047 gives the order no meaning); notifications for different
+//!   monitors that one commit sends to one connection (Open vSwitch walks a
+//!   hash table of monitors; those of one monitor keep their order). The
 //!   first appearance of a UUID inside such a collection is ordered by the
 //!   content of its element, so naming stays deterministic.
 //! - Error objects compare by their `"error"` tag only. `"details"` and
@@ -42,7 +52,11 @@
 //!   JSON-RPC envelopes (`"error": null` included) compare as sent.
 //!
 //! Every message is attributed to the step that caused it, by a barrier
-//! after each step (see `conformance/runner.rs`).
+//! after each step (see `conformance/runner.rs`): a server must have sent
+//! what a commit causes (notifications, replies to released `wait`s) on a
+//! connection before it answers a later request there, as Open vSwitch
+//! does. When a transcript differs only in that attribution, the report
+//! says so.
 
 #[path = "conformance/client.rs"]
 mod client;
