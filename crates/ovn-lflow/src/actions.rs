@@ -425,6 +425,15 @@ impl ActParser<'_> {
         Ok(())
     }
 
+    /// `PORT, IP` of the MAC binding actions: a string field and a 32-bit
+    /// (ARP) or 128-bit (ND) address field.
+    fn port_and_ip(&mut self, nd: bool) -> Result<(Field, Field), ParseError> {
+        let port = self.field(0, false)?;
+        self.comma()?;
+        let ip = self.field(if nd { 128 } else { 32 }, false)?;
+        Ok((port, ip))
+    }
+
     fn open(&mut self) -> Result<(), ParseError> {
         self.p.expect(&Tok::LParen)
     }
@@ -525,20 +534,14 @@ impl ActParser<'_> {
             "ct_commit_nat" => Action::CtCommitNat,
             "igmp" => Action::Igmp,
             "get_arp" | "get_nd" => {
-                let width = if name == "get_nd" { 128 } else { 32 };
                 self.open()?;
-                let port = self.field(0, false)?;
-                self.comma()?;
-                let ip = self.field(width, false)?;
+                let (port, ip) = self.port_and_ip(name == "get_nd")?;
                 self.close()?;
                 Action::GetMacBind { nd: name == "get_nd", port, ip }
             }
             "put_arp" | "put_nd" => {
-                let width = if name == "put_nd" { 128 } else { 32 };
                 self.open()?;
-                let port = self.field(0, false)?;
-                self.comma()?;
-                let ip = self.field(width, false)?;
+                let (port, ip) = self.port_and_ip(name == "put_nd")?;
                 self.comma()?;
                 let mac = self.field(48, false)?;
                 self.close()?;
@@ -1070,9 +1073,7 @@ impl ActParser<'_> {
                     self.p.bump();
                     self.p.bump();
                     let nd = f.starts_with("lookup_nd");
-                    let port = self.field(0, false)?;
-                    self.comma()?;
-                    let ip = self.field(if nd { 128 } else { 32 }, false)?;
+                    let (port, ip) = self.port_and_ip(nd)?;
                     let mac = if f.ends_with("_ip") {
                         None
                     } else {

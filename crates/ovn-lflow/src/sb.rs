@@ -61,20 +61,9 @@ fn parse_tables(text: &str) -> Result<HashMap<String, Table>, DumpError> {
         let obj = obj?;
         let caption = obj.get("caption").and_then(Value::as_str).ok_or_else(|| DumpError::Layout("object without caption".into()))?;
         let name = caption.strip_suffix(" table").unwrap_or(caption).to_string();
-        let headings = obj
-            .get("headings")
-            .and_then(Value::as_array)
-            .ok_or_else(|| DumpError::Layout(format!("{name}: no headings")))?
-            .iter()
-            .map(|h| h.as_str().unwrap_or_default().to_string())
-            .collect();
-        let rows = obj
-            .get("data")
-            .and_then(Value::as_array)
-            .ok_or_else(|| DumpError::Layout(format!("{name}: no data")))?
-            .iter()
-            .map(|r| r.as_array().cloned().unwrap_or_default())
-            .collect();
+        let array = |key: &str| obj.get(key).and_then(Value::as_array).ok_or_else(|| DumpError::Layout(format!("{name}: no {key}")));
+        let headings = array("headings")?.iter().map(string).collect();
+        let rows = array("data")?.iter().map(|r| r.as_array().cloned().unwrap_or_default()).collect();
         out.insert(name, Table { headings, rows });
     }
     Ok(out)
