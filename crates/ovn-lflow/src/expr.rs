@@ -533,11 +533,11 @@ impl<'a> Parser<'a> {
         let mut values: Vec<Const> = Vec::new();
         loop {
             let c = self.constant()?;
-            if let Some(first) = values.first() {
-                if is_string_const(first) != is_string_const(&c) {
-                    self.i -= 1;
-                    return self.syntax(if is_string_const(first) { "expecting string" } else { "expecting integer" });
-                }
+            if let Some(first) = values.first()
+                && is_string_const(first) != is_string_const(&c)
+            {
+                self.i -= 1;
+                return self.syntax(if is_string_const(first) { "expecting string" } else { "expecting integer" });
             }
             values.push(c);
             self.eat(&Tok::Comma);

@@ -135,6 +135,9 @@ impl SymbolTable {
         id
     }
 
+    // One argument per column of the table in `build`, which reads best as
+    // one call per field.
+    #[allow(clippy::too_many_arguments)]
     fn field(&mut self, name: &'static str, width: u32, maskable: bool, writable: bool, prereqs: Option<&'static str>, cross: bool, display: Format) {
         self.add(Symbol {
             name,
