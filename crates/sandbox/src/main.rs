@@ -158,7 +158,7 @@ fn run(opts: &Options) -> Result<bool> {
     println!("(ready in {:.1} s)", started.elapsed().as_secs_f64());
     show_access(&sandbox)?;
     if opts.exit {
-        step("stopping (--exit)");
+        step("stopping (--exit); --keep or --base-dir keeps the directory");
         return Ok(arrived);
     }
     println!("\nThe sandbox stays up; press Ctrl-C to stop it.");
