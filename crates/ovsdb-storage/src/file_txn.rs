@@ -8,24 +8,43 @@
 //! composite column holds the difference between old and new value, in the
 //! sense of [`Datum::diff`]; otherwise it holds the new value.
 
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use serde_json::{Map, Value as Json};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value as Json;
 
-use ovsdb::db::{Commit, Database, RowChange};
+use ovsdb::db::{Commit, Database, RowChange, UuidHasher};
 use ovsdb::error::{Error, ErrorKind, Result};
 use ovsdb::row::Row;
-use ovsdb::schema::{COL_UUID, COL_VERSION, ColumnId, DatabaseSchema, TableSchema};
+use ovsdb::schema::{COL_UUID, COL_VERSION, ColumnId, DatabaseSchema, TableId, TableSchema};
 use ovsdb::types::Type;
 use ovsdb::{Datum, Uuid};
 
+use crate::frame::Corruption;
+
 /// Decodes transaction records against a database that evolves as they are
 /// applied. Keeps, per column, the relaxed type that diffs are parsed with.
+///
+/// Records are decoded straight from their text, without building a JSON
+/// tree of the whole record first: a compacted file is one record holding
+/// every row, and that tree would cost more than the database itself.
 pub struct Decoder {
     /// `diff_types[table][column]`: the column's type without the bounds on
     /// the number of elements, since a diff may hold more (every old element
     /// removed plus every new one added) or fewer than the column allows.
     diff_types: Vec<Vec<Type>>,
+}
+
+/// Why a record could not be decoded.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// The body is not a JSON object: damage, as far as the file goes.
+    Corrupt(Corruption),
+    /// The body is JSON, but not a transaction that fits the database.
+    Invalid(Error),
 }
 
 impl Decoder {
@@ -51,93 +70,370 @@ impl Decoder {
         Decoder { diff_types }
     }
 
-    /// Turns a record into the commit it describes, relative to `db`.
-    pub fn decode(&self, db: &Database, record: &Map<String, Json>) -> Result<Commit> {
-        let schema = &*db.schema;
-        let is_diff = matches!(record.get("_is_diff"), Some(Json::Bool(true)));
-        let mut commit = Commit {
-            comment: match record.get("_comment") {
-                Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
-                _ => None,
-            },
-            ..Commit::default()
+    /// Turns a record's body into the commit it describes, relative to `db`.
+    pub fn decode(&self, db: &Database, body: &[u8]) -> Result<Commit, DecodeError> {
+        let mut state = State {
+            decoder: self,
+            db,
+            error: None,
+            is_diff: false,
+            comment: None,
+            tables: Vec::new(),
+            modified: Vec::new(),
+            seen_rows: HashSet::default(),
         };
-        for (name, value) in record {
-            let Some(table_id) = schema.table_id(name) else {
-                match (name.as_str(), value) {
-                    ("_date", Json::Number(n)) if n.is_i64() || n.is_u64() => continue,
-                    ("_is_diff", Json::Bool(_)) | ("_comment", _) => continue,
-                    _ => {
-                        return Err(Error::new(ErrorKind::SyntaxError, format!("No table named {name}.")));
-                    }
-                }
-            };
-            let Json::Object(rows) = value else {
-                return Err(Error::syntax_in(ErrorKind::SyntaxError, value, "object expected"));
-            };
-            let ts = &schema.tables[table_id];
-            let table = db.table(table_id);
-            let mut changes = Vec::with_capacity(rows.len());
-            for (uuid_text, row_json) in rows {
-                let uuid = Uuid::parse(uuid_text).ok_or_else(|| {
-                    Error::syntax_in(ErrorKind::SyntaxError, value, format!("\"{uuid_text}\" is not a valid UUID"))
-                })?;
-                let old = table.get(&uuid);
-                let new = match (row_json, old) {
-                    (Json::Null, None) => {
-                        return Err(Error::syntax(format!(
-                            "transaction deletes row {uuid} that does not exist"
-                        )));
-                    }
-                    (Json::Null, Some(_)) => None,
-                    (_, Some(old)) => {
-                        let mut row = Row::clone(old);
-                        self.update_row(ts, table_id, &mut row, row_json, is_diff)?;
-                        Some(Arc::new(row))
-                    }
-                    (_, None) => {
-                        let mut row = Row::new_default(ts, uuid);
-                        self.update_row(ts, table_id, &mut row, row_json, false)?;
-                        Some(Arc::new(row))
-                    }
-                };
-                changes.push(RowChange { uuid, old: old.cloned(), new });
-            }
-            if !changes.is_empty() {
-                commit.tables.push((table_id, changes));
-            }
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let res = RecordSeed(&mut state).deserialize(&mut de).and_then(|()| de.end());
+        if let Err(e) = res {
+            return Err(match state.error.take() {
+                // The JSON may be broken further on; then it is damage.
+                Some(invalid) => match serde_json::from_slice::<IgnoredAny>(body) {
+                    Ok(_) => DecodeError::Invalid(invalid),
+                    Err(e) => DecodeError::Corrupt(Corruption::BadJson(e.to_string())),
+                },
+                None => match serde_json::from_slice::<IgnoredAny>(body) {
+                    Ok(_) => DecodeError::Corrupt(Corruption::NotObject),
+                    Err(_) => DecodeError::Corrupt(Corruption::BadJson(e.to_string())),
+                },
+            });
         }
-        commit.tables.sort_by_key(|(id, _)| *id);
-        Ok(commit)
+        state.finish().map_err(DecodeError::Invalid)
+    }
+}
+
+/// A record being decoded.
+struct State<'a> {
+    decoder: &'a Decoder,
+    db: &'a Database,
+    /// Set when decoding stopped because the content is wrong (rather than
+    /// the JSON): serde carries only a message, this carries the error.
+    error: Option<Error>,
+    is_diff: bool,
+    comment: Option<String>,
+    /// Inserted and deleted rows, by table. They do not depend on
+    /// `_is_diff`, which may come last, so they are decoded at once.
+    tables: Vec<(TableId, Vec<RowChange>)>,
+    /// Modified rows: the old row and the columns as written, applied once
+    /// the whole record (and so `_is_diff`) has been read.
+    modified: Vec<(TableId, Arc<Row>, Vec<(ColumnId, Json)>)>,
+    /// Rows of the current table so far, to refuse one named twice.
+    seen_rows: HashSet<Uuid, BuildHasherDefault<UuidHasher>>,
+}
+
+impl State<'_> {
+    fn fail<E: de::Error>(&mut self, error: Error) -> E {
+        self.error = Some(error);
+        E::custom("invalid transaction record")
     }
 
-    /// Writes the columns of a `<row-txn>` object into `row`, applying them
-    /// as diffs if `as_diff`. Gives the row a fresh version, as a commit does.
-    fn update_row(&self, ts: &TableSchema, table_id: usize, row: &mut Row, json: &Json, as_diff: bool) -> Result<()> {
-        let Json::Object(columns) = json else {
-            return Err(Error::syntax_in(ErrorKind::SyntaxError, json, "row must be JSON object"));
-        };
-        for (name, value) in columns {
-            let col = match ts.column_id(name) {
-                Some(COL_UUID | COL_VERSION) | None => {
-                    return Err(Error::syntax_in(
-                        ErrorKind::UnknownColumn,
-                        json,
-                        format!("No column {name} in table {}.", ts.name),
-                    ));
+    fn finish(self) -> Result<Commit> {
+        let mut tables = self.tables;
+        for (table_id, old, columns) in self.modified {
+            let ts = &self.db.schema.tables[table_id];
+            let mut row = Row::clone(&old);
+            for (col, value) in &columns {
+                let ty = &ts.columns[*col].ty;
+                if self.is_diff {
+                    let diff = Datum::from_json(&self.decoder.diff_types[table_id][*col], value, None)?;
+                    row.field_mut(*col).apply_diff(&diff, ty)?;
+                } else {
+                    row.set(*col, Datum::from_json(ty, value, None)?);
                 }
-                Some(col) => col,
+            }
+            row.version = Uuid::random();
+            let change = RowChange { uuid: old.uuid, old: Some(old), new: Some(Arc::new(row)) };
+            match tables.iter_mut().find(|(id, _)| *id == table_id) {
+                Some((_, changes)) => changes.push(change),
+                None => tables.push((table_id, vec![change])),
+            }
+        }
+        tables.sort_by_key(|(id, _)| *id);
+        Ok(Commit { tables, comment: self.comment, durable: false })
+    }
+}
+
+/// The record: an object of table names and special members.
+struct RecordSeed<'s, 'a>(&'s mut State<'a>);
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let state = self.0;
+        let mut seen_tables = vec![false; state.db.schema.tables.len()];
+        while let Some(key) = map.next_key_seed(KeySeed(state.db.schema.as_ref()))? {
+            match key {
+                Key::Table(table_id) => {
+                    if std::mem::replace(&mut seen_tables[table_id], true) {
+                        let name = &state.db.schema.tables[table_id].name;
+                        return Err(state.fail(Error::syntax(format!("table {name} appears twice in a record"))));
+                    }
+                    map.next_value_seed(TableSeed { state: &mut *state, table_id })?;
+                }
+                Key::Other(name) => {
+                    let value: Json = map.next_value()?;
+                    match (name.as_str(), &value) {
+                        ("_date", Json::Number(n)) if n.is_i64() || n.is_u64() => {}
+                        ("_is_diff", Json::Bool(b)) => state.is_diff = *b,
+                        ("_comment", Json::String(s)) if !s.is_empty() => state.comment = Some(s.clone()),
+                        ("_comment", _) => {}
+                        _ => {
+                            return Err(state.fail(Error::new(ErrorKind::SyntaxError, format!("No table named {name}."))));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A member name of a record.
+enum Key {
+    Table(TableId),
+    Other(String),
+}
+
+struct KeySeed<'a>(&'a DatabaseSchema);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a table name")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+        Ok(match self.0.table_id(s) {
+            Some(id) => Key::Table(id),
+            None => Key::Other(s.to_string()),
+        })
+    }
+}
+
+/// One table's rows: `{"<uuid>": <row-txn>, ...}`.
+struct TableSeed<'s, 'a> {
+    state: &'s mut State<'a>,
+    table_id: TableId,
+}
+
+impl<'de> DeserializeSeed<'de> for TableSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TableSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of rows")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let TableSeed { state, table_id } = self;
+        let db = state.db;
+        let ts = &db.schema.tables[table_id];
+        let table = db.table(table_id);
+        state.seen_rows.clear();
+        let mut changes = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(uuid) = map.next_key_seed(UuidSeed)? {
+            let Some(uuid) = uuid else {
+                return Err(state.fail(Error::syntax(format!("table {}: row name is not a valid UUID", ts.name))));
             };
-            let ty = &ts.columns[col].ty;
-            if as_diff {
-                let diff = Datum::from_json(&self.diff_types[table_id][col], value, None)?;
-                row.field_mut(col).apply_diff(&diff, ty)?;
-            } else {
-                row.set(col, Datum::from_json(ty, value, None)?);
+            if !state.seen_rows.insert(uuid) {
+                return Err(state.fail(Error::syntax(format!("row {uuid} appears twice in a record"))));
+            }
+            let old = table.get(&uuid);
+            match map.next_value_seed(RowSeed { state: &mut *state, ts, uuid, existing: old.is_some() })? {
+                RowTxn::Delete => match old {
+                    Some(old) => changes.push(RowChange { uuid, old: Some(Arc::clone(old)), new: None }),
+                    None => {
+                        return Err(state.fail(Error::syntax(format!(
+                            "transaction deletes row {uuid} that does not exist"
+                        ))));
+                    }
+                },
+                RowTxn::Insert(row) => changes.push(RowChange { uuid, old: None, new: Some(Arc::new(row)) }),
+                RowTxn::Modify(columns) => {
+                    if let Some(old) = old {
+                        state.modified.push((table_id, Arc::clone(old), columns));
+                    }
+                }
+            }
+        }
+        if !changes.is_empty() {
+            state.tables.push((table_id, changes));
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+    }
+}
+
+/// A row name: `Some` if it is a UUID.
+struct UuidSeed;
+
+impl<'de> DeserializeSeed<'de> for UuidSeed {
+    type Value = Option<Uuid>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Uuid>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UuidSeed {
+    type Value = Option<Uuid>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a UUID")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<Uuid>, E> {
+        Ok(Uuid::parse(s))
+    }
+}
+
+/// A column name: its id, or the name if the table has no such column
+/// that records may write.
+struct ColumnSeed<'a>(&'a TableSchema);
+
+impl<'de> DeserializeSeed<'de> for ColumnSeed<'_> {
+    type Value = Result<ColumnId, String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ColumnSeed<'_> {
+    type Value = Result<ColumnId, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a column name")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(match self.0.column_id(s) {
+            Some(COL_UUID | COL_VERSION) | None => Err(s.to_string()),
+            Some(col) => Ok(col),
+        })
+    }
+}
+
+/// What a record says about one row.
+enum RowTxn {
+    Delete,
+    /// A new row, complete.
+    Insert(Row),
+    /// Columns of an existing row, as written (values or diffs).
+    Modify(Vec<(ColumnId, Json)>),
+}
+
+struct RowSeed<'s, 'a> {
+    state: &'s mut State<'a>,
+    ts: &'a TableSchema,
+    uuid: Uuid,
+    existing: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_, '_> {
+    type Value = RowTxn;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RowTxn, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl RowSeed<'_, '_> {
+    fn not_object<E: de::Error>(self) -> Result<RowTxn, E> {
+        Err(self.state.fail(Error::syntax(format!("row {} must be JSON object", self.uuid))))
+    }
+
+    fn column<E: de::Error>(&mut self, name: Result<ColumnId, String>) -> Result<ColumnId, E> {
+        name.map_err(|name| {
+            self.state.fail(Error::new(ErrorKind::UnknownColumn, format!("No column {name} in table {}.", self.ts.name)))
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_, '_> {
+    type Value = RowTxn;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a row or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RowTxn, E> {
+        Ok(RowTxn::Delete)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<RowTxn, A::Error> {
+        if self.existing {
+            let mut columns = Vec::new();
+            while let Some(name) = map.next_key_seed(ColumnSeed(self.ts))? {
+                let col = self.column(name)?;
+                columns.push((col, map.next_value()?));
+            }
+            return Ok(RowTxn::Modify(columns));
+        }
+        let mut row = Row::new_default(self.ts, self.uuid);
+        while let Some(name) = map.next_key_seed(ColumnSeed(self.ts))? {
+            let col = self.column(name)?;
+            let value: Json = map.next_value()?;
+            match Datum::from_json(&self.ts.columns[col].ty, &value, None) {
+                Ok(datum) => row.set(col, datum),
+                Err(e) => return Err(self.state.fail(e)),
             }
         }
         row.version = Uuid::random();
-        Ok(())
+        Ok(RowTxn::Insert(row))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<RowTxn, A::Error> {
+        self.not_object()
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RowTxn, E> {
+        self.not_object()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RowTxn, E> {
+        self.not_object()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RowTxn, E> {
+        self.not_object()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RowTxn, E> {
+        self.not_object()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RowTxn, E> {
+        self.not_object()
     }
 }
 
@@ -433,8 +729,8 @@ mod tests {
         ];
         for ops in steps {
             let c = commit(&mut db, ops);
-            let record = body_json(&encode_commit(&db.schema, &c, 0).unwrap());
-            let decoded = decoder.decode(&replica, record.as_object().unwrap()).unwrap();
+            let body = encode_commit(&db.schema, &c, 0).unwrap();
+            let decoded = decoder.decode(&replica, &body).unwrap();
             replica.apply(&decoded);
             for (id, ts) in db.schema.tables.iter().enumerate() {
                 let dump = |d: &Database| {
@@ -448,6 +744,25 @@ mod tests {
                 a.iter_mut().for_each(|r| r.1[e - 2] = Datum::default_for(&ts.columns[e].ty));
                 assert_eq!(a, b);
             }
+        }
+    }
+
+    #[test]
+    fn modified_rows_wait_for_is_diff() {
+        // Open vSwitch may write "_is_diff" after the tables.
+        let mut db = Database::new(schema());
+        transact(&mut db, &json!(["D", {"op": "insert", "table": "T", "row": {"s": ["set", ["a", "b"]]}}]));
+        let uuid = db.table(0).rows.keys().next().unwrap().to_string();
+        let decoder = Decoder::new(&db.schema);
+        let s = db.schema.tables[0].column_id("s").unwrap();
+        for (record, expect) in [
+            (format!("{{\"T\":{{\"{uuid}\":{{\"s\":\"a\"}}}},\"_is_diff\":true}}"), json!("b")),
+            (format!("{{\"_is_diff\":true,\"T\":{{\"{uuid}\":{{\"s\":\"c\"}}}}}}"), json!(["set", ["a", "b", "c"]])),
+            (format!("{{\"T\":{{\"{uuid}\":{{\"s\":\"c\"}}}}}}"), json!("c")),
+        ] {
+            let commit = decoder.decode(&db, record.as_bytes()).unwrap();
+            let new = commit.tables[0].1[0].new.as_ref().unwrap();
+            assert_eq!(new.field(s).to_json(), expect, "{record}");
         }
     }
 
@@ -472,11 +787,21 @@ mod tests {
             json!({"T": {uuid.clone(): {"two": ["set", [1, 2]]}}, "_is_diff": true}),
         ];
         for case in cases {
-            let r = decoder.decode(&db, case.as_object().unwrap());
-            assert!(r.is_err(), "{case} decoded");
+            let r = decoder.decode(&db, case.to_string().as_bytes());
+            assert!(matches!(r, Err(DecodeError::Invalid(_))), "{case}: {r:?}");
         }
         let ok = json!({"_date": 5, "_comment": "c", "_is_diff": false, "T": {}});
-        assert!(decoder.decode(&db, ok.as_object().unwrap()).unwrap().is_empty());
+        assert!(decoder.decode(&db, ok.to_string().as_bytes()).unwrap().is_empty());
+        // Twice the same row or table: Open vSwitch never writes that.
+        let twice = format!("{{\"T\":{{\"{uuid}\":{{}},\"{uuid}\":{{}}}}}}");
+        assert!(matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))), "{twice}");
+        let twice = "{\"T\":{},\"T\":{}}";
+        assert!(matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))), "{twice}");
+        // Broken JSON is damage, even after content that is wrong.
+        for broken in ["{\"U\":{}", "[]", "{\"T\":{\"x\":", "5", "{\"T\":[]}}"] {
+            let r = decoder.decode(&db, broken.as_bytes());
+            assert!(matches!(r, Err(DecodeError::Corrupt(_))), "{broken}: {r:?}");
+        }
     }
 
     #[test]

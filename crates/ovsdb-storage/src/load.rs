@@ -8,7 +8,7 @@ use ovsdb::db::Database;
 use ovsdb::schema::DatabaseSchema;
 
 use crate::error::{Error, Result};
-use crate::file_txn::Decoder;
+use crate::file_txn::{DecodeError, Decoder};
 use crate::frame::{self, CLUSTERED_MAGIC, Corruption, STANDALONE_MAGIC};
 
 /// The end of a file that was cut off because it could not be read: what a
@@ -77,17 +77,14 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
                 break;
             }
         };
-        let record = match frame::parse_body(frame.body) {
-            Ok(r) => r,
-            Err(reason) => {
+        let commit = match decoder.decode(&db, frame.body) {
+            Ok(c) => c,
+            Err(DecodeError::Corrupt(reason)) => {
                 torn_tail = Some(TornTail { offset: pos as u64, discarded: (bytes.len() - pos) as u64, reason });
                 break;
             }
+            Err(DecodeError::Invalid(source)) => return Err(Error::Transaction { offset: pos as u64, source }),
         };
-        let commit = decoder
-            .decode(&db, &record)
-            .map_err(|source| Error::Transaction { offset: pos as u64, source })?;
-        drop(record);
         db.apply(&commit);
         n_records += 1;
         pos = frame.end;
