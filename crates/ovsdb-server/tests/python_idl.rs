@@ -79,10 +79,8 @@ impl Idl {
     fn answer(&mut self) -> Result<Json> {
         // The driver gives up on its own after TIMEOUT; a little more for it
         // to say so.
-        let line = self
-            .answers
-            .recv_timeout(TIMEOUT + Duration::from_secs(5))
-            .context("no answer from the IDL driver")?;
+        let line =
+            self.answers.recv_timeout(TIMEOUT + Duration::from_secs(5)).context("no answer from the IDL driver")?;
         Ok(serde_json::from_str(&line)?)
     }
 
@@ -127,7 +125,14 @@ impl Nb {
     }
 
     fn serve(&mut self) -> Result<()> {
-        db::start_server(&mut self.registry, "nb", rovsdb_server(), &self.dir, &[self.file.clone()], TIMEOUT)?;
+        db::start_server(
+            &mut self.registry,
+            "nb",
+            rovsdb_server(),
+            &self.dir,
+            std::slice::from_ref(&self.file),
+            TIMEOUT,
+        )?;
         Ok(())
     }
 

@@ -193,8 +193,23 @@ fn demo(sandbox: &Sandbox, n_hypervisors: usize) -> Result<()> {
     step(&format!("logical switch sw0: port sw0-port1 (vif1 on hv1), port sw0-port2 (vif2 on {last})"));
     let addr = |(mac, ip, _): (Mac, Ipv4Addr, u16)| format!("{mac} {ip}");
     sandbox.nbctl(&[
-        "ls-add", "sw0", "--", "lsp-add", "sw0", "sw0-port1", "--", "lsp-set-addresses", "sw0-port1",
-        &addr(ends[0]), "--", "lsp-add", "sw0", "sw0-port2", "--", "lsp-set-addresses", "sw0-port2",
+        "ls-add",
+        "sw0",
+        "--",
+        "lsp-add",
+        "sw0",
+        "sw0-port1",
+        "--",
+        "lsp-set-addresses",
+        "sw0-port1",
+        &addr(ends[0]),
+        "--",
+        "lsp-add",
+        "sw0",
+        "sw0-port2",
+        "--",
+        "lsp-set-addresses",
+        "sw0-port2",
         &addr(ends[1]),
     ])?;
     sandbox.add_vif("hv1", "vif1", "sw0-port1")?;
@@ -224,7 +239,8 @@ fn show_access(sandbox: &Sandbox) -> Result<()> {
     println!("  ovn-nbctl --db={} show", sandbox.nb_remote());
     println!("  ovn-sbctl --db={} show", sandbox.sb_remote());
     println!("  ovs-appctl -t {} status   # ovn-northd", sandbox.ctl("northd")?.display());
-    for name in std::iter::once("main".to_string()).chain(sandbox.hypervisors().iter().map(|hv| hv.switch.name.clone())) {
+    for name in std::iter::once("main".to_string()).chain(sandbox.hypervisors().iter().map(|hv| hv.switch.name.clone()))
+    {
         let switch = sandbox.switch(&name)?;
         println!("  {name}:");
         println!("    ovs-vsctl --db={} show", switch.db_remote());

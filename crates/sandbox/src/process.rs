@@ -97,9 +97,7 @@ impl Daemon {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {} ({})", spec.name, spec.program.display()))?;
+        let child = cmd.spawn().with_context(|| format!("starting {} ({})", spec.name, spec.program.display()))?;
         Ok(Daemon { spec, child })
     }
 

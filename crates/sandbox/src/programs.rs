@@ -119,8 +119,8 @@ impl Programs {
                 let path = dir.join(name);
                 if !path.is_file() {
                     bail!(
-                        "{} not found; build it with `cargo build --release --bin {name}` \
-                         (scripts/sandbox does), or set ROVN_BIN_DIR",
+                        "{} not found; build it with `cargo build --release --bin {name}`, \
+                         or set ROVN_BIN_DIR",
                         path.display()
                     );
                 }

@@ -381,12 +381,14 @@ impl Sandbox {
     /// Waits until `hv`'s interface `port` has sent `packet`.
     pub fn wait_for_packet(&self, hv: &str, port: &str, packet: &[u8]) -> Result<()> {
         let what = format!("{hv}'s {port} to send {}", crate::packet::describe(packet));
-        tool::wait_until(&what, self.timeout, || Ok(self.read_pcap(hv, port)?.iter().any(|p| p == packet).then_some(())))
-            .with_context(|| {
-                let seen = self.read_pcap(hv, port).unwrap_or_default();
-                let seen: Vec<String> = seen.iter().map(|p| crate::packet::describe(p)).collect();
-                format!("{port} sent instead: [{}]", seen.join("; "))
-            })
+        tool::wait_until(&what, self.timeout, || {
+            Ok(self.read_pcap(hv, port)?.iter().any(|p| p == packet).then_some(()))
+        })
+        .with_context(|| {
+            let seen = self.read_pcap(hv, port).unwrap_or_default();
+            let seen: Vec<String> = seen.iter().map(|p| crate::packet::describe(p)).collect();
+            format!("{port} sent instead: [{}]", seen.join("; "))
+        })
     }
 
     /// Names of the daemons, in start order.

@@ -30,8 +30,24 @@ fn two_port_switch(sandbox: &Sandbox, hv_a: &str, hv_b: &str) -> Result<[(Mac, I
     ];
     let addr = |(mac, ip, _): (Mac, Ipv4Addr, u16)| format!("{mac} {ip}");
     sandbox.nbctl(&[
-        "ls-add", "sw0", "--", "lsp-add", "sw0", "p1", "--", "lsp-set-addresses", "p1", &addr(ends[0]), "--",
-        "lsp-add", "sw0", "p2", "--", "lsp-set-addresses", "p2", &addr(ends[1]),
+        "ls-add",
+        "sw0",
+        "--",
+        "lsp-add",
+        "sw0",
+        "p1",
+        "--",
+        "lsp-set-addresses",
+        "p1",
+        &addr(ends[0]),
+        "--",
+        "lsp-add",
+        "sw0",
+        "p2",
+        "--",
+        "lsp-set-addresses",
+        "p2",
+        &addr(ends[1]),
     ])?;
     sandbox.add_vif(hv_a, "vif1", "p1")?;
     sandbox.add_vif(hv_b, "vif2", "p2")?;
