@@ -51,6 +51,14 @@
 //!   vSwitch's own JSON parser), monitor updates compare structurally, and
 //!   JSON-RPC envelopes (`"error": null` included) compare as sent.
 //!
+//! # Deliberate differences
+//!
+//! [`DIVERGENCES`] lists the cases where rovsdb-server answers differently
+//! on purpose (see docs/OVSDB-SERVER.md). They are still played against
+//! rovsdb-server and must run to the end; their transcripts are not
+//! compared, but each must still differ (so the list cannot go stale), and
+//! what we do instead is asserted by dedicated tests, named in the list.
+//!
 //! Every message is attributed to the step that caused it, by a barrier
 //! after each step (see `conformance/runner.rs`): a server must have sent
 //! what a commit causes (notifications, replies to released `wait`s) on a
@@ -78,6 +86,32 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use corpus::Case;
 use normalize::NormEvent;
 use server::Implementation;
+
+/// Cases where rovsdb-server differs from Open vSwitch on purpose: the case
+/// name, and the reason with the test that checks our behaviour.
+const DIVERGENCES: &[(&str, &str)] = &[
+    ("since-from-nothing", SINCE),
+    ("since-empty-database", SINCE),
+    ("since-resume-from-known-transaction", SINCE),
+    ("since-resume-from-latest", SINCE),
+    ("since-unknown-transaction", SINCE),
+    ("since-transaction-ids-follow-commits", SINCE),
+    ("since-resume-with-condition", SINCE),
+    ("since-cond-change", SINCE),
+    ("since-on-server-database", SINCE),
+    (
+        "weak-and-strong-to-same-child",
+        "a weak reference to a row deleted by garbage collection is always removed \
+         (OVS may leave it dangling); see ovsdb::txn tests (weak_ref_to_collected_row_is_removed)",
+    ),
+];
+
+const SINCE: &str = "monitor_cond_since keeps history and real transaction ids on standalone databases \
+                     (OVS: found=false, all-zero ids); see tests/monitor_since.rs";
+
+fn divergence(case: &Case) -> Option<&'static str> {
+    DIVERGENCES.iter().find(|(name, _)| case.name == *name).map(|(_, why)| *why)
+}
 
 /// Cases run in parallel: servers mostly wait, so a few more threads than
 /// cores keep the run short.
@@ -142,10 +176,19 @@ fn reference() -> &'static [Outcome] {
 
 /// Compares `theirs` (the reference) with `ours` case by case and panics
 /// with a readable report if any case differs.
-fn assert_agree(what: &str, theirs: &[Outcome], ours: &[Outcome]) {
+fn assert_agree(what: &str, theirs: &[Outcome], ours: &[Outcome], allow_divergences: bool) {
     let mut report = String::new();
     let mut failed = Vec::new();
     for ((case, a), b) in corpus().iter().zip(theirs).zip(ours) {
+        if let (true, Some(why)) = (allow_divergences, divergence(case)) {
+            match b {
+                Ok(_) if a != b => continue,
+                Ok(_) => writeln!(report, "\n=== case {}: listed as a divergence ({why}) but now agrees", case.name).unwrap(),
+                Err(e) => writeln!(report, "\n=== case {} (divergence) did not run: {e}", case.name).unwrap(),
+            }
+            failed.push(case.name.as_str());
+            continue;
+        }
         if a.is_ok() && a == b {
             continue;
         }
@@ -222,11 +265,11 @@ fn render(case: &Case, outcome: &Outcome) -> String {
 #[test]
 fn ovs_agrees_with_itself() {
     let again = play(Implementation::Ovs);
-    assert_agree("Open vSwitch against itself", reference(), &again);
+    assert_agree("Open vSwitch against itself", reference(), &again, false);
 }
 
 #[test]
 fn rovsdb_server_agrees_with_ovs() {
     let ours = play(Implementation::Rovsdb);
-    assert_agree("rovsdb-server against Open vSwitch", reference(), &ours);
+    assert_agree("rovsdb-server against Open vSwitch", reference(), &ours, true);
 }

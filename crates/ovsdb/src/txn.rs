@@ -798,3 +798,55 @@ pub fn transact(db: &mut Database, params: &Json) -> Json {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatabaseSchema;
+    use serde_json::json;
+
+    fn db() -> Database {
+        let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
+            "Parent": {"isRoot": true, "columns": {
+                "kids": {"type": {"key": {"type": "uuid", "refTable": "Child"}, "min": 0, "max": "unlimited"}},
+                "weak": {"type": {"key": {"type": "uuid", "refTable": "Child", "refType": "weak"}, "min": 0, "max": 1}}}},
+            "Child": {"columns": {"name": {"type": "string"}}}}}))
+        .unwrap();
+        Database::new(schema)
+    }
+
+    fn run(db: &mut Database, ops: Json) -> Json {
+        let mut params = vec![json!("R")];
+        params.extend(ops.as_array().unwrap().iter().cloned());
+        transact(db, &Json::Array(params))
+    }
+
+    #[test]
+    fn weak_ref_to_collected_row_is_removed() {
+        let mut db = db();
+        let r = run(&mut db, json!([
+            {"op": "insert", "table": "Child", "uuid-name": "c", "row": {"name": "x"}},
+            {"op": "insert", "table": "Parent", "row": {"kids": ["named-uuid", "c"], "weak": ["named-uuid", "c"]}}]));
+        assert!(r[1]["uuid"].is_array(), "{r}");
+        // Dropping the only strong reference collects the child; the weak
+        // reference to it must go too, whatever order rows are examined in.
+        let r = run(&mut db, json!([{"op": "update", "table": "Parent", "where": [], "row": {"kids": ["set", []]}}]));
+        assert_eq!(r, json!([{"count": 1}]));
+        let r = run(&mut db, json!([
+            {"op": "select", "table": "Parent", "where": [], "columns": ["kids", "weak"]},
+            {"op": "select", "table": "Child", "where": [], "columns": ["name"]}]));
+        assert_eq!(r, json!([{"rows": [{"kids": ["set", []], "weak": ["set", []]}]}, {"rows": []}]));
+    }
+
+    #[test]
+    fn unreferenced_child_is_collected_and_integrity_holds() {
+        let mut db = db();
+        let r = run(&mut db, json!([{"op": "insert", "table": "Child", "row": {"name": "orphan"}}]));
+        assert!(r[0]["uuid"].is_array());
+        assert_eq!(db.n_rows(), 0, "an orphan in a non-root table is collected at commit");
+        let r = run(&mut db, json!([
+            {"op": "insert", "table": "Parent", "row": {"kids": ["uuid", "00000000-0000-0000-0000-000000000001"]}}]));
+        assert_eq!(r[1]["error"], json!("referential integrity violation"), "{r}");
+        assert_eq!(db.n_rows(), 0, "a failed transaction leaves nothing behind");
+    }
+}
