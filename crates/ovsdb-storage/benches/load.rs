@@ -32,7 +32,11 @@ fn main() {
     write_database(&file, &db, Some("benchmark")).unwrap();
     drop(db);
     let size = std::fs::metadata(&file).unwrap().len();
-    println!("{n_rows} logical flows, {:.1} MiB, written in {:.2?}", size as f64 / 1048576.0, t.elapsed());
+    println!(
+        "{n_rows} logical flows, {:.1} MiB, written in {:.2?}",
+        size as f64 / 1048576.0,
+        t.elapsed()
+    );
     let _ = std::fs::read(&file); // warm the page cache for everyone
 
     let only_ours = std::env::args().any(|a| a == "ours");
@@ -60,8 +64,14 @@ fn main() {
     });
     let server = best_of(2, || ovsdb_server_startup(dir.path(), &file));
     println!("rovn Log::open:         {ours:>10.2?}");
-    println!("ovsdb-tool query:       {tool:>10.2?}  ({:.2}x ours)", tool.as_secs_f64() / ours.as_secs_f64());
-    println!("ovsdb-server startup:   {server:>10.2?}  ({:.2}x ours)", server.as_secs_f64() / ours.as_secs_f64());
+    println!(
+        "ovsdb-tool query:       {tool:>10.2?}  ({:.2}x ours)",
+        tool.as_secs_f64() / ours.as_secs_f64()
+    );
+    println!(
+        "ovsdb-server startup:   {server:>10.2?}  ({:.2}x ours)",
+        server.as_secs_f64() / ours.as_secs_f64()
+    );
 }
 
 fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
@@ -114,37 +124,68 @@ fn southbound(n: usize) -> Database {
     let lf_table = schema.table_id("Logical_Flow").unwrap();
     let ts = &schema.tables[lf_table];
     let col = |name: &str| ts.column_id(name).unwrap();
-    let stages = ["ls_in_port_sec_l2", "ls_in_acl", "ls_in_l2_lkup", "ls_out_acl", "lr_in_ip_routing"];
+    let stages = [
+        "ls_in_port_sec_l2",
+        "ls_in_acl",
+        "ls_in_l2_lkup",
+        "ls_out_acl",
+        "lr_in_ip_routing",
+    ];
     let changes: Vec<RowChange> = (0..n)
         .map(|i| {
             let uuid = Uuid::random();
             let mut row = Row::new_default(ts, uuid);
             let stage = stages[i % stages.len()];
             row.set(col("logical_datapath"), Datum::scalar(Atom::Uuid(dp_uuid)));
-            row.set(col("pipeline"), Datum::scalar(Atom::string(if i % 2 == 0 { "ingress" } else { "egress" })));
+            row.set(
+                col("pipeline"),
+                Datum::scalar(Atom::string(if i % 2 == 0 { "ingress" } else { "egress" })),
+            );
             row.set(col("table_id"), Datum::scalar(Atom::Integer((i % 30) as i64)));
             row.set(col("priority"), Datum::scalar(Atom::Integer((i % 65535) as i64)));
             row.set(
                 col("match"),
                 Datum::scalar(Atom::string(&format!(
                     "inport == \"lsp{i}\" && eth.src == 0a:00:00:{:02x}:{:02x}:{:02x} && ip4.src == 10.{}.{}.{}",
-                    (i >> 16) & 255, (i >> 8) & 255, i & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255
+                    (i >> 16) & 255,
+                    (i >> 8) & 255,
+                    i & 255,
+                    (i >> 16) & 255,
+                    (i >> 8) & 255,
+                    i & 255
                 ))),
             );
-            row.set(col("actions"), Datum::scalar(Atom::string(&format!("reg0[{}] = 1; next;", i % 16))));
+            row.set(
+                col("actions"),
+                Datum::scalar(Atom::string(&format!("reg0[{}] = 1; next;", i % 16))),
+            );
             row.set(
                 col("external_ids"),
                 Datum::map(vec![
-                    (Atom::string("source"), Atom::string(&format!("northd.c:{}", 1000 + i % 5000))),
+                    (
+                        Atom::string("source"),
+                        Atom::string(&format!("northd.c:{}", 1000 + i % 5000)),
+                    ),
                     (Atom::string("stage-name"), Atom::string(stage)),
                 ]),
             );
-            RowChange { uuid, old: None, new: Some(Arc::new(row)) }
+            RowChange {
+                uuid,
+                old: None,
+                new: Some(Arc::new(row)),
+            }
         })
         .collect();
     db.apply(&Commit {
         tables: vec![
-            (dp_table, vec![RowChange { uuid: dp_uuid, old: None, new: Some(Arc::new(dp)) }]),
+            (
+                dp_table,
+                vec![RowChange {
+                    uuid: dp_uuid,
+                    old: None,
+                    new: Some(Arc::new(dp)),
+                }],
+            ),
             (lf_table, changes),
         ],
         ..Commit::default()

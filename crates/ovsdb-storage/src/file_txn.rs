@@ -101,6 +101,14 @@ impl Decoder {
     }
 }
 
+/// A row a record modifies, before its columns are applied.
+struct Modified {
+    table_id: TableId,
+    old: Arc<Row>,
+    /// Column values (or diffs) as written.
+    columns: Vec<(ColumnId, Json)>,
+}
+
 /// A record being decoded.
 struct State<'a> {
     decoder: &'a Decoder,
@@ -115,7 +123,7 @@ struct State<'a> {
     tables: Vec<(TableId, Vec<RowChange>)>,
     /// Modified rows: the old row and the columns as written, applied once
     /// the whole record (and so `_is_diff`) has been read.
-    modified: Vec<(TableId, Arc<Row>, Vec<(ColumnId, Json)>)>,
+    modified: Vec<Modified>,
     /// Rows of the current table so far, to refuse one named twice.
     seen_rows: HashSet<Uuid, BuildHasherDefault<UuidHasher>>,
 }
@@ -128,7 +136,7 @@ impl State<'_> {
 
     fn finish(self) -> Result<Commit> {
         let mut tables = self.tables;
-        for (table_id, old, columns) in self.modified {
+        for Modified { table_id, old, columns } in self.modified {
             let ts = &self.db.schema.tables[table_id];
             let mut row = Row::clone(&old);
             for (col, value) in &columns {
@@ -141,14 +149,22 @@ impl State<'_> {
                 }
             }
             row.version = Uuid::random();
-            let change = RowChange { uuid: old.uuid, old: Some(old), new: Some(Arc::new(row)) };
+            let change = RowChange {
+                uuid: old.uuid,
+                old: Some(old),
+                new: Some(Arc::new(row)),
+            };
             match tables.iter_mut().find(|(id, _)| *id == table_id) {
                 Some((_, changes)) => changes.push(change),
                 None => tables.push((table_id, vec![change])),
             }
         }
         tables.sort_by_key(|(id, _)| *id);
-        Ok(Commit { tables, comment: self.comment, durable: false })
+        Ok(Commit {
+            tables,
+            comment: self.comment,
+            durable: false,
+        })
     }
 }
 
@@ -178,7 +194,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
                         let name = &state.db.schema.tables[table_id].name;
                         return Err(state.fail(Error::syntax(format!("table {name} appears twice in a record"))));
                     }
-                    map.next_value_seed(TableSeed { state: &mut *state, table_id })?;
+                    map.next_value_seed(TableSeed {
+                        state: &mut *state,
+                        table_id,
+                    })?;
                 }
                 Key::Other(name) => {
                     let value: Json = map.next_value()?;
@@ -188,7 +207,9 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
                         ("_comment", Json::String(s)) if !s.is_empty() => state.comment = Some(s.clone()),
                         ("_comment", _) => {}
                         _ => {
-                            return Err(state.fail(Error::new(ErrorKind::SyntaxError, format!("No table named {name}."))));
+                            return Err(
+                                state.fail(Error::new(ErrorKind::SyntaxError, format!("No table named {name}.")))
+                            );
                         }
                     }
                 }
@@ -254,25 +275,45 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
         let mut changes = Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(uuid) = map.next_key_seed(UuidSeed)? {
             let Some(uuid) = uuid else {
-                return Err(state.fail(Error::syntax(format!("table {}: row name is not a valid UUID", ts.name))));
+                return Err(state.fail(Error::syntax(format!(
+                    "table {}: row name is not a valid UUID",
+                    ts.name
+                ))));
             };
             if !state.seen_rows.insert(uuid) {
                 return Err(state.fail(Error::syntax(format!("row {uuid} appears twice in a record"))));
             }
             let old = table.get(&uuid);
-            match map.next_value_seed(RowSeed { state: &mut *state, ts, uuid, existing: old.is_some() })? {
+            match map.next_value_seed(RowSeed {
+                state: &mut *state,
+                ts,
+                uuid,
+                existing: old.is_some(),
+            })? {
                 RowTxn::Delete => match old {
-                    Some(old) => changes.push(RowChange { uuid, old: Some(Arc::clone(old)), new: None }),
+                    Some(old) => changes.push(RowChange {
+                        uuid,
+                        old: Some(Arc::clone(old)),
+                        new: None,
+                    }),
                     None => {
                         return Err(state.fail(Error::syntax(format!(
                             "transaction deletes row {uuid} that does not exist"
                         ))));
                     }
                 },
-                RowTxn::Insert(row) => changes.push(RowChange { uuid, old: None, new: Some(Arc::new(row)) }),
+                RowTxn::Insert(row) => changes.push(RowChange {
+                    uuid,
+                    old: None,
+                    new: Some(Arc::new(row)),
+                }),
                 RowTxn::Modify(columns) => {
                     if let Some(old) = old {
-                        state.modified.push((table_id, Arc::clone(old), columns));
+                        state.modified.push(Modified {
+                            table_id,
+                            old: Arc::clone(old),
+                            columns,
+                        });
                     }
                 }
             }
@@ -375,12 +416,17 @@ impl<'de> DeserializeSeed<'de> for RowSeed<'_, '_> {
 
 impl RowSeed<'_, '_> {
     fn not_object<E: de::Error>(self) -> Result<RowTxn, E> {
-        Err(self.state.fail(Error::syntax(format!("row {} must be JSON object", self.uuid))))
+        Err(self
+            .state
+            .fail(Error::syntax(format!("row {} must be JSON object", self.uuid))))
     }
 
     fn column<E: de::Error>(&mut self, name: Result<ColumnId, String>) -> Result<ColumnId, E> {
         name.map_err(|name| {
-            self.state.fail(Error::new(ErrorKind::UnknownColumn, format!("No column {name} in table {}.", self.ts.name)))
+            self.state.fail(Error::new(
+                ErrorKind::UnknownColumn,
+                format!("No column {name} in table {}.", self.ts.name),
+            ))
         })
     }
 }
@@ -471,7 +517,11 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
         for change in changes {
             let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
                 (_, None) => None,
-                (None, Some(new)) => Some(stored_columns(ts, new).map(|col| (col, ColumnValue::Full(new.field(col)))).collect()),
+                (None, Some(new)) => Some(
+                    stored_columns(ts, new)
+                        .map(|col| (col, ColumnValue::Full(new.field(col))))
+                        .collect(),
+                ),
                 (Some(old), Some(new)) => {
                     let cols: Vec<_> = changed_columns(ts, old, new)
                         .map(|col| {
@@ -506,10 +556,14 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
             match entry {
                 None => out.extend_from_slice(b"null"),
                 Some(cols) => {
-                    put_row(&mut out, ts, cols.iter().map(|(col, v)| match v {
-                        ColumnValue::Full(d) => (*col, *d),
-                        ColumnValue::Diff(d) => (*col, d),
-                    }));
+                    put_row(
+                        &mut out,
+                        ts,
+                        cols.iter().map(|(col, v)| match v {
+                            ColumnValue::Full(d) => (*col, *d),
+                            ColumnValue::Diff(d) => (*col, d),
+                        }),
+                    );
                 }
             }
         }
@@ -648,7 +702,10 @@ mod tests {
         let mut params = vec![json!("D")];
         params.extend(ops.as_array().unwrap().iter().cloned());
         match ovsdb::txn::execute(db, &Json::Array(params), &ovsdb::txn::ExecContext::simple()) {
-            ovsdb::txn::Outcome::Done { commit: Some(c), results } => {
+            ovsdb::txn::Outcome::Done {
+                commit: Some(c),
+                results,
+            } => {
                 assert!(!results.to_string().contains("error"), "{results}");
                 db.apply(&c);
                 c
@@ -660,8 +717,11 @@ mod tests {
     #[test]
     fn insert_modify_delete() {
         let mut db = Database::new(schema());
-        let c = commit(&mut db, json!([{"op": "insert", "table": "T", "uuid-name": "r",
-            "row": {"i": 5, "s": ["set", ["a", "b"]], "m": ["map", [["k", 1]]], "e": "x"}}]));
+        let c = commit(
+            &mut db,
+            json!([{"op": "insert", "table": "T", "uuid-name": "r",
+            "row": {"i": 5, "s": ["set", ["a", "b"]], "m": ["map", [["k", 1]]], "e": "x"}}]),
+        );
         let uuid = c.tables[0].1[0].uuid;
         let j = body_json(&encode_commit(&db.schema, &c, 7).unwrap());
         assert_eq!(
@@ -670,9 +730,12 @@ mod tests {
                    "_is_diff": true, "_date": 7})
         );
 
-        let c = commit(&mut db, json!([{"op": "update", "table": "T", "where": [],
+        let c = commit(
+            &mut db,
+            json!([{"op": "update", "table": "T", "where": [],
             "row": {"i": 6, "s": ["set", ["b", "c"]], "m": ["map", [["k", 2]]], "e": "y"}},
-            {"op": "comment", "comment": "why"}]));
+            {"op": "comment", "comment": "why"}]),
+        );
         let j = body_json(&encode_commit(&db.schema, &c, 8).unwrap());
         assert_eq!(
             j,
@@ -681,7 +744,10 @@ mod tests {
         );
 
         // Only an ephemeral column changes: nothing to store.
-        let c = commit(&mut db, json!([{"op": "update", "table": "T", "where": [], "row": {"e": "z"}}]));
+        let c = commit(
+            &mut db,
+            json!([{"op": "update", "table": "T", "where": [], "row": {"e": "z"}}]),
+        );
         assert_eq!(encode_commit(&db.schema, &c, 9), None);
 
         let c = commit(&mut db, json!([{"op": "delete", "table": "T", "where": []}]));
@@ -694,20 +760,29 @@ mod tests {
         let mut db = Database::new(schema());
         commit(&mut db, json!([{"op": "insert", "table": "T", "row": {}}]));
         // The default {0} grows to {0, 5}: OVS 3.1.0 would read the diff {5} as the value.
-        let c = commit(&mut db, json!([{"op": "mutate", "table": "T", "where": [],
-            "mutations": [["two", "insert", 5]]}]));
+        let c = commit(
+            &mut db,
+            json!([{"op": "mutate", "table": "T", "where": [],
+            "mutations": [["two", "insert", 5]]}]),
+        );
         let j = body_json(&encode_commit(&db.schema, &c, 1).unwrap());
         let row = j["T"].as_object().unwrap().values().next().unwrap();
         assert_eq!(row, &json!({"two": ["set", [0, 5]]}));
         assert!(j.get("_is_diff").is_none());
 
         // {0, 5} to {1, 2}: the diff has four elements, more than "two" holds.
-        let c = commit(&mut db, json!([{"op": "update", "table": "T", "where": [], "row": {"two": ["set", [1, 2]]}}]));
+        let c = commit(
+            &mut db,
+            json!([{"op": "update", "table": "T", "where": [], "row": {"two": ["set", [1, 2]]}}]),
+        );
         let j = body_json(&encode_commit(&db.schema, &c, 1).unwrap());
         assert!(j.get("_is_diff").is_none());
 
         // {1, 2} to {1, 3} is an ordinary diff.
-        let c = commit(&mut db, json!([{"op": "update", "table": "T", "where": [], "row": {"two": ["set", [1, 3]]}}]));
+        let c = commit(
+            &mut db,
+            json!([{"op": "update", "table": "T", "where": [], "row": {"two": ["set", [1, 3]]}}]),
+        );
         let j = body_json(&encode_commit(&db.schema, &c, 1).unwrap());
         assert_eq!(j["_is_diff"], true);
         let row = j["T"].as_object().unwrap().values().next().unwrap();
@@ -741,7 +816,8 @@ mod tests {
                 let (mut a, b) = (dump(&db), dump(&replica));
                 // Ephemeral columns are not stored.
                 let e = ts.column_id("e").unwrap();
-                a.iter_mut().for_each(|r| r.1[e - 2] = Datum::default_for(&ts.columns[e].ty));
+                a.iter_mut()
+                    .for_each(|r| r.1[e - 2] = Datum::default_for(&ts.columns[e].ty));
                 assert_eq!(a, b);
             }
         }
@@ -751,13 +827,22 @@ mod tests {
     fn modified_rows_wait_for_is_diff() {
         // Open vSwitch may write "_is_diff" after the tables.
         let mut db = Database::new(schema());
-        transact(&mut db, &json!(["D", {"op": "insert", "table": "T", "row": {"s": ["set", ["a", "b"]]}}]));
+        transact(
+            &mut db,
+            &json!(["D", {"op": "insert", "table": "T", "row": {"s": ["set", ["a", "b"]]}}]),
+        );
         let uuid = db.table(0).rows.keys().next().unwrap().to_string();
         let decoder = Decoder::new(&db.schema);
         let s = db.schema.tables[0].column_id("s").unwrap();
         for (record, expect) in [
-            (format!("{{\"T\":{{\"{uuid}\":{{\"s\":\"a\"}}}},\"_is_diff\":true}}"), json!("b")),
-            (format!("{{\"_is_diff\":true,\"T\":{{\"{uuid}\":{{\"s\":\"c\"}}}}}}"), json!(["set", ["a", "b", "c"]])),
+            (
+                format!("{{\"T\":{{\"{uuid}\":{{\"s\":\"a\"}}}},\"_is_diff\":true}}"),
+                json!("b"),
+            ),
+            (
+                format!("{{\"_is_diff\":true,\"T\":{{\"{uuid}\":{{\"s\":\"c\"}}}}}}"),
+                json!(["set", ["a", "b", "c"]]),
+            ),
             (format!("{{\"T\":{{\"{uuid}\":{{\"s\":\"c\"}}}}}}"), json!("c")),
         ] {
             let commit = decoder.decode(&db, record.as_bytes()).unwrap();
@@ -769,7 +854,10 @@ mod tests {
     #[test]
     fn decode_errors() {
         let mut db = Database::new(schema());
-        transact(&mut db, &json!(["D", {"op": "insert", "table": "T", "uuid-name": "r", "row": {"i": 1}}]));
+        transact(
+            &mut db,
+            &json!(["D", {"op": "insert", "table": "T", "uuid-name": "r", "row": {"i": 1}}]),
+        );
         let uuid = db.table(0).rows.keys().next().unwrap().to_string();
         let decoder = Decoder::new(&db.schema);
         let cases = [
@@ -794,9 +882,15 @@ mod tests {
         assert!(decoder.decode(&db, ok.to_string().as_bytes()).unwrap().is_empty());
         // Twice the same row or table: Open vSwitch never writes that.
         let twice = format!("{{\"T\":{{\"{uuid}\":{{}},\"{uuid}\":{{}}}}}}");
-        assert!(matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))), "{twice}");
+        assert!(
+            matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))),
+            "{twice}"
+        );
         let twice = "{\"T\":{},\"T\":{}}";
-        assert!(matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))), "{twice}");
+        assert!(
+            matches!(decoder.decode(&db, twice.as_bytes()), Err(DecodeError::Invalid(_))),
+            "{twice}"
+        );
         // Broken JSON is damage, even after content that is wrong.
         for broken in ["{\"U\":{}", "[]", "{\"T\":{\"x\":", "5", "{\"T\":[]}}"] {
             let r = decoder.decode(&db, broken.as_bytes());
@@ -807,7 +901,10 @@ mod tests {
     #[test]
     fn snapshot_holds_stored_columns() {
         let mut db = Database::new(schema());
-        transact(&mut db, &json!(["D", {"op": "insert", "table": "T", "row": {"i": 3, "e": "gone"}}]));
+        transact(
+            &mut db,
+            &json!(["D", {"op": "insert", "table": "T", "row": {"i": 3, "e": "gone"}}]),
+        );
         let uuid = db.table(0).rows.keys().next().unwrap().to_string();
         let j = body_json(&encode_snapshot(&db, Some("compacted"), 42));
         assert_eq!(j, json!({"T": {uuid: {"i": 3}}, "_comment": "compacted", "_date": 42}));

@@ -44,7 +44,11 @@ pub enum Corruption {
     /// The header names a magic other than the file's.
     WrongMagic(String),
     /// The body's SHA-1 differs from the header's.
-    BadHash { length: usize, expected: [u8; 20], actual: [u8; 20] },
+    BadHash {
+        length: usize,
+        expected: [u8; 20],
+        actual: [u8; 20],
+    },
     /// The body is not JSON.
     BadJson(String),
     /// The body is JSON but not an object.
@@ -57,7 +61,11 @@ impl fmt::Display for Corruption {
             Corruption::Truncated => f.write_str("the file ends in the middle of a record"),
             Corruption::BadHeader(line) => write!(f, "parse error in header line \"{line}\""),
             Corruption::WrongMagic(magic) => write!(f, "record has unexpected magic \"{magic}\""),
-            Corruption::BadHash { length, expected, actual } => write!(
+            Corruption::BadHash {
+                length,
+                expected,
+                actual,
+            } => write!(
                 f,
                 "{length} bytes have SHA-1 hash {} but should have hash {}",
                 hex(actual),
@@ -74,7 +82,9 @@ impl std::error::Error for Corruption {}
 /// Reads the record that starts at `start`. `Ok(None)` means `start` is the
 /// end of the buffer. `magic`, when given, is the one every record must carry.
 pub fn next_frame<'a>(buf: &'a [u8], start: usize, magic: Option<&str>) -> Result<Option<Frame<'a>>, Corruption> {
-    let Some(rest) = buf.get(start..) else { return Err(Corruption::Truncated) };
+    let Some(rest) = buf.get(start..) else {
+        return Err(Corruption::Truncated);
+    };
     if rest.is_empty() {
         return Ok(None);
     }
@@ -100,9 +110,18 @@ pub fn next_frame<'a>(buf: &'a [u8], start: usize, magic: Option<&str>) -> Resul
     };
     let actual: [u8; 20] = Sha1::digest(body).into();
     if actual != expected {
-        return Err(Corruption::BadHash { length, expected, actual });
+        return Err(Corruption::BadHash {
+            length,
+            expected,
+            actual,
+        });
     }
-    Ok(Some(Frame { start, end: start + body_start + length, magic: found_magic, body }))
+    Ok(Some(Frame {
+        start,
+        end: start + body_start + length,
+        magic: found_magic,
+        body,
+    }))
 }
 
 /// Parses `OVSDB <magic> <length> <40 hex digits>` (without the new-line),
@@ -112,7 +131,9 @@ fn parse_header(line: &[u8]) -> Option<(&str, usize, [u8; 20])> {
     let rest = line.strip_prefix("OVSDB ")?;
     let mut words = rest.split(' ');
     let magic = words.next().filter(|m| !m.is_empty())?;
-    let length = words.next().filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))?;
+    let length = words
+        .next()
+        .filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))?;
     let length: usize = length.parse().ok().filter(|&n| n > 0)?;
     let hash = words.next()?;
     if words.next().is_some() {
@@ -217,7 +238,11 @@ mod tests {
     fn every_truncation_is_truncated() {
         let buf = record(&json!({"a": [1, 2, 3]}));
         for cut in 1..buf.len() {
-            assert_eq!(next_frame(&buf[..cut], 0, Some("JSON")), Err(Corruption::Truncated), "cut at {cut}");
+            assert_eq!(
+                next_frame(&buf[..cut], 0, Some("JSON")),
+                Err(Corruption::Truncated),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -227,7 +252,10 @@ mod tests {
         let mut bad_hash = good.clone();
         let last = bad_hash.len() - 3;
         bad_hash[last] ^= 1;
-        assert!(matches!(next_frame(&bad_hash, 0, None), Err(Corruption::BadHash { .. })));
+        assert!(matches!(
+            next_frame(&bad_hash, 0, None),
+            Err(Corruption::BadHash { .. })
+        ));
 
         for header in [
             "OVSDB JSON 0 da39a3ee5e6b4b0d3255bfef95601890afd80709\n",
@@ -243,7 +271,10 @@ mod tests {
             assert!(matches!(r, Err(Corruption::BadHeader(_))), "{header}: {r:?}");
         }
         let long = format!("OVSDB {} 1 x\n", "J".repeat(200));
-        assert!(matches!(next_frame(long.as_bytes(), 0, None), Err(Corruption::BadHeader(_))));
+        assert!(matches!(
+            next_frame(long.as_bytes(), 0, None),
+            Err(Corruption::BadHeader(_))
+        ));
 
         let cluster = good.clone();
         let cluster = String::from_utf8(cluster).unwrap().replacen("JSON", "CLUSTER", 1);

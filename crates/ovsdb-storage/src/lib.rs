@@ -23,7 +23,7 @@
 //!   compact.
 //! - [`lockfile`]: the `.NAME.~lock~` lock Open vSwitch uses, so that C and
 //!   Rust tools never write one file at once.
-//! - [`error`]: [`error::Error`].
+//! - [`error`]: the one error type, [`error::Error`].
 //!
 //! # Durability
 //!

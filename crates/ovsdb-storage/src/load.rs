@@ -73,17 +73,30 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(reason) => {
-                torn_tail = Some(TornTail { offset: pos as u64, discarded: (bytes.len() - pos) as u64, reason });
+                torn_tail = Some(TornTail {
+                    offset: pos as u64,
+                    discarded: (bytes.len() - pos) as u64,
+                    reason,
+                });
                 break;
             }
         };
         let commit = match decoder.decode(&db, frame.body) {
             Ok(c) => c,
             Err(DecodeError::Corrupt(reason)) => {
-                torn_tail = Some(TornTail { offset: pos as u64, discarded: (bytes.len() - pos) as u64, reason });
+                torn_tail = Some(TornTail {
+                    offset: pos as u64,
+                    discarded: (bytes.len() - pos) as u64,
+                    reason,
+                });
                 break;
             }
-            Err(DecodeError::Invalid(source)) => return Err(Error::Transaction { offset: pos as u64, source }),
+            Err(DecodeError::Invalid(source)) => {
+                return Err(Error::Transaction {
+                    offset: pos as u64,
+                    source,
+                });
+            }
         };
         db.apply(&commit);
         n_records += 1;

@@ -32,7 +32,10 @@ pub struct LockFile {
 /// that every name of one database shares one lock).
 pub fn lock_path(db_path: &Path) -> PathBuf {
     let target = crate::log::follow_symlinks(db_path);
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     target.with_file_name(format!(".{name}.~lock~"))
 }
 
@@ -47,7 +50,9 @@ impl LockFile {
         if let Ok(meta) = std::fs::metadata(&path)
             && held.contains(&(meta.dev(), meta.ino()))
         {
-            return Err(Error::AlreadyOpen { path: db_path.to_path_buf() });
+            return Err(Error::AlreadyOpen {
+                path: db_path.to_path_buf(),
+            });
         }
         let file = OpenOptions::new()
             .read(true)
@@ -63,7 +68,9 @@ impl LockFile {
             // The lock file was replaced between the two looks; keep this
             // descriptor open rather than drop our lock by closing it.
             std::mem::forget(file);
-            return Err(Error::AlreadyOpen { path: db_path.to_path_buf() });
+            return Err(Error::AlreadyOpen {
+                path: db_path.to_path_buf(),
+            });
         }
         let mut fl = whole_file_lock(libc::F_WRLCK as libc::c_short);
         // SAFETY: `fl` is a valid `flock` and the descriptor is open.
@@ -75,9 +82,16 @@ impl LockFile {
                     // SAFETY: as above; F_GETLK only fills in `probe`.
                     let holder = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) } == 0
                         && probe.l_type != libc::F_UNLCK as libc::c_short;
-                    Err(Error::Locked { path: db_path.to_path_buf(), pid: holder.then_some(probe.l_pid) })
+                    Err(Error::Locked {
+                        path: db_path.to_path_buf(),
+                        pid: holder.then_some(probe.l_pid),
+                    })
                 }
-                _ => Err(Error::Io { op: "lock", path, source: err }),
+                _ => Err(Error::Io {
+                    op: "lock",
+                    path,
+                    source: err,
+                }),
             };
         }
         held.insert(key);

@@ -133,7 +133,12 @@ impl Log {
             policy: CompactionPolicy::default(),
             poisoned: false,
         };
-        Ok(Opened { schema: loaded.schema, db: loaded.db, log, torn_tail: loaded.torn_tail })
+        Ok(Opened {
+            schema: loaded.schema,
+            db: loaded.db,
+            log,
+            torn_tail: loaded.torn_tail,
+        })
     }
 
     /// Creates a database file holding `schema` and no rows, as
@@ -190,7 +195,9 @@ impl Log {
     /// [`Log::sync`].
     pub fn append(&mut self, commit: &Commit) -> Result<bool> {
         self.check_writable()?;
-        let Some(body) = file_txn::encode_commit(&self.schema, commit, now_ms()) else { return Ok(false) };
+        let Some(body) = file_txn::encode_commit(&self.schema, commit, now_ms()) else {
+            return Ok(false);
+        };
         frame::write_header(&mut self.pending, STANDALONE_MAGIC, &body);
         self.pending.extend_from_slice(&body);
         self.n_records_since_base += 1;
@@ -219,7 +226,11 @@ impl Log {
                 if self.file.set_len(self.written).is_err() {
                     self.poisoned = true;
                 }
-                Err(Error::Io { op: "write", path: self.path.clone(), source: e })
+                Err(Error::Io {
+                    op: "write",
+                    path: self.path.clone(),
+                    source: e,
+                })
             }
         }
     }
@@ -265,12 +276,22 @@ impl Log {
         match fs::remove_file(&tmp) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::Io { op: "remove", path: tmp, source: e }),
+            Err(e) => {
+                return Err(Error::Io {
+                    op: "remove",
+                    path: tmp,
+                    source: e,
+                });
+            }
         }
         let file = write_snapshot_file(&tmp, db, comment)?;
         if let Err(e) = fs::rename(&tmp, &target) {
             let _ = fs::remove_file(&tmp);
-            return Err(Error::Io { op: "rename", path: tmp, source: e });
+            return Err(Error::Io {
+                op: "rename",
+                path: tmp,
+                source: e,
+            });
         }
         // The new file is in place; from here on it is the log.
         let len = file.metadata().map_err(Error::io("stat", &target))?.len();
@@ -287,7 +308,9 @@ impl Log {
         if self.read_only {
             Err(Error::ReadOnly)
         } else if self.poisoned {
-            Err(Error::Poisoned { path: self.path.clone() })
+            Err(Error::Poisoned {
+                path: self.path.clone(),
+            })
         } else {
             Ok(())
         }
@@ -327,7 +350,11 @@ fn write_snapshot_file(path: &Path, db: &Database, comment: Option<&str>) -> Res
     if let Err(e) = res {
         drop(file);
         let _ = fs::remove_file(path);
-        return Err(Error::Io { op: "write", path: path.to_path_buf(), source: e });
+        return Err(Error::Io {
+            op: "write",
+            path: path.to_path_buf(),
+            source: e,
+        });
     }
     Ok(file)
 }
@@ -385,5 +412,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

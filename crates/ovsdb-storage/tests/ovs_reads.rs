@@ -38,7 +38,10 @@ fn ovsdb_tool_reads_our_records() {
     assert_eq!(lines.len(), steps.len(), "{log}");
     assert!(lines.iter().any(|l| l.ends_with(" \"r2 goes\"")), "{log}");
     let detail = ovsdb_tool(&["-mm", "show-log", path_str(&file)]);
-    assert!(detail.contains("table Root row \"r1\" (") && detail.contains("diff:"), "{detail}");
+    assert!(
+        detail.contains("table Root row \"r1\" (") && detail.contains("diff:"),
+        "{detail}"
+    );
     assert!(detail.contains("delete row"), "{detail}");
 
     assert_eq!(ovs_dump(&file, &db.schema), ours);
@@ -55,26 +58,39 @@ fn ovsdb_tool_reads_our_records() {
 #[test]
 fn schema_checksum_and_real_schemas() {
     for (name, ops) in [
-        ("ovn-nb.ovsschema", json!([
+        (
+            "ovn-nb.ovsschema",
+            json!([
             {"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "lsp1", "addresses": "00:00:00:00:00:01 10.0.0.1"}, "uuid-name": "p1"},
             {"op": "insert", "table": "Logical_Switch", "row": {"name": "ls1", "ports": ["named-uuid", "p1"],
-                "other_config": ["map", [["subnet", "10.0.0.0/24"]]]}}])),
-        ("ovn-sb.ovsschema", json!([
+                "other_config": ["map", [["subnet", "10.0.0.0/24"]]]}}]),
+        ),
+        (
+            "ovn-sb.ovsschema",
+            json!([
             {"op": "insert", "table": "Chassis", "row": {"name": "hv1", "hostname": "hv1.example",
                 "encaps": ["named-uuid", "e"]}},
-            {"op": "insert", "table": "Encap", "row": {"type": "geneve", "ip": "192.0.2.1", "chassis_name": "hv1"}, "uuid-name": "e"}])),
-        ("vswitch.ovsschema", json!([
+            {"op": "insert", "table": "Encap", "row": {"type": "geneve", "ip": "192.0.2.1", "chassis_name": "hv1"}, "uuid-name": "e"}]),
+        ),
+        (
+            "vswitch.ovsschema",
+            json!([
             {"op": "insert", "table": "Open_vSwitch", "row": {"bridges": ["named-uuid", "b"]}},
             {"op": "insert", "table": "Bridge", "row": {"name": "br-int", "ports": ["named-uuid", "p"]}, "uuid-name": "b"},
             {"op": "insert", "table": "Port", "row": {"name": "br-int", "interfaces": ["named-uuid", "i"]}, "uuid-name": "p"},
-            {"op": "insert", "table": "Interface", "row": {"name": "br-int", "type": "internal"}, "uuid-name": "i"}])),
+            {"op": "insert", "table": "Interface", "row": {"name": "br-int", "type": "internal"}, "uuid-name": "i"}]),
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("db");
         let schema = real_schema(name);
         let db = write_steps(&file, Arc::clone(&schema), &[ops]);
         let cksum = real_schema_json(name)["cksum"].as_str().unwrap().to_string();
-        assert_eq!(ovsdb_tool(&["db-cksum", path_str(&file)]), format!("{cksum}\n"), "{name}");
+        assert_eq!(
+            ovsdb_tool(&["db-cksum", path_str(&file)]),
+            format!("{cksum}\n"),
+            "{name}"
+        );
         assert_eq!(ovs_dump(&file, &schema), dump(&db), "{name}");
     }
 }
@@ -121,15 +137,27 @@ fn ovsdb_server_serves_our_file() {
 
     let server = OvsdbServer::start(dir.path(), &file);
     let remote = format!("unix:{}", server.sock.display());
-    let dumped = run("ovsdb-client", &["--timeout=20", "dump", &remote, "Test", "Peer", "name"]);
-    assert!(dumped.contains("p2") && dumped.contains("p3") && !dumped.contains("p1"), "{dumped}");
-    server.transact(&with_db("Test", &json!([
-        {"op": "mutate", "table": "Root", "where": [["name", "==", "r1"]], "mutations": [["ints", "insert", 99]]}])));
+    let dumped = run(
+        "ovsdb-client",
+        &["--timeout=20", "dump", &remote, "Test", "Peer", "name"],
+    );
+    assert!(
+        dumped.contains("p2") && dumped.contains("p3") && !dumped.contains("p1"),
+        "{dumped}"
+    );
+    server.transact(&with_db(
+        "Test",
+        &json!([
+        {"op": "mutate", "table": "Root", "where": [["name", "==", "r1"]], "mutations": [["ints", "insert", 99]]}]),
+    ));
     server.stop();
 
     let reopened = Log::open(&file, OpenMode::ReadWrite).unwrap();
     let mut expected = db;
-    commit(&mut expected, &json!([
-        {"op": "mutate", "table": "Root", "where": [["name", "==", "r1"]], "mutations": [["ints", "insert", 99]]}]));
+    commit(
+        &mut expected,
+        &json!([
+        {"op": "mutate", "table": "Root", "where": [["name", "==", "r1"]], "mutations": [["ints", "insert", 99]]}]),
+    );
     assert_eq!(dump(&reopened.db), dump(&expected));
 }

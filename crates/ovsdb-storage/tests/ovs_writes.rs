@@ -36,7 +36,11 @@ fn ovsdb_tool_transact_records() {
 
     // And it is what the scenario means.
     let db = &opened.db;
-    assert_eq!(db.table_by_name("Child").unwrap().2.len(), 2, "c1 and c2 were collected");
+    assert_eq!(
+        db.table_by_name("Child").unwrap().2.len(),
+        2,
+        "c1 and c2 were collected"
+    );
     assert_eq!(db.table_by_name("Peer").unwrap().2.len(), 2);
     let r1 = find(db, "Root", "name", &json!("r1"));
     let (_, ts, root) = db.table_by_name("Root").unwrap();
@@ -44,7 +48,10 @@ fn ovsdb_tool_transact_records() {
     let col = |name: &str| row.field(ts.column_id(name).unwrap()).to_json();
     assert_eq!(col("ints"), json!(["set", [2, 3, 4]]));
     assert_eq!(col("opts"), json!(["map", [["k\"2", "changed"], ["k3", "v3"]]]));
-    assert_eq!(col("peers"), json!(["uuid", find(db, "Peer", "name", &json!("p2")).to_string()]));
+    assert_eq!(
+        col("peers"),
+        json!(["uuid", find(db, "Peer", "name", &json!("p2")).to_string()])
+    );
     assert_eq!(col("peer_by_name").as_array().unwrap()[1].as_array().unwrap().len(), 1);
     assert_eq!(col("r"), json!(2.25));
 }
@@ -60,7 +67,11 @@ fn ovsdb_tool_compact_output() {
     }
     let before = dump(&read(&file).db);
     ovsdb_tool(&["compact", path_str(&file)]);
-    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 4, "schema and one snapshot");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap().lines().count(),
+        4,
+        "schema and one snapshot"
+    );
     let opened = read(&file);
     assert_eq!(dump(&opened.db), before);
 }
@@ -104,7 +115,13 @@ fn ovsdb_server_records() {
             row.update_from_json(ts, row_json, None).unwrap();
             let fields = ts
                 .user_columns()
-                .map(|(c, cs)| if cs.ephemeral { ovsdb::Datum::default_for(&cs.ty) } else { row.field(c).clone() })
+                .map(|(c, cs)| {
+                    if cs.ephemeral {
+                        ovsdb::Datum::default_for(&cs.ty)
+                    } else {
+                        row.field(c).clone()
+                    }
+                })
                 .collect();
             table.insert(row.uuid, fields);
         }
@@ -113,9 +130,15 @@ fn ovsdb_server_records() {
     assert_eq!(dump(&opened.db), expected);
     let r3 = find(&opened.db, "Root", "name", &json!("r3"));
     let (_, ts, root) = opened.db.table_by_name("Root").unwrap();
-    assert_eq!(root.get(&r3).unwrap().field(ts.column_id("two").unwrap()).to_json(), json!(["set", [1, 2]]));
+    assert_eq!(
+        root.get(&r3).unwrap().field(ts.column_id("two").unwrap()).to_json(),
+        json!(["set", [1, 2]])
+    );
     let r1 = find(&opened.db, "Root", "name", &json!("r1"));
-    assert_eq!(root.get(&r1).unwrap().field(ts.column_id("two").unwrap()).to_json(), json!(["set", [0, 5]]));
+    assert_eq!(
+        root.get(&r1).unwrap().field(ts.column_id("two").unwrap()).to_json(),
+        json!(["set", [0, 5]])
+    );
 }
 
 /// OVN's northbound schema, with the kinds of change northd's clients make.
@@ -143,7 +166,11 @@ fn ovn_northbound_records() {
         json!([{"op": "delete", "table": "Logical_Router", "where": []}]),
     ];
     for ops in steps {
-        ovsdb_tool(&["transact", path_str(&file), &with_db("OVN_Northbound", &ops).to_string()]);
+        ovsdb_tool(&[
+            "transact",
+            path_str(&file),
+            &with_db("OVN_Northbound", &ops).to_string(),
+        ]);
     }
     let opened = read(&file);
     let ours = dump(&opened.db);

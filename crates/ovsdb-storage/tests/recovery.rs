@@ -30,8 +30,12 @@ fn sample(dir: &Path) -> (Vec<u8>, usize, Dump, Dump) {
     let last_start = log.len() as usize;
     // The scenario's last step writes nothing; the one before does.
     let _ = last;
-    log.append(&commit(&mut db, &json!([{"op": "mutate", "table": "Child", "where": [],
-        "mutations": [["tags", "insert", ["map", [["new", 1]]]]]}]))).unwrap();
+    log.append(&commit(
+        &mut db,
+        &json!([{"op": "mutate", "table": "Child", "where": [],
+        "mutations": [["tags", "insert", ["map", [["new", 1]]]]]}]),
+    ))
+    .unwrap();
     log.sync().unwrap();
     drop(log);
     let bytes = std::fs::read(&file).unwrap();
@@ -47,13 +51,20 @@ fn truncation_at_every_offset_of_the_last_record() {
     for cut in last_start + 1..bytes.len() {
         std::fs::write(&file, &bytes[..cut]).unwrap();
         let opened = Log::open(&file, OpenMode::ReadWrite).unwrap();
-        let tail = opened.torn_tail.clone().unwrap_or_else(|| panic!("cut at {cut}: no torn tail"));
+        let tail = opened
+            .torn_tail
+            .clone()
+            .unwrap_or_else(|| panic!("cut at {cut}: no torn tail"));
         assert_eq!(tail.offset, last_start as u64);
         assert_eq!(tail.discarded, (cut - last_start) as u64);
         assert_eq!(tail.reason, Corruption::Truncated, "cut at {cut}");
         assert_eq!(dump(&opened.db), before, "cut at {cut}");
         drop(opened);
-        assert_eq!(std::fs::metadata(&file).unwrap().len(), last_start as u64, "cut at {cut}: not truncated");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            last_start as u64,
+            "cut at {cut}: not truncated"
+        );
     }
     // Cut at a record boundary: nothing is torn.
     std::fs::write(&file, &bytes[..last_start]).unwrap();
@@ -71,7 +82,10 @@ fn recovered_files_take_new_records_and_open_vswitch_reads_them() {
     let mut opened = Log::open(&file, OpenMode::ReadWrite).unwrap();
     assert!(opened.torn_tail.is_some());
     assert_eq!(opened.log.len(), last_start as u64);
-    let c = commit(&mut opened.db, &json!([{"op": "insert", "table": "Peer", "row": {"name": "after"}}]));
+    let c = commit(
+        &mut opened.db,
+        &json!([{"op": "insert", "table": "Peer", "row": {"name": "after"}}]),
+    );
     opened.log.append(&c).unwrap();
     opened.log.sync().unwrap();
     let expected = dump(&opened.db);
@@ -82,38 +96,60 @@ fn recovered_files_take_new_records_and_open_vswitch_reads_them() {
     assert_eq!(dump(&reopened.db), expected);
 }
 
+/// What is damaged, the damaged file, and the damage expected to be seen.
+type Case = (&'static str, Vec<u8>, fn(&Corruption) -> bool);
+
 #[test]
 fn damaged_last_record() {
     let dir = tempfile::tempdir().unwrap();
     let (bytes, last_start, before, _) = sample(dir.path());
     let file = dir.path().join("bad.db");
     let header_end = last_start + bytes[last_start..].iter().position(|&b| b == b'\n').unwrap() + 1;
-    let cases: Vec<(&str, Vec<u8>, fn(&Corruption) -> bool)> = vec![
-        ("body byte", flip(&bytes, header_end + 5), |c| matches!(c, Corruption::BadHash { .. })),
-        ("hash digit", {
-            let mut b = bytes.clone();
-            b[header_end - 2] = if b[header_end - 2] == b'0' { b'1' } else { b'0' };
-            b
-        }, |c| matches!(c, Corruption::BadHash { .. })),
-        ("length digit", {
-            let mut b = bytes.clone();
-            let text = String::from_utf8_lossy(&b[last_start..header_end]).into_owned();
-            let len_at = last_start + "OVSDB JSON ".len();
-            assert!(text.starts_with("OVSDB JSON "));
-            b[len_at] = if b[len_at] == b'9' { b'1' } else { b[len_at] + 1 };
-            b
-        }, |c| matches!(c, Corruption::Truncated | Corruption::BadHash { .. })),
-        ("magic", {
-            let mut b = bytes.clone();
-            b[last_start + 6] = b'X';
-            b
-        }, |c| matches!(c, Corruption::WrongMagic(_))),
-        ("new-line in header", flip(&bytes, header_end - 1), |c| matches!(c, Corruption::BadHeader(_))),
+    let cases: Vec<Case> = vec![
+        ("body byte", flip(&bytes, header_end + 5), |c| {
+            matches!(c, Corruption::BadHash { .. })
+        }),
+        (
+            "hash digit",
+            {
+                let mut b = bytes.clone();
+                b[header_end - 2] = if b[header_end - 2] == b'0' { b'1' } else { b'0' };
+                b
+            },
+            |c| matches!(c, Corruption::BadHash { .. }),
+        ),
+        (
+            "length digit",
+            {
+                let mut b = bytes.clone();
+                let text = String::from_utf8_lossy(&b[last_start..header_end]).into_owned();
+                let len_at = last_start + "OVSDB JSON ".len();
+                assert!(text.starts_with("OVSDB JSON "));
+                b[len_at] = if b[len_at] == b'9' { b'1' } else { b[len_at] + 1 };
+                b
+            },
+            |c| matches!(c, Corruption::Truncated | Corruption::BadHash { .. }),
+        ),
+        (
+            "magic",
+            {
+                let mut b = bytes.clone();
+                b[last_start + 6] = b'X';
+                b
+            },
+            |c| matches!(c, Corruption::WrongMagic(_)),
+        ),
+        ("new-line in header", flip(&bytes, header_end - 1), |c| {
+            matches!(c, Corruption::BadHeader(_))
+        }),
     ];
     for (what, damaged, expect) in cases {
         std::fs::write(&file, &damaged).unwrap();
         let opened = Log::open(&file, OpenMode::ReadWrite).unwrap();
-        let tail = opened.torn_tail.clone().unwrap_or_else(|| panic!("{what}: no torn tail"));
+        let tail = opened
+            .torn_tail
+            .clone()
+            .unwrap_or_else(|| panic!("{what}: no torn tail"));
         assert!(expect(&tail.reason), "{what}: {tail}");
         assert_eq!(tail.offset, last_start as u64, "{what}");
         assert_eq!(dump(&opened.db), before, "{what}");
@@ -203,12 +239,20 @@ fn unreadable_files_are_errors() {
     let file = dir.path().join("x.db");
     let open = |content: &[u8]| {
         std::fs::write(&file, content).unwrap();
-        Log::open(&file, OpenMode::ReadWrite).err().unwrap_or_else(|| panic!("opened {:?}", String::from_utf8_lossy(content)))
+        Log::open(&file, OpenMode::ReadWrite)
+            .err()
+            .unwrap_or_else(|| panic!("opened {:?}", String::from_utf8_lossy(content)))
     };
     assert!(matches!(open(b""), Error::Empty));
     let schema_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
-    assert!(matches!(open(&bytes[..schema_end + 10]), Error::SchemaRecord(Corruption::Truncated)));
-    assert!(matches!(open(&flip(&bytes, schema_end + 10)), Error::SchemaRecord(Corruption::BadHash { .. })));
+    assert!(matches!(
+        open(&bytes[..schema_end + 10]),
+        Error::SchemaRecord(Corruption::Truncated)
+    ));
+    assert!(matches!(
+        open(&flip(&bytes, schema_end + 10)),
+        Error::SchemaRecord(Corruption::BadHash { .. })
+    ));
     let mut clustered = Vec::new();
     ovsdb_storage::frame::write_header(&mut clustered, "CLUSTER", b"{}\n");
     clustered.extend_from_slice(b"{}\n");
@@ -236,7 +280,10 @@ fn one_writer_at_a_time() {
     let file = dir.path().join("locked.db");
     std::fs::write(&file, &bytes).unwrap();
     let first = Log::open(&file, OpenMode::ReadWrite).unwrap();
-    assert!(matches!(Log::open(&file, OpenMode::ReadWrite), Err(Error::AlreadyOpen { .. })));
+    assert!(matches!(
+        Log::open(&file, OpenMode::ReadWrite),
+        Err(Error::AlreadyOpen { .. })
+    ));
     assert!(Log::open(&file, OpenMode::ReadOnly).is_ok());
     // Open vSwitch sees our lock.
     let (ok, _, err) = run_status("ovsdb-tool", &["compact", path_str(&file)]);

@@ -19,20 +19,35 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
 
 fn ints(rng: &mut StdRng) -> Json {
     let n = rng.random_range(0..4);
-    json!(["set", (0..n).map(|_| rng.random_range(-3..10)).collect::<std::collections::BTreeSet<i64>>()])
+    json!([
+        "set",
+        (0..n)
+            .map(|_| rng.random_range(-3..10))
+            .collect::<std::collections::BTreeSet<i64>>()
+    ])
 }
 
 fn opts(rng: &mut StdRng) -> Json {
     let n = rng.random_range(0..4);
-    let pairs: std::collections::BTreeMap<String, String> =
-        (0..n).map(|_| (format!("k{}", rng.random_range(0..5)), format!("v{}\n\"{}", rng.random_range(0..3), "é"))).collect();
+    let pairs: std::collections::BTreeMap<String, String> = (0..n)
+        .map(|_| {
+            (
+                format!("k{}", rng.random_range(0..5)),
+                format!("v{}\n\"{}", rng.random_range(0..3), "é"),
+            )
+        })
+        .collect();
     json!(["map", pairs.into_iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()])
 }
 
 fn two(rng: &mut StdRng) -> Json {
     let a = rng.random_range(0..4);
     let b = rng.random_range(0..4);
-    if a == b { json!(a) } else { json!(["set", [a.min(b), a.max(b)]]) }
+    if a == b {
+        json!(a)
+    } else {
+        json!(["set", [a.min(b), a.max(b)]])
+    }
 }
 
 /// One random transaction on the test schema's `db`.
@@ -40,9 +55,19 @@ fn random_ops(rng: &mut StdRng, db: &Database) -> Json {
     let names = |table: &str| -> Vec<String> {
         let (_, ts, t) = db.table_by_name(table).unwrap();
         let col = ts.column_id("name").unwrap();
-        t.rows.values().map(|r| r.field(col).as_scalar().unwrap().as_str().unwrap().to_string()).collect()
+        t.rows
+            .values()
+            .map(|r| r.field(col).as_scalar().unwrap().as_str().unwrap().to_string())
+            .collect()
     };
-    let peers: Vec<String> = db.table_by_name("Peer").unwrap().2.rows.keys().map(|u| u.to_string()).collect();
+    let peers: Vec<String> = db
+        .table_by_name("Peer")
+        .unwrap()
+        .2
+        .rows
+        .keys()
+        .map(|u| u.to_string())
+        .collect();
     let roots = names("Root");
     let name = format!("n{}", rng.random_range(0..30));
     match rng.random_range(0..10) {
@@ -52,7 +77,11 @@ fn random_ops(rng: &mut StdRng, db: &Database) -> Json {
             None => json!([]),
         },
         2 | 3 => {
-            let peer_refs: Vec<Json> = peers.iter().filter(|_| rng.random_bool(0.3)).map(|p| json!(["uuid", p])).collect();
+            let peer_refs: Vec<Json> = peers
+                .iter()
+                .filter(|_| rng.random_bool(0.3))
+                .map(|p| json!(["uuid", p]))
+                .collect();
             json!([
                 {"op": "insert", "table": "Child", "row": {"v": rng.random_range(0..100), "tags": ["map", [["t", 1]]]}, "uuid-name": "c"},
                 {"op": "insert", "table": "Root", "row": {"name": name, "ints": ints(rng), "opts": opts(rng),
@@ -77,7 +106,9 @@ fn random_ops(rng: &mut StdRng, db: &Database) -> Json {
             None => json!([]),
         },
         7 => match pick(rng, &roots) {
-            Some(r) => json!([{"op": "update", "table": "Root", "where": [["name", "==", r]], "row": {"two": two(rng)}}]),
+            Some(r) => {
+                json!([{"op": "update", "table": "Root", "where": [["name", "==", r]], "row": {"two": two(rng)}}])
+            }
             None => json!([]),
         },
         8 => match (pick(rng, &roots), pick(rng, &peers)) {
@@ -99,7 +130,12 @@ fn random_commits_read_back_equal() {
     let schema = test_schema();
     let mut log = Log::create(&file, Arc::clone(&schema)).unwrap();
     // Compact whenever there is anything to compact, to exercise it often.
-    let eager = CompactionPolicy { min_interval: Duration::ZERO, min_size: 0, min_records: 40, ..CompactionPolicy::default() };
+    let eager = CompactionPolicy {
+        min_interval: Duration::ZERO,
+        min_size: 0,
+        min_records: 40,
+        ..CompactionPolicy::default()
+    };
     log.set_compaction_policy(eager.clone());
     let mut db = Database::new(schema);
     let (mut n_records, mut n_compactions, mut n_failed) = (0, 0, 0);
@@ -130,7 +166,10 @@ fn random_commits_read_back_equal() {
     }
     log.sync().unwrap();
     drop(log);
-    assert!(n_records > 300 && n_compactions > 3 && n_failed < 300, "{n_records} {n_compactions} {n_failed}");
+    assert!(
+        n_records > 300 && n_compactions > 3 && n_failed < 300,
+        "{n_records} {n_compactions} {n_failed}"
+    );
     assert!(db.n_rows() > 10);
 
     let reopened = Log::open(&file, OpenMode::ReadOnly).unwrap();
@@ -144,12 +183,18 @@ fn compaction_is_due_by_the_policy() {
     let file = dir.path().join("due.db");
     let schema = test_schema();
     let mut log = Log::create(&file, Arc::clone(&schema)).unwrap();
-    log.set_compaction_policy(CompactionPolicy { min_size: 4096, ..CompactionPolicy::default() });
+    log.set_compaction_policy(CompactionPolicy {
+        min_size: 4096,
+        ..CompactionPolicy::default()
+    });
     let mut db = Database::new(schema);
     let start = Instant::now();
     let mut i = 0;
     while log.len() <= 4096 || i < 100 {
-        let c = commit(&mut db, &json!([{"op": "insert", "table": "Peer", "row": {"name": format!("peer{i}")}}]));
+        let c = commit(
+            &mut db,
+            &json!([{"op": "insert", "table": "Peer", "row": {"name": format!("peer{i}")}}]),
+        );
         log.append(&c).unwrap();
         i += 1;
     }
@@ -157,9 +202,21 @@ fn compaction_is_due_by_the_policy() {
     assert!(!log.compaction_due(later(5)), "too soon");
     assert!(log.compaction_due(later(11)));
     log.compact(&db, None).unwrap();
-    assert!(!log.compaction_due(Instant::now() + Duration::from_secs(11 * 60)), "nothing new");
-    let c = commit(&mut db, &json!([{"op": "insert", "table": "Peer", "row": {"name": "one more"}}]));
+    assert!(
+        !log.compaction_due(Instant::now() + Duration::from_secs(11 * 60)),
+        "nothing new"
+    );
+    let c = commit(
+        &mut db,
+        &json!([{"op": "insert", "table": "Peer", "row": {"name": "one more"}}]),
+    );
     log.append(&c).unwrap();
-    assert!(!log.compaction_due(Instant::now() + Duration::from_secs(11 * 60)), "too little new");
-    assert!(log.compaction_due(Instant::now() + Duration::from_secs(25 * 60 * 60)), "a day later, anything counts");
+    assert!(
+        !log.compaction_due(Instant::now() + Duration::from_secs(11 * 60)),
+        "too little new"
+    );
+    assert!(
+        log.compaction_due(Instant::now() + Duration::from_secs(25 * 60 * 60)),
+        "a day later, anything counts"
+    );
 }

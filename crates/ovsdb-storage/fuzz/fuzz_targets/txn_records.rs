@@ -49,7 +49,9 @@ fn value(u: &mut Unstructured, depth: u32) -> Result<Json> {
         }
         2 => {
             let n = u.int_in_range(0..=4)?;
-            let pairs = (0..n).map(|_| Ok(json!([atom(u)?, atom(u)?]))).collect::<Result<Vec<_>>>()?;
+            let pairs = (0..n)
+                .map(|_| Ok(json!([atom(u)?, atom(u)?])))
+                .collect::<Result<Vec<_>>>()?;
             json!(["map", pairs])
         }
         _ if depth < 2 => json!([value(u, depth + 1)?, value(u, depth + 1)?]),

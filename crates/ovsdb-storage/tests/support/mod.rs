@@ -212,7 +212,10 @@ pub fn try_commit(db: &mut Database, ops: &Json) -> Result<Commit, Json> {
     params.extend(ops.as_array().unwrap().iter().cloned());
     match execute(db, &Json::Array(params), &ExecContext::simple()) {
         Outcome::Done { results, commit } => {
-            if results.as_array().is_some_and(|r| r.iter().any(|r| r.get("error").is_some())) {
+            if results
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r.get("error").is_some()))
+            {
                 return Err(results);
             }
             let commit = commit.unwrap_or_default();
@@ -230,7 +233,12 @@ pub type Dump = BTreeMap<String, BTreeMap<Uuid, Vec<Datum>>>;
 pub fn dump(db: &Database) -> Dump {
     let mut out = Dump::new();
     for (id, ts) in db.schema.tables.iter().enumerate() {
-        let rows = db.table(id).rows.iter().map(|(u, r)| (*u, stored_fields(ts, r))).collect();
+        let rows = db
+            .table(id)
+            .rows
+            .iter()
+            .map(|(u, r)| (*u, stored_fields(ts, r)))
+            .collect();
         out.insert(ts.name.clone(), rows);
     }
     out
@@ -238,7 +246,13 @@ pub fn dump(db: &Database) -> Dump {
 
 fn stored_fields(ts: &ovsdb::schema::TableSchema, row: &Row) -> Vec<Datum> {
     ts.user_columns()
-        .map(|(col, c)| if c.ephemeral { Datum::default_for(&c.ty) } else { row.field(col).clone() })
+        .map(|(col, c)| {
+            if c.ephemeral {
+                Datum::default_for(&c.ty)
+            } else {
+                row.field(col).clone()
+            }
+        })
         .collect()
 }
 
