@@ -15,7 +15,7 @@
 //!
 //! - [`sandbox`]: [`Sandbox`] and its [`Builder`]: the deployment, who
 //!   plays each part ([`Impl::Ours`] or [`Impl::Debian`]), hypervisors,
-//!   VIFs, and the CLI helpers (`nbctl`, `sbctl`, `vsctl`, `appctl`,
+//!   logical switches with VIFs, and the CLI helpers (`nbctl`, `sbctl`, `vsctl`, `appctl`,
 //!   `inject`, `read_pcap`).
 //! - [`switch`]: one simulated Open vSwitch machine (database server and
 //!   ovs-vswitchd), usable on its own.
@@ -39,4 +39,4 @@ pub mod switch;
 pub mod tool;
 
 pub use programs::{Component, Impl, Programs};
-pub use sandbox::{Builder, Hypervisor, Sandbox};
+pub use sandbox::{Builder, Hypervisor, Sandbox, Vif};

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
-use sandbox::packet::{self, Mac};
-use sandbox::{Impl, Programs, Sandbox};
+use sandbox::packet;
+use sandbox::{Impl, Programs, Sandbox, Vif};
 
 const USAGE: &str = "\
 usage: rovn-sandbox [OPTIONS]
@@ -186,41 +186,13 @@ fn step(what: &str) {
 /// a UDP packet from the first to the second.
 fn demo(sandbox: &Sandbox, n_hypervisors: usize) -> Result<()> {
     let last = format!("hv{n_hypervisors}");
-    let ends = [
-        (Mac([0x50, 0x54, 0, 0, 0, 1]), Ipv4Addr::new(10, 0, 0, 1), 1234),
-        (Mac([0x50, 0x54, 0, 0, 0, 2]), Ipv4Addr::new(10, 0, 0, 2), 5678),
-    ];
+    let (a, b) = (Vif::numbered(1, "hv1", "sw0-port1"), Vif::numbered(2, &last, "sw0-port2"));
     step(&format!("logical switch sw0: port sw0-port1 (vif1 on hv1), port sw0-port2 (vif2 on {last})"));
-    let addr = |(mac, ip, _): (Mac, Ipv4Addr, u16)| format!("{mac} {ip}");
-    sandbox.nbctl(&[
-        "ls-add",
-        "sw0",
-        "--",
-        "lsp-add",
-        "sw0",
-        "sw0-port1",
-        "--",
-        "lsp-set-addresses",
-        "sw0-port1",
-        &addr(ends[0]),
-        "--",
-        "lsp-add",
-        "sw0",
-        "sw0-port2",
-        "--",
-        "lsp-set-addresses",
-        "sw0-port2",
-        &addr(ends[1]),
-    ])?;
-    sandbox.add_vif("hv1", "vif1", "sw0-port1")?;
-    sandbox.add_vif(&last, "vif2", "sw0-port2")?;
-    sandbox.wait_port_up("sw0-port1")?;
-    sandbox.wait_port_up("sw0-port2")?;
-    step("ovn-nbctl --wait=hv sync");
+    step("ovn-nbctl --wait=hv sync, once both ports are up");
     let t = Instant::now();
-    sandbox.nbctl(&["--wait=hv", "sync"])?;
-    println!("      returned in {} ms", t.elapsed().as_millis());
-    let frame = packet::udp(ends[0], ends[1], b"hello from rovn-sandbox");
+    sandbox.add_logical_switch("sw0", &[a.clone(), b.clone()])?;
+    println!("      done in {} ms", t.elapsed().as_millis());
+    let frame = packet::udp(a.udp(1234), b.udp(5678), b"hello from rovn-sandbox");
     step(&format!("sending into hv1's vif1: {}", packet::describe(&frame)));
     sandbox.inject("hv1", "vif1", &frame)?;
     sandbox.wait_for_packet(&last, "vif2", &frame)?;

@@ -11,6 +11,7 @@ use anyhow::{Context as _, Result, ensure};
 use tempfile::TempDir;
 
 use crate::db::{self, Schema};
+use crate::packet::Mac;
 use crate::pcap;
 use crate::process::{DaemonSpec, Registry, Unixctl};
 use crate::programs::{Component, Impl, Programs};
@@ -135,6 +136,37 @@ pub struct Hypervisor {
     /// `br-phys`'s Ethernet address, which peers put in their tunnel ARP
     /// tables.
     pub mac: String,
+}
+
+/// A VM's interface as the sandbox simulates it: dummy interface `iface`
+/// on hypervisor `hv`, bound to logical switch port `lsp`.
+#[derive(Clone, Debug)]
+pub struct Vif {
+    pub hv: String,
+    pub iface: String,
+    pub lsp: String,
+    pub mac: Mac,
+    pub ip: Ipv4Addr,
+}
+
+impl Vif {
+    /// VIF number `idx` of a test network: interface `vifIDX`, MAC
+    /// 50:54:00:00:00:IDX, IP 10.0.0.IDX.
+    pub fn numbered(idx: u8, hv: &str, lsp: &str) -> Vif {
+        Vif {
+            hv: hv.to_string(),
+            iface: format!("vif{idx}"),
+            lsp: lsp.to_string(),
+            mac: Mac([0x50, 0x54, 0, 0, 0, idx]),
+            ip: Ipv4Addr::new(10, 0, 0, idx),
+        }
+    }
+
+    /// The endpoint of a UDP packet from or to this VIF, for
+    /// [`crate::packet::udp`].
+    pub fn udp(&self, port: u16) -> (Mac, Ipv4Addr, u16) {
+        (self.mac, self.ip, port)
+    }
 }
 
 /// A running deployment. Every daemon is a child of this process, stopped
@@ -322,6 +354,27 @@ impl Sandbox {
             .with_context(|| format!("waiting for {name}'s chassis in the Southbound database"))?;
         self.hypervisors.push(Hypervisor { switch, encap_ip, mac });
         Ok(self.hypervisors.last().unwrap())
+    }
+
+    /// Creates logical switch `name` with one port per VIF (addresses
+    /// `MAC IP`), plugs each VIF in on its hypervisor, and returns once
+    /// every port is up and every controller has caught up
+    /// (`ovn-nbctl --wait=hv sync`).
+    pub fn add_logical_switch(&self, name: &str, vifs: &[Vif]) -> Result<()> {
+        let mut args = vec!["ls-add".to_string(), name.to_string()];
+        for vif in vifs {
+            args.extend(["--", "lsp-add", name, &vif.lsp].map(String::from));
+            args.extend(["--", "lsp-set-addresses", &vif.lsp, &format!("{} {}", vif.mac, vif.ip)].map(String::from));
+        }
+        self.nbctl(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
+        for vif in vifs {
+            self.add_vif(&vif.hv, &vif.iface, &vif.lsp)?;
+        }
+        for vif in vifs {
+            self.wait_port_up(&vif.lsp)?;
+        }
+        self.nbctl(&["--wait=hv", "sync"])?;
+        Ok(())
     }
 
     /// Adds a VIF: dummy interface `iface` on `hv`'s `br-int`, bound to

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use sandbox::packet::{self, Mac};
-use sandbox::{Programs, Sandbox};
+use sandbox::packet;
+use sandbox::{Programs, Sandbox, Vif};
 
 fn start() -> Result<Sandbox> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -22,40 +22,11 @@ fn start() -> Result<Sandbox> {
 }
 
 /// A logical switch `sw0` with ports `p1` and `p2`, bound to VIFs `vif1`
-/// on `hv_a` and `vif2` on `hv_b`, and the two ports' (MAC, IP, UDP port).
-fn two_port_switch(sandbox: &Sandbox, hv_a: &str, hv_b: &str) -> Result<[(Mac, Ipv4Addr, u16); 2]> {
-    let ends = [
-        (Mac([0x50, 0x54, 0, 0, 0, 1]), Ipv4Addr::new(10, 0, 0, 1), 1001),
-        (Mac([0x50, 0x54, 0, 0, 0, 2]), Ipv4Addr::new(10, 0, 0, 2), 1002),
-    ];
-    let addr = |(mac, ip, _): (Mac, Ipv4Addr, u16)| format!("{mac} {ip}");
-    sandbox.nbctl(&[
-        "ls-add",
-        "sw0",
-        "--",
-        "lsp-add",
-        "sw0",
-        "p1",
-        "--",
-        "lsp-set-addresses",
-        "p1",
-        &addr(ends[0]),
-        "--",
-        "lsp-add",
-        "sw0",
-        "p2",
-        "--",
-        "lsp-set-addresses",
-        "p2",
-        &addr(ends[1]),
-    ])?;
-    sandbox.add_vif(hv_a, "vif1", "p1")?;
-    sandbox.add_vif(hv_b, "vif2", "p2")?;
-    sandbox.wait_port_up("p1")?;
-    sandbox.wait_port_up("p2")?;
-    // Every controller has caught up with the Northbound database.
-    sandbox.nbctl(&["--wait=hv", "sync"])?;
-    Ok(ends)
+/// on `hv_a` and `vif2` on `hv_b`, up and seen by every controller.
+fn two_port_switch(sandbox: &Sandbox, hv_a: &str, hv_b: &str) -> Result<[Vif; 2]> {
+    let vifs = [Vif::numbered(1, hv_a, "p1"), Vif::numbered(2, hv_b, "p2")];
+    sandbox.add_logical_switch("sw0", &vifs)?;
+    Ok(vifs)
 }
 
 #[test]
@@ -67,11 +38,11 @@ fn packet_between_two_vifs_on_one_hypervisor() -> Result<()> {
     let hv1 = sandbox.sbctl(&["--bare", "--columns=_uuid", "find", "Chassis", "name=hv1"])?;
     assert_eq!(chassis.trim(), hv1.trim(), "p2 is bound to hv1's chassis");
 
-    let frame = packet::udp(a, b, b"one hypervisor");
+    let frame = packet::udp(a.udp(1001), b.udp(1002), b"one hypervisor");
     sandbox.inject("hv1", "vif1", &frame)?;
     sandbox.wait_for_packet("hv1", "vif2", &frame)?;
     // And back the other way.
-    let reply = packet::udp(b, a, b"reply");
+    let reply = packet::udp(b.udp(1002), a.udp(1001), b"reply");
     sandbox.inject("hv1", "vif2", &reply)?;
     sandbox.wait_for_packet("hv1", "vif1", &reply)?;
     assert_eq!(sandbox.read_pcap("hv1", "vif1")?, vec![reply], "vif1 got its reply and nothing else");
@@ -88,7 +59,7 @@ fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
     let remote = sandbox.vsctl("hv1", &["--bare", "--columns=options", "find", "Interface", "type=geneve"])?;
     assert!(remote.contains("remote_ip=192.0.2.2"), "hv1's tunnel: {remote}");
 
-    let frame = packet::udp(a, b, b"across the tunnel");
+    let frame = packet::udp(a.udp(1001), b.udp(1002), b"across the tunnel");
     sandbox.inject("hv1", "vif1", &frame)?;
     sandbox.wait_for_packet("hv2", "vif2", &frame)?;
     // On the cable to hv2 it travelled encapsulated: UDP to port 6081 from
@@ -101,7 +72,7 @@ fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
     let summary = packet::describe(geneve);
     assert!(summary.contains("IPv4 192.0.2.1 > 192.0.2.2") && summary.contains("> 6081"), "{summary}");
 
-    let reply = packet::udp(b, a, b"and back");
+    let reply = packet::udp(b.udp(1002), a.udp(1001), b"and back");
     sandbox.inject("hv2", "vif2", &reply)?;
     sandbox.wait_for_packet("hv1", "vif1", &reply)?;
     sandbox.check_running()
