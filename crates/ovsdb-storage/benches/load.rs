@@ -9,6 +9,9 @@
 //! Both are timed twice, best of two, after a warm-up read of the file.
 //! With the argument `ours`, only our side runs (five times): for profiling.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -78,34 +81,14 @@ fn best_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
     (0..n).map(|_| f()).min().unwrap()
 }
 
-/// Time from starting ovsdb-server until its socket exists, which it
-/// creates after reading its databases.
+/// Time from starting ovsdb-server until it listens, which it does after
+/// reading its databases.
 fn ovsdb_server_startup(dir: &Path, file: &Path) -> Duration {
-    let sock = dir.join("db.sock");
-    let _ = std::fs::remove_file(&sock);
+    let run_dir = tempfile::tempdir_in(dir).unwrap();
     let t = Instant::now();
-    let mut child = Command::new("ovsdb-server")
-        .arg(format!("--remote=punix:{}", sock.display()))
-        .arg(format!("--unixctl={}", dir.join("ctl").display()))
-        .arg(format!("--pidfile={}", dir.join("pid").display()))
-        .arg(format!("--log-file={}", dir.join("log").display()))
-        .arg("--no-chdir")
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = t + Duration::from_secs(600);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "ovsdb-server did not start");
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("ovsdb-server exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let server = support::OvsdbServer::start_within(run_dir.path(), file, Duration::from_secs(600));
     let elapsed = t.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    server.stop();
     elapsed
 }
 

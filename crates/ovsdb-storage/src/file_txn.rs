@@ -168,6 +168,32 @@ impl State<'_> {
     }
 }
 
+/// Visitor methods for the JSON values that are neither objects nor `null`
+/// (which means different things to tables and rows): each fails with the
+/// visitor's own `not_object`.
+macro_rules! refuse_non_objects {
+    ($value:ty) => {
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<$value, A::Error> {
+            self.not_object()
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> {
+            self.not_object()
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> {
+            self.not_object()
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$value, E> {
+            self.not_object()
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> {
+            self.not_object()
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<$value, E> {
+            self.not_object()
+        }
+    };
+}
+
 /// The record: an object of table names and special members.
 struct RecordSeed<'s, 'a>(&'s mut State<'a>);
 
@@ -324,25 +350,15 @@ impl<'de> Visitor<'de> for TableSeed<'_, '_> {
         Ok(())
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
-    }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
+        self.not_object()
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.state.fail(Error::syntax("table in a record must be an object")))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+
+    refuse_non_objects!(());
+}
+
+impl TableSeed<'_, '_> {
+    fn not_object<E: de::Error>(self) -> Result<(), E> {
         Err(self.state.fail(Error::syntax("table in a record must be an object")))
     }
 }
@@ -463,24 +479,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
         Ok(RowTxn::Insert(row))
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<RowTxn, A::Error> {
-        self.not_object()
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RowTxn, E> {
-        self.not_object()
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RowTxn, E> {
-        self.not_object()
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RowTxn, E> {
-        self.not_object()
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RowTxn, E> {
-        self.not_object()
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<RowTxn, E> {
-        self.not_object()
-    }
+    refuse_non_objects!(RowTxn);
 }
 
 /// What a record writes for one changed column of a modified row.

@@ -17,12 +17,7 @@ fn read(file: &std::path::Path) -> ovsdb_storage::log::Opened {
 #[test]
 fn ovsdb_tool_transact_records() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("test.db");
-    let schema_file = write_schema_file(dir.path(), &test_schema_json());
-    ovsdb_tool(&["create", path_str(&file), path_str(&schema_file)]);
-    for ops in scenario() {
-        ovsdb_tool(&["transact", path_str(&file), &with_db("Test", &ops).to_string()]);
-    }
+    let file = ovs_file(dir.path(), "test.db", &test_schema_json(), &scenario());
 
     // The file holds what this test is about: diffs, deletes, comments.
     let text = std::fs::read_to_string(&file).unwrap();
@@ -59,12 +54,7 @@ fn ovsdb_tool_transact_records() {
 #[test]
 fn ovsdb_tool_compact_output() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("test.db");
-    let schema_file = write_schema_file(dir.path(), &test_schema_json());
-    ovsdb_tool(&["create", path_str(&file), path_str(&schema_file)]);
-    for ops in scenario() {
-        ovsdb_tool(&["transact", path_str(&file), &with_db("Test", &ops).to_string()]);
-    }
+    let file = ovs_file(dir.path(), "test.db", &test_schema_json(), &scenario());
     let before = dump(&read(&file).db);
     ovsdb_tool(&["compact", path_str(&file)]);
     assert_eq!(
@@ -82,9 +72,7 @@ fn ovsdb_tool_compact_output() {
 #[test]
 fn ovsdb_server_records() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("test.db");
-    let schema_file = write_schema_file(dir.path(), &test_schema_json());
-    ovsdb_tool(&["create", path_str(&file), path_str(&schema_file)]);
+    let file = ovs_file(dir.path(), "test.db", &test_schema_json(), &[]);
     let server = OvsdbServer::start(dir.path(), &file);
     let steps = scenario();
     let (first, second) = steps.split_at(5);
@@ -145,9 +133,6 @@ fn ovsdb_server_records() {
 #[test]
 fn ovn_northbound_records() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("nb.db");
-    let schema_file = write_schema_file(dir.path(), &real_schema_json("ovn-nb.ovsschema"));
-    ovsdb_tool(&["create", path_str(&file), path_str(&schema_file)]);
     let steps = [
         json!([
             {"op": "insert", "table": "NB_Global", "row": {"options": ["map", [["mac_prefix", "0a:00:00"]]]}},
@@ -165,13 +150,7 @@ fn ovn_northbound_records() {
         json!([{"op": "mutate", "table": "Logical_Switch", "where": [], "mutations": [["external_ids", "insert", ["map", [["k", "v"]]]], ["other_config", "insert", ["map", [["subnet", "10.0.0.0/24"]]]]]}]),
         json!([{"op": "delete", "table": "Logical_Router", "where": []}]),
     ];
-    for ops in steps {
-        ovsdb_tool(&[
-            "transact",
-            path_str(&file),
-            &with_db("OVN_Northbound", &ops).to_string(),
-        ]);
-    }
+    let file = ovs_file(dir.path(), "nb.db", &real_schema_json("ovn-nb.ovsschema"), &steps);
     let opened = read(&file);
     let ours = dump(&opened.db);
     assert_eq!(ours, ovs_dump(&file, &opened.schema));

@@ -86,6 +86,11 @@ pub struct OvsdbServer {
 
 impl OvsdbServer {
     pub fn start(dir: &Path, db_file: &Path) -> OvsdbServer {
+        OvsdbServer::start_within(dir, db_file, TIMEOUT)
+    }
+
+    /// Starts the server, allowing it `limit` to read its database.
+    pub fn start_within(dir: &Path, db_file: &Path, limit: Duration) -> OvsdbServer {
         let sock = dir.join("db.sock");
         let ctl = dir.join("ovsdb-server.ctl");
         let child = Command::new("ovsdb-server")
@@ -101,7 +106,7 @@ impl OvsdbServer {
             .spawn()
             .expect("cannot run ovsdb-server");
         let server = OvsdbServer { child, sock, ctl };
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + limit;
         while !(server.sock.exists() && server.ctl.exists()) {
             assert!(Instant::now() < deadline, "ovsdb-server did not start");
             std::thread::sleep(Duration::from_millis(10));
@@ -184,11 +189,18 @@ pub fn test_schema() -> Arc<DatabaseSchema> {
     DatabaseSchema::from_json(&test_schema_json()).unwrap()
 }
 
-/// Writes `json` as a schema file and returns its path.
-pub fn write_schema_file(dir: &Path, json: &Json) -> PathBuf {
-    let path = dir.join("schema.ovsschema");
-    std::fs::write(&path, json.to_string()).unwrap();
-    path
+/// Creates database `dir/name` with `ovsdb-tool create` from a schema, then
+/// runs `steps` into it with `ovsdb-tool transact`, one process each.
+pub fn ovs_file(dir: &Path, name: &str, schema: &Json, steps: &[Json]) -> PathBuf {
+    let file = dir.join(name);
+    let schema_file = dir.join(format!("{name}.ovsschema"));
+    std::fs::write(&schema_file, schema.to_string()).unwrap();
+    ovsdb_tool(&["create", path_str(&file), path_str(&schema_file)]);
+    let db_name = schema["name"].as_str().unwrap();
+    for ops in steps {
+        ovsdb_tool(&["transact", path_str(&file), &with_db(db_name, ops).to_string()]);
+    }
+    file
 }
 
 pub fn real_schema(name: &str) -> Arc<DatabaseSchema> {
