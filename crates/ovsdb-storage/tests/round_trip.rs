@@ -220,3 +220,33 @@ fn compaction_is_due_by_the_policy() {
         "a day later, anything counts"
     );
 }
+
+/// Compacting a database opened through a symbolic link replaces the file
+/// the link points to and keeps the link, as Open vSwitch does.
+#[test]
+fn compaction_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.db");
+    let link = dir.path().join("link.db");
+    let schema = test_schema();
+    let mut db = Database::new(Arc::clone(&schema));
+    drop(Log::create(&real, schema).unwrap());
+    std::os::unix::fs::symlink("real.db", &link).unwrap();
+    let mut opened = Log::open(&link, OpenMode::ReadWrite).unwrap();
+    for ops in scenario() {
+        opened.log.append(&commit(&mut db, &ops)).unwrap();
+    }
+    opened.log.sync().unwrap();
+    opened.log.compact(&db, None).unwrap();
+    let c = commit(
+        &mut db,
+        &json!([{"op": "insert", "table": "Peer", "row": {"name": "after"}}]),
+    );
+    opened.log.append(&c).unwrap();
+    opened.log.sync().unwrap();
+    drop(opened);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(dir.path().join(".real.db.~lock~").exists());
+    assert_eq!(dump(&Log::open(&link, OpenMode::ReadOnly).unwrap().db), dump(&db));
+    assert_eq!(ovs_dump(&real, &db.schema), dump(&db));
+}
