@@ -45,9 +45,12 @@
 //! last compaction (or of opening); after that, once the file is larger
 //! than 10 MiB *and* twice its size just after the last compaction *and*
 //! holds at least 100 transaction records since; and after 24 hours, if
-//! anything was written at all. [`log::Log::compact`] writes `NAME.tmp`,
-//! syncs it, renames it over the file and syncs the directory, so a crash
-//! leaves either the old file or the new one.
+//! anything was written at all. (Open vSwitch waits a random 10 to 20
+//! minutes, and counts records since it started rather than since the last
+//! compaction; neither matters for one standalone server.)
+//! [`log::Log::compact`] writes `NAME.tmp`, syncs it, renames it over the
+//! file and syncs the directory, so a crash leaves either the old file or
+//! the new one.
 //!
 //! # Crash recovery
 //!
