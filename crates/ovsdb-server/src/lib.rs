@@ -5,6 +5,9 @@
 //!
 //! - [`server`]: the state machine — databases, sessions, monitors, locks,
 //!   blocked transactions. No I/O: events in, [`server::Action`]s out.
+//! - [`fanout`]: monitors grouped by identical request, conditional ones
+//!   indexed by the values their equality clauses name, and the parallel
+//!   composition of each group's update.
 //! - [`session`]: one connection's tasks; JSON framing and parsing happen
 //!   there, on the runtime's worker threads.
 //! - [`remote`]: `punix:`/`ptcp:`/`unix:`/`tcp:`/`db:` remotes.
@@ -20,6 +23,7 @@
 //! their commits, makes them durable with one sync, and only then releases
 //! replies and updates. Updates are serialised once per distinct monitor.
 
+pub mod fanout;
 pub mod remote;
 pub mod server;
 pub mod session;

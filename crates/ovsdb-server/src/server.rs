@@ -14,6 +14,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ovsdb::db::{Commit, Database, RowChange};
 use ovsdb::monitor::{MonitorSpec, Version, merge_commits};
+
+use crate::fanout::Fanout;
 use ovsdb::row::Row;
 use ovsdb::schema::DatabaseSchema;
 use ovsdb::txn::{self, ExecContext, Outcome};
@@ -88,14 +90,14 @@ struct DbEntry {
     history_rows: usize,
     /// The id of the last commit (zero before any).
     last_txn_id: Uuid,
-    /// Who monitors what: one entry per distinct spec.
-    groups: HashMap<Arc<MonitorSpec>, Vec<(SessionId, String)>>,
+    /// Who monitors what, grouped by identical request.
+    fanout: Fanout,
 }
 
 impl DbEntry {
     fn new(db: Database, storage: Option<Box<dyn Storage>>) -> DbEntry {
         let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
-        DbEntry { db, schema_bytes, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, groups: HashMap::new() }
+        DbEntry { db, schema_bytes, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, fanout: Fanout::default() }
     }
 }
 
@@ -473,16 +475,15 @@ impl Server {
     /// distinct monitor's update once.
     fn publish(&mut self, db_name: &str, commit: &Commit, txn_id: Uuid) {
         let Some(entry) = self.dbs.get(db_name) else { return };
-        let schema = Arc::clone(&entry.db.schema);
+        if entry.fanout.is_empty() {
+            return;
+        }
+        let routed = entry.fanout.route(commit);
+        let composed = Fanout::compose(&entry.db.schema, routed);
+        self.stats.updates_composed += composed.len() as u64;
         let mut out = Vec::new();
-        for (spec, members) in &entry.groups {
-            if members.is_empty() {
-                continue;
-            }
-            let Some(update) = spec.update(&schema, commit) else { continue };
-            self.stats.updates_composed += 1;
-            let shared = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
-            for (session, key) in members {
+        for (spec, shared) in composed {
+            for (session, key) in entry.fanout.members(&spec) {
                 let Some(m) = self.sessions.get(session).and_then(|s| s.monitors.get(key)) else { continue };
                 out.push(Action::Send(*session, notification(spec.version, &m.id, txn_id, shared.clone())));
             }
@@ -540,19 +541,12 @@ impl Server {
         } else {
             updates
         };
-        let spec = self.intern_spec(db_name, spec);
-        if let Some(entry) = self.dbs.get_mut(db_name) {
-            entry.groups.entry(Arc::clone(&spec)).or_default().push((session, key.clone()));
-        }
+        let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(result) };
+        let spec = entry.fanout.join(spec, (session, key.clone()));
         if let Some(s) = self.sessions.get_mut(&session) {
             s.monitors.insert(key, Monitor { db: db_name.to_string(), id: monitor_id, spec });
         }
         Ok(result)
-    }
-
-    /// The shared copy of an equal spec, so groups are keyed by identity too.
-    fn intern_spec(&self, db_name: &str, spec: MonitorSpec) -> Arc<MonitorSpec> {
-        self.dbs[db_name].groups.keys().find(|k| ***k == spec).cloned().unwrap_or_else(|| Arc::new(spec))
     }
 
     /// What changed after commit `last` for this spec, if history reaches back that far.
@@ -591,12 +585,11 @@ impl Server {
         let last_txn = self.dbs[&db_name].last_txn_id;
 
         self.remove_monitor(session, &old_key);
-        let spec = self.intern_spec(&db_name, spec);
         if let Some(entry) = self.dbs.get_mut(&db_name) {
-            entry.groups.entry(Arc::clone(&spec)).or_default().push((session, new_key.clone()));
-        }
-        if let Some(s) = self.sessions.get_mut(&session) {
-            s.monitors.insert(new_key, Monitor { db: db_name, id: new_id.clone(), spec });
+            let spec = entry.fanout.join(spec, (session, new_key.clone()));
+            if let Some(s) = self.sessions.get_mut(&session) {
+                s.monitors.insert(new_key, Monitor { db: db_name, id: new_id.clone(), spec });
+            }
         }
         if let Some(update) = update {
             let shared = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
@@ -749,12 +742,7 @@ impl Server {
 }
 
 fn remove_from_group(entry: &mut DbEntry, spec: &Arc<MonitorSpec>, session: SessionId, key: &str) {
-    if let Some(members) = entry.groups.get_mut(spec) {
-        members.retain(|(s, k)| !(*s == session && k == key));
-        if members.is_empty() {
-            entry.groups.remove(spec);
-        }
-    }
+    entry.fanout.leave(spec, &(session, key.to_string()));
 }
 
 /// An update notification around shared `<table-updates>` bytes.

@@ -138,9 +138,7 @@ fn vswitchd_reconnects_after_the_server_restarts() -> Result<()> {
     switch.vsctl(&["add-br", "br0", "--", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=dummy"])?;
 
     // A crash, then a new server on the same file and socket.
-    registry.take("sw/db")?.kill();
-    let conf = switch.dir.join("vswitch.db");
-    db::start_server(&mut registry, "sw/db", rovsdb_server(), &switch.dir, &[conf], TIMEOUT)?;
+    db::restart_server(&mut registry, "sw/db", TIMEOUT)?;
     assert_eq!(switch.vsctl(&["list-ports", "br0"])?.trim(), "p1", "the file kept the committed change");
 
     // ovs-vswitchd reconnects and keeps applying changes (ovs-vsctl waits).

@@ -1,0 +1,261 @@
+//! Who follows what, and how a commit reaches them.
+//!
+//! Monitors with identical requests form one group, whose update is
+//! composed once. Groups whose condition on a table is a list of equality
+//! clauses (`datapath == D1 or datapath == D2 ...`, the shape ovn-controller
+//! uses) are indexed by the values they name, so a changed row is routed only
+//! to the groups that may see it rather than offered to every group. The
+//! per-group updates are independent, so they are composed in parallel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ovsdb::condition::{Clause, Function};
+use ovsdb::db::{Commit, RowChange};
+use ovsdb::monitor::MonitorSpec;
+use ovsdb::schema::{ColumnId, DatabaseSchema, TableId};
+use ovsdb::Datum;
+
+use crate::server::SessionId;
+
+/// A session's monitor: the session and the monitor id's JSON text.
+pub type Member = (SessionId, String);
+
+/// Below this many groups with something to say, composing in parallel
+/// costs more than it saves.
+const PARALLEL_MIN_GROUPS: usize = 16;
+
+#[derive(Default)]
+pub struct Fanout {
+    groups: HashMap<Arc<MonitorSpec>, Vec<Member>>,
+    /// (table, column) → value → groups whose condition on the table names
+    /// that value for that column.
+    by_value: HashMap<(TableId, ColumnId), HashMap<Datum, Vec<Arc<MonitorSpec>>>>,
+    /// The indexed columns of each table, with how many groups use each.
+    indexed_columns: HashMap<TableId, HashMap<ColumnId, usize>>,
+    /// Groups that must see every change of a table.
+    unindexed: HashMap<TableId, Vec<Arc<MonitorSpec>>>,
+}
+
+/// A condition's equality clauses, if it is nothing but those (and `false`).
+fn equality_clauses(spec: &ovsdb::monitor::TableSpec) -> Option<Vec<(ColumnId, Datum)>> {
+    let cond = spec.condition.as_ref()?;
+    if cond.is_true() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(cond.clauses.len());
+    for clause in &cond.clauses {
+        match clause {
+            Clause::Compare { column, function: Function::Eq, arg } => out.push((*column, arg.clone())),
+            Clause::Const(false) => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+impl Fanout {
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    pub fn n_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn members(&self, spec: &MonitorSpec) -> &[Member] {
+        self.groups.get(spec).map_or(&[], |m| m.as_slice())
+    }
+
+    /// Adds a member to the group for `spec`, creating the group if needed.
+    /// Returns the shared spec.
+    pub fn join(&mut self, spec: MonitorSpec, member: Member) -> Arc<MonitorSpec> {
+        if let Some(shared) = self.groups.get_key_value(&spec).map(|(k, _)| Arc::clone(k)) {
+            if let Some(members) = self.groups.get_mut(&*shared) {
+                members.push(member);
+            }
+            return shared;
+        }
+        let spec = Arc::new(spec);
+        for ts in &spec.tables {
+            match equality_clauses(ts) {
+                Some(clauses) => {
+                    for (column, value) in clauses {
+                        self.by_value.entry((ts.table, column)).or_default().entry(value).or_default().push(Arc::clone(&spec));
+                        *self.indexed_columns.entry(ts.table).or_default().entry(column).or_default() += 1;
+                    }
+                }
+                None => self.unindexed.entry(ts.table).or_default().push(Arc::clone(&spec)),
+            }
+        }
+        self.groups.insert(Arc::clone(&spec), vec![member]);
+        spec
+    }
+
+    /// Removes a member; the group goes when its last member does.
+    pub fn leave(&mut self, spec: &Arc<MonitorSpec>, member: &Member) {
+        let Some(members) = self.groups.get_mut(&**spec) else { return };
+        members.retain(|m| m != member);
+        if !members.is_empty() {
+            return;
+        }
+        self.groups.remove(&**spec);
+        for ts in &spec.tables {
+            match equality_clauses(ts) {
+                Some(clauses) => {
+                    for (column, value) in clauses {
+                        if let Some(values) = self.by_value.get_mut(&(ts.table, column)) {
+                            if let Some(list) = values.get_mut(&value) {
+                                list.retain(|s| !Arc::ptr_eq(s, spec));
+                                if list.is_empty() {
+                                    values.remove(&value);
+                                }
+                            }
+                            if values.is_empty() {
+                                self.by_value.remove(&(ts.table, column));
+                            }
+                        }
+                        if let Some(cols) = self.indexed_columns.get_mut(&ts.table) {
+                            if let Some(n) = cols.get_mut(&column) {
+                                *n -= 1;
+                                if *n == 0 {
+                                    cols.remove(&column);
+                                }
+                            }
+                            if cols.is_empty() {
+                                self.indexed_columns.remove(&ts.table);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    if let Some(list) = self.unindexed.get_mut(&ts.table) {
+                        list.retain(|s| !Arc::ptr_eq(s, spec));
+                        if list.is_empty() {
+                            self.unindexed.remove(&ts.table);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// For each group that may be affected, the part of `commit` it may see.
+    pub fn route(&self, commit: &Commit) -> Vec<(Arc<MonitorSpec>, Commit)> {
+        let mut routed: HashMap<*const MonitorSpec, (Arc<MonitorSpec>, Commit)> = HashMap::new();
+        for (table, changes) in &commit.tables {
+            let all = self.unindexed.get(table);
+            let cols = self.indexed_columns.get(table);
+            if all.is_none() && cols.is_none() {
+                continue;
+            }
+            for change in changes {
+                let mut add = |spec: &Arc<MonitorSpec>| {
+                    let entry = routed
+                        .entry(Arc::as_ptr(spec))
+                        .or_insert_with(|| (Arc::clone(spec), Commit::default()));
+                    let tables = &mut entry.1.tables;
+                    if tables.last().is_none_or(|(t, _)| t != table) {
+                        tables.push((*table, Vec::new()));
+                    }
+                    if let Some((_, list)) = tables.last_mut()
+                        && list.last().is_none_or(|c: &RowChange| c.uuid != change.uuid)
+                    {
+                        list.push(change.clone());
+                    }
+                };
+                for spec in all.into_iter().flatten() {
+                    add(spec);
+                }
+                for &column in cols.into_iter().flat_map(|c| c.keys()) {
+                    let Some(values) = self.by_value.get(&(*table, column)) else { continue };
+                    for row in change.old.iter().chain(change.new.iter()) {
+                        for spec in values.get(&*row.get(column)).into_iter().flatten() {
+                            add(spec);
+                        }
+                    }
+                }
+            }
+        }
+        routed.into_values().filter(|(spec, _)| self.groups.contains_key(&**spec)).collect()
+    }
+
+    /// Composes each routed group's `<table-updates>`, once per group, in
+    /// parallel when there are many.
+    pub fn compose(schema: &DatabaseSchema, routed: Vec<(Arc<MonitorSpec>, Commit)>) -> Vec<(Arc<MonitorSpec>, Bytes)> {
+        let one = |(spec, commit): (Arc<MonitorSpec>, Commit)| {
+            let update = spec.update(schema, &commit)?;
+            Some((spec, Bytes::from(serde_json::to_vec(&update).unwrap_or_default())))
+        };
+        if routed.len() < PARALLEL_MIN_GROUPS {
+            return routed.into_iter().filter_map(one).collect();
+        }
+        use rayon::prelude::*;
+        routed.into_par_iter().filter_map(one).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::db::Database;
+    use ovsdb::monitor::Version;
+    use ovsdb::txn::{ExecContext, Outcome, execute};
+    use serde_json::{Value as Json, json};
+
+    fn db() -> Database {
+        let schema = DatabaseSchema::from_json(&json!({"name": "S", "tables": {"Flow": {"isRoot": true, "columns": {
+            "dp": {"type": "integer"}, "text": {"type": "string"}}}}}))
+        .unwrap();
+        Database::new(schema)
+    }
+
+    fn commit(db: &mut Database, ops: Json) -> Commit {
+        let mut params = vec![json!("S")];
+        params.extend(ops.as_array().unwrap().iter().cloned());
+        match execute(db, &Json::Array(params), &ExecContext::simple()) {
+            Outcome::Done { commit: Some(c), .. } => {
+                db.apply(&c);
+                c
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn spec(db: &Database, req: Json) -> MonitorSpec {
+        MonitorSpec::parse(&db.schema, &req, Version::V2).unwrap()
+    }
+
+    #[test]
+    fn routes_rows_to_the_groups_that_name_them() {
+        let mut db = db();
+        let mut fan = Fanout::default();
+        let dp1 = fan.join(spec(&db, json!({"Flow": [{"where": [["dp", "==", 1]]}]})), (1, "a".into()));
+        let dp2 = fan.join(spec(&db, json!({"Flow": [{"where": [["dp", "==", 2], ["dp", "==", 3]]}]})), (2, "a".into()));
+        let all = fan.join(spec(&db, json!({"Flow": [{"where": [["text", "!=", "x"]]}]})), (3, "a".into()));
+        // An identical request joins the existing group.
+        let again = fan.join(spec(&db, json!({"Flow": [{"where": [["dp", "==", 1]]}]})), (4, "b".into()));
+        assert!(Arc::ptr_eq(&dp1, &again));
+        assert_eq!(fan.n_groups(), 3);
+
+        let c = commit(&mut db, json!([{"op": "insert", "table": "Flow", "row": {"dp": 3, "text": "t"}}]));
+        let routed = fan.route(&c);
+        let names: Vec<bool> = [&dp1, &dp2, &all].iter().map(|s| routed.iter().any(|(r, _)| Arc::ptr_eq(r, s))).collect();
+        assert_eq!(names, vec![false, true, true]);
+
+        // A row moving from dp 3 to dp 1 concerns both its old and new groups.
+        let c = commit(&mut db, json!([{"op": "update", "table": "Flow", "where": [], "row": {"dp": 1}}]));
+        let routed = fan.route(&c);
+        assert!(routed.iter().any(|(r, _)| Arc::ptr_eq(r, &dp1)));
+        assert!(routed.iter().any(|(r, _)| Arc::ptr_eq(r, &dp2)));
+        let composed = Fanout::compose(&db.schema, routed);
+        assert_eq!(composed.len(), 3, "dp1 sees an insert, dp2 a delete, the catch-all a modify");
+
+        fan.leave(&dp1, &(1, "a".into()));
+        fan.leave(&dp1, &(4, "b".into()));
+        assert_eq!(fan.n_groups(), 2);
+        let c = commit(&mut db, json!([{"op": "update", "table": "Flow", "where": [], "row": {"text": "u"}}]));
+        assert!(fan.route(&c).iter().all(|(r, _)| !Arc::ptr_eq(r, &dp1)));
+    }
+}
