@@ -81,6 +81,23 @@ pub fn start_server<'r>(
         args,
         unixctl: Unixctl::Explicit,
     };
+    start_spec(registry, spec, timeout)
+}
+
+/// Kills database server `name` as a crash would and starts it again on
+/// the same files and socket; its clients are left to reconnect by
+/// themselves.
+pub fn restart_server<'r>(registry: &'r mut Registry, name: &str, timeout: Duration) -> Result<&'r mut Daemon> {
+    let mut old = registry.take(name)?;
+    old.kill();
+    let spec = old.spec().clone();
+    drop(old);
+    start_spec(registry, spec, timeout)
+}
+
+fn start_spec(registry: &mut Registry, spec: DaemonSpec, timeout: Duration) -> Result<&mut Daemon> {
+    let sock = socket(&spec.dir);
+    let name = spec.name.clone();
     let daemon = registry.start(spec)?;
     tool::wait_until(&format!("{name} to listen on {}", sock.display()), timeout, || {
         daemon.check_running()?;

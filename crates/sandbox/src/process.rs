@@ -89,6 +89,7 @@ impl Daemon {
         // killed by a timeout), the kernel still stops the daemon. The
         // signal follows the spawning thread, so spawn from the thread that
         // owns the registry.
+        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
         unsafe {
             cmd.pre_exec(|| {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
@@ -103,6 +104,11 @@ impl Daemon {
 
     pub fn name(&self) -> &str {
         &self.spec.name
+    }
+
+    /// What it was started from, to start it again.
+    pub fn spec(&self) -> &DaemonSpec {
+        &self.spec
     }
 
     pub fn pid(&self) -> u32 {

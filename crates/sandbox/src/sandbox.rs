@@ -356,14 +356,21 @@ impl Sandbox {
         Ok(self.hypervisors.last().unwrap())
     }
 
-    /// Creates logical switch `name` with one port per VIF (addresses
-    /// `MAC IP`), plugs each VIF in on its hypervisor, and returns once
-    /// every port is up and every controller has caught up
-    /// (`ovn-nbctl --wait=hv sync`).
+    /// Creates logical switch `name` with one port per VIF; see
+    /// [`Sandbox::add_logical_ports`].
     pub fn add_logical_switch(&self, name: &str, vifs: &[Vif]) -> Result<()> {
-        let mut args = vec!["ls-add".to_string(), name.to_string()];
+        self.nbctl(&["ls-add", name])?;
+        self.add_logical_ports(name, vifs)
+    }
+
+    /// Adds one port per VIF (addresses `MAC IP`) to logical switch
+    /// `switch`, plugs each VIF in on its hypervisor, and returns once every
+    /// port is up and every controller has caught up
+    /// (`ovn-nbctl --wait=hv sync`).
+    pub fn add_logical_ports(&self, switch: &str, vifs: &[Vif]) -> Result<()> {
+        let mut args = Vec::new();
         for vif in vifs {
-            args.extend(["--", "lsp-add", name, &vif.lsp].map(String::from));
+            args.extend(["--", "lsp-add", switch, &vif.lsp].map(String::from));
             args.extend(["--", "lsp-set-addresses", &vif.lsp, &format!("{} {}", vif.mac, vif.ip)].map(String::from));
         }
         self.nbctl(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
@@ -442,6 +449,15 @@ impl Sandbox {
             let seen: Vec<String> = seen.iter().map(|p| crate::packet::describe(p)).collect();
             format!("{port} sent instead: [{}]", seen.join("; "))
         })
+    }
+
+    /// Kills database server `name` (`nb`, `sb`, `HV/db`) as a crash would
+    /// and starts it again on the same files and socket; its clients are
+    /// left to reconnect by themselves.
+    pub fn restart_db_server(&mut self, name: &str) -> Result<()> {
+        ensure!(name == "nb" || name == "sb" || name.ends_with("/db"), "{name} is not a database server");
+        db::restart_server(&mut self.daemons, name, self.timeout)?;
+        Ok(())
     }
 
     /// Names of the daemons, in start order.

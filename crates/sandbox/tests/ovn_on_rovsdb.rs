@@ -3,7 +3,8 @@
 //! Open_vSwitch database, on rovsdb-server (issue 2, point b): logical
 //! ports get bound, `ovn-nbctl --wait=hv sync` returns, and a packet sent
 //! into one VIF comes out of the other, on one hypervisor and across a
-//! Geneve tunnel between two.
+//! Geneve tunnel between two; and all of it carries on after the database
+//! servers are killed and restarted.
 //!
 //! rovsdb-server is built by cargo at the start of the run (a no-op when
 //! it is up to date), so the test never runs a stale server.
@@ -75,5 +76,27 @@ fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
     let reply = packet::udp(b.udp(1002), a.udp(1001), b"and back");
     sandbox.inject("hv2", "vif2", &reply)?;
     sandbox.wait_for_packet("hv1", "vif1", &reply)?;
+    sandbox.check_running()
+}
+
+#[test]
+fn ovn_carries_on_after_its_database_servers_restart() -> Result<()> {
+    let mut sandbox = start()?;
+    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
+    sandbox.add_hypervisor("hv2", Ipv4Addr::new(192, 0, 2, 2))?;
+    let [a, _] = two_port_switch(&sandbox, "hv1", "hv2")?;
+
+    // Crashes of every kind of server: northd, both controllers and hv2's
+    // ovs-vswitchd must reconnect (and northd take its lock again) on their
+    // own.
+    for server in ["nb", "sb", "hv2/db"] {
+        sandbox.restart_db_server(server)?;
+    }
+    let c = Vif::numbered(3, "hv2", "p3");
+    sandbox.add_logical_ports("sw0", std::slice::from_ref(&c))?;
+    let frame = packet::udp(a.udp(1001), c.udp(1003), b"after the restarts");
+    sandbox.inject("hv1", "vif1", &frame)?;
+    sandbox.wait_for_packet("hv2", "vif3", &frame)?;
+    assert!(sandbox.appctl("northd", &["status"])?.contains("active"), "northd holds its lock again");
     sandbox.check_running()
 }
