@@ -132,7 +132,7 @@ fn run(opts: &Options) -> Result<bool> {
     if let Some(dir) = &opts.base_dir {
         builder = builder.base_dir(dir);
     } else if opts.keep {
-        let dir = tempfile::Builder::new().prefix("rovn-sandbox.").tempdir()?.keep();
+        let dir = sandbox::sandbox::temp_base()?.keep();
         builder = builder.base_dir(dir);
     }
     let started = Instant::now();

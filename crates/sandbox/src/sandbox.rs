@@ -25,6 +25,19 @@ pub const PHYSICAL_BRIDGE: &str = "br-net";
 /// this leaves no room for the socket names under it.
 const MAX_BASE_LEN: usize = 60;
 
+/// A fresh directory in `$TMPDIR`, or in `/tmp` when `$TMPDIR` is too long
+/// for socket paths.
+pub fn temp_base() -> Result<TempDir> {
+    let mut dir = std::env::temp_dir();
+    if dir.as_os_str().len() > MAX_BASE_LEN - 20 {
+        dir = PathBuf::from("/tmp");
+    }
+    tempfile::Builder::new()
+        .prefix("rovn-sandbox.")
+        .tempdir_in(&dir)
+        .with_context(|| format!("creating a directory in {}", dir.display()))
+}
+
 /// Chooses where the sandbox lives and who plays each part.
 #[derive(Clone, Debug)]
 pub struct Builder {
@@ -97,7 +110,7 @@ impl Builder {
                 (None, dir.canonicalize()?)
             }
             None => {
-                let temp = tempfile::Builder::new().prefix("rovn-sandbox.").tempdir()?;
+                let temp = temp_base()?;
                 let base = temp.path().to_path_buf();
                 (Some(temp), base)
             }
