@@ -291,8 +291,8 @@ impl Sandbox {
             "hypervisor name {name} is taken"
         );
         ensure!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "hypervisor name {name:?}: use letters, digits, - and _"
+            (1..=16).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "hypervisor name {name:?}: up to 16 letters, digits, - and _ (it names socket paths)"
         );
         let dir = self.base.join(name);
         let switch = Switch::start(&mut self.daemons, &self.db_server, name, &dir, self.timeout)?;
