@@ -185,8 +185,8 @@ impl Fanout {
     /// parallel when there are many.
     pub fn compose(schema: &DatabaseSchema, routed: Vec<(Arc<MonitorSpec>, Commit)>) -> Vec<(Arc<MonitorSpec>, Bytes)> {
         let one = |(spec, commit): (Arc<MonitorSpec>, Commit)| {
-            let update = spec.update(schema, &commit)?;
-            Some((spec, Bytes::from(serde_json::to_vec(&update).unwrap_or_default())))
+            let update = spec.update_bytes(schema, &commit)?;
+            Some((spec, Bytes::from(update)))
         };
         if routed.len() < PARALLEL_MIN_GROUPS {
             return routed.into_iter().filter_map(one).collect();

@@ -337,7 +337,7 @@ impl Server {
                         _ => Version::V3,
                     };
                     match self.create_monitor(session, &db, &params, version) {
-                        Ok(result) => self.send_reply(session, &id, &result),
+                        Ok(result) => self.send_reply_bytes(session, &id, Bytes::from(result)),
                         Err(e) => self.send_error(session, &id, e),
                     }
                 }
@@ -366,10 +366,8 @@ impl Server {
             }
             "get_schema" => {
                 if let Some(db) = self.lookup_db(session, method, &params, &id) {
-                    let prefix = format!("{{\"id\":{id},\"result\":");
                     let schema = self.dbs[&db].schema_bytes.clone();
-                    let chunks = vec![Bytes::from(prefix), schema, Bytes::from_static(b",\"error\":null}")];
-                    self.outbox.push(Action::Send(session, chunks));
+                    self.send_reply_bytes(session, &id, schema);
                 }
             }
             "list_dbs" => {
@@ -508,7 +506,8 @@ impl Server {
 
     // ----- monitors -----
 
-    fn create_monitor(&mut self, session: SessionId, db_name: &str, params: &[Json], version: Version) -> Result<Json, Json> {
+    /// Creates a monitor; the result is the reply's JSON text.
+    fn create_monitor(&mut self, session: SessionId, db_name: &str, params: &[Json], version: Version) -> Result<Vec<u8>, Json> {
         let all = Json::Array(params.to_vec());
         let expected = if version == Version::V3 { 4 } else { 3 };
         if params.len() != expected && !(version == Version::V1 && params.len() >= 3) {
@@ -521,23 +520,23 @@ impl Server {
         }
         let entry = &self.dbs[db_name];
         let spec = MonitorSpec::parse(&entry.db.schema, &params[2], version).map_err(|e| e.to_json())?;
-        let mut found = None;
-        if version == Version::V3 {
+        let since = if version == Version::V3 {
             let last = match &params[3] {
                 Json::String(s) => Uuid::parse(s).ok_or_else(|| syntax_error(&params[3], "last-txn-id must be UUID format."))?,
                 other => return Err(syntax_error(other, "last-txn-id must be string")),
             };
-            if !last.is_zero() {
-                found = self.changes_since(db_name, last, &spec);
-            }
-        }
-        let entry = &self.dbs[db_name];
-        let updates = match &found {
-            Some(u) => u.clone(),
-            None => spec.initial(&entry.db),
+            if last.is_zero() { None } else { self.changes_since(db_name, last, &spec) }
+        } else {
+            None
         };
+        let entry = &self.dbs[db_name];
+        let found = since.is_some();
+        let updates = since.unwrap_or_else(|| spec.initial_bytes(&entry.db));
         let result = if version == Version::V3 {
-            json!([found.is_some(), entry.last_txn_id.to_string(), updates])
+            let mut r = format!("[{found},\"{}\",", entry.last_txn_id).into_bytes();
+            r.extend_from_slice(&updates);
+            r.push(b']');
+            r
         } else {
             updates
         };
@@ -549,15 +548,16 @@ impl Server {
         Ok(result)
     }
 
-    /// What changed after commit `last` for this spec, if history reaches back that far.
-    fn changes_since(&self, db_name: &str, last: Uuid, spec: &MonitorSpec) -> Option<Json> {
+    /// What changed after commit `last` for this spec (JSON text), if
+    /// history reaches back that far.
+    fn changes_since(&self, db_name: &str, last: Uuid, spec: &MonitorSpec) -> Option<Vec<u8>> {
         let entry = &self.dbs[db_name];
         if last == entry.last_txn_id {
-            return Some(json!({}));
+            return Some(b"{}".to_vec());
         }
         let pos = entry.history.iter().position(|(id, _)| *id == last)?;
         let merged = merge_commits(entry.history.iter().skip(pos + 1).map(|(_, c)| &**c));
-        Some(spec.update(&entry.db.schema, &merged).unwrap_or_else(|| json!({})))
+        Some(spec.update_bytes(&entry.db.schema, &merged).unwrap_or_else(|| b"{}".to_vec()))
     }
 
     fn monitor_cond_change(&mut self, session: SessionId, params: &[Json]) -> Result<(), Json> {
@@ -580,7 +580,7 @@ impl Server {
         let db_name = m.db.clone();
         let mut spec = (*m.spec).clone();
         let old_spec = spec.change_conditions(&self.dbs[&db_name].db.schema, requests).map_err(|e| e.to_json())?;
-        let update = spec.condition_change_update(&old_spec, &self.dbs[&db_name].db);
+        let update = spec.condition_change_bytes(&old_spec, &self.dbs[&db_name].db);
         let version = spec.version;
         let last_txn = self.dbs[&db_name].last_txn_id;
 
@@ -592,7 +592,7 @@ impl Server {
             }
         }
         if let Some(update) = update {
-            let shared = Bytes::from(serde_json::to_vec(&update).unwrap_or_default());
+            let shared = Bytes::from(update);
             self.outbox.push(Action::Send(session, notification(version, new_id, last_txn, shared)));
         }
         Ok(())
@@ -728,6 +728,12 @@ impl Server {
 
     fn send_reply(&mut self, session: SessionId, id: &Json, result: &Json) {
         self.outbox.push(Action::Send(session, vec![Bytes::from(ovsdb::rpc::reply_bytes(result, id))]));
+    }
+
+    /// A reply whose result is already JSON text.
+    fn send_reply_bytes(&mut self, session: SessionId, id: &Json, result: Bytes) {
+        let prefix = format!("{{\"id\":{id},\"result\":");
+        self.outbox.push(Action::Send(session, vec![Bytes::from(prefix), result, Bytes::from_static(b",\"error\":null}")]));
     }
 
     fn send_error(&mut self, session: SessionId, id: &Json, error: Json) {

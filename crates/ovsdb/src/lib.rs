@@ -25,6 +25,7 @@ pub mod datum;
 pub mod db;
 pub mod display;
 pub mod error;
+pub mod json;
 pub mod monitor;
 pub mod mutation;
 pub mod row;

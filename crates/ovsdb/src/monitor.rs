@@ -9,12 +9,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::condition::Condition;
 use crate::datum::Datum;
 use crate::db::{Commit, Database, RowChange};
 use crate::error::{Error, ErrorKind, Result};
+use crate::json;
 use crate::row::Row;
 use crate::schema::{COL_UUID, ColumnId, DatabaseSchema, TableId, TableSchema};
 use crate::types::ObjectParser;
@@ -168,28 +169,34 @@ impl MonitorSpec {
 
     /// The reply to the monitor request: every followed row, as "initial".
     pub fn initial(&self, db: &Database) -> Json {
-        let mut out = Map::new();
+        parse(&self.initial_bytes(db))
+    }
+
+    /// [`MonitorSpec::initial`] as JSON text.
+    pub fn initial_bytes(&self, db: &Database) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        let mut tables = json::Object::open(&mut out);
         for spec in &self.tables {
             if !spec.select.initial {
                 continue;
             }
             let ts = &db.schema.tables[spec.table];
-            let mut rows = Map::new();
-            for (uuid, row) in &db.tables[spec.table].rows {
-                if let Some(u) = self.row_update(spec, ts, None, Some(row), true) {
-                    rows.insert(uuid.to_string(), u);
-                }
-            }
-            if !rows.is_empty() {
-                out.insert(ts.name.clone(), Json::Object(rows));
-            }
+            let rows = db.tables[spec.table].rows.iter().map(|(u, r)| (*u, None, Some(&**r)));
+            self.write_table(&mut tables, spec, ts, rows, true);
         }
-        Json::Object(out)
+        tables.close();
+        out
     }
 
     /// The `<table-updates>` a commit produces for this monitor, if any.
     pub fn update(&self, schema: &DatabaseSchema, commit: &Commit) -> Option<Json> {
-        let mut out = Map::new();
+        self.update_bytes(schema, commit).map(|b| parse(&b))
+    }
+
+    /// [`MonitorSpec::update`] as JSON text.
+    pub fn update_bytes(&self, schema: &DatabaseSchema, commit: &Commit) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(256);
+        let mut tables = json::Object::open(&mut out);
         let mut specs = self.tables.iter().peekable();
         for (table, changes) in &commit.tables {
             while specs.peek().is_some_and(|s| s.table < *table) {
@@ -197,49 +204,82 @@ impl MonitorSpec {
             }
             let Some(spec) = specs.peek().filter(|s| s.table == *table) else { continue };
             let ts = &schema.tables[*table];
-            let mut rows = Map::new();
-            for RowChange { uuid, old, new } in changes {
-                if let Some(u) = self.row_update(spec, ts, old.as_deref(), new.as_deref(), false) {
-                    rows.insert(uuid.to_string(), u);
-                }
-            }
-            if !rows.is_empty() {
-                out.insert(ts.name.clone(), Json::Object(rows));
-            }
+            let rows = changes.iter().map(|c| (c.uuid, c.old.as_deref(), c.new.as_deref()));
+            self.write_table(&mut tables, spec, ts, rows, false);
         }
-        (!out.is_empty()).then_some(Json::Object(out))
+        let empty = tables.is_empty();
+        tables.close();
+        (!empty).then_some(out)
     }
 
     /// After a condition change from `old` to `self`: rows that came into
     /// view are inserted, rows that left it are deleted.
     pub fn condition_change_update(&self, old: &MonitorSpec, db: &Database) -> Option<Json> {
-        let mut out = Map::new();
+        self.condition_change_bytes(old, db).map(|b| parse(&b))
+    }
+
+    /// [`MonitorSpec::condition_change_update`] as JSON text.
+    pub fn condition_change_bytes(&self, old: &MonitorSpec, db: &Database) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(256);
+        let mut tables = json::Object::open(&mut out);
         for (spec, old_spec) in self.tables.iter().zip(&old.tables) {
             if spec.condition == old_spec.condition {
                 continue;
             }
             let ts = &db.schema.tables[spec.table];
-            let mut rows = Map::new();
+            let mut rows_obj: Option<(Vec<u8>, bool)> = None;
             for (uuid, row) in &db.tables[spec.table].rows {
-                let was = matches(old_spec, ts, row);
-                let is = matches(spec, ts, row);
-                let update = match (was, is) {
-                    (false, true) if spec.select.insert => Some(self.compose(spec, ts, Kind::Insert, None, Some(row))),
-                    (true, false) if spec.select.delete => Some(self.compose(spec, ts, Kind::Delete, Some(row), None)),
-                    _ => None,
+                let kind = match (matches(old_spec, ts, row), matches(spec, ts, row)) {
+                    (false, true) if spec.select.insert => Kind::Insert,
+                    (true, false) if spec.select.delete => Kind::Delete,
+                    _ => continue,
                 };
-                if let Some(u) = update {
-                    rows.insert(uuid.to_string(), u);
+                let (buf, any) = rows_obj.get_or_insert_with(|| (vec![b'{'], false));
+                if *any {
+                    buf.push(b',');
                 }
+                *any = true;
+                json::write_str(buf, &uuid.to_string());
+                buf.push(b':');
+                let (o, n) = if kind == Kind::Insert { (None, Some(&**row)) } else { (Some(&**row), None) };
+                self.write_row(buf, spec, ts, kind, o, n);
             }
-            if !rows.is_empty() {
-                out.insert(ts.name.clone(), Json::Object(rows));
+            if let Some((mut buf, _)) = rows_obj {
+                buf.push(b'}');
+                tables.key(&ts.name).extend_from_slice(&buf);
             }
         }
-        (!out.is_empty()).then_some(Json::Object(out))
+        let empty = tables.is_empty();
+        tables.close();
+        (!empty).then_some(out)
     }
 
-    fn row_update(&self, spec: &TableSpec, ts: &TableSchema, old: Option<&Row>, new: Option<&Row>, initial: bool) -> Option<Json> {
+    /// Writes `"Table": {uuid: row-update, ...}` for the rows that produce
+    /// an update; nothing if none does.
+    fn write_table<'r>(
+        &self,
+        tables: &mut json::Object<'_>,
+        spec: &TableSpec,
+        ts: &TableSchema,
+        rows: impl Iterator<Item = (Uuid, Option<&'r Row>, Option<&'r Row>)>,
+        initial: bool,
+    ) {
+        let mut buf: Vec<u8> = Vec::new();
+        for (uuid, old, new) in rows {
+            let Some(kind) = self.kind(spec, ts, old, new, initial) else { continue };
+            buf.push(if buf.is_empty() { b'{' } else { b',' });
+            json::write_str(&mut buf, &uuid.to_string());
+            buf.push(b':');
+            self.write_row(&mut buf, spec, ts, kind, old, new);
+        }
+        if !buf.is_empty() {
+            buf.push(b'}');
+            tables.key(&ts.name).extend_from_slice(&buf);
+        }
+    }
+
+    /// What a change is for this monitor, or None if it does not see it.
+    fn kind(&self, spec: &TableSpec, ts: &TableSchema, old: Option<&Row>, new: Option<&Row>, initial: bool) -> Option<Kind> {
         let mut kind = match (initial, old, new) {
             (true, _, _) => Kind::Initial,
             (_, None, _) => Kind::Insert,
@@ -267,59 +307,68 @@ impl MonitorSpec {
                 return None;
             }
         }
-        Some(self.compose(spec, ts, kind, old, new))
+        Some(kind)
     }
 
-    fn compose(&self, spec: &TableSpec, ts: &TableSchema, kind: Kind, old: Option<&Row>, new: Option<&Row>) -> Json {
+    /// Writes one `<row-update>` (v1) or `<row-update2>` (v2, v3).
+    fn write_row(&self, out: &mut Vec<u8>, spec: &TableSpec, ts: &TableSchema, kind: Kind, old: Option<&Row>, new: Option<&Row>) {
         let wanted = spec.columns.iter().filter(|(_, sel)| sel.has(kind)).map(|&(c, _)| c);
-        let mut obj = Map::new();
+        let mut obj = json::Object::open(out);
         if self.version == Version::V1 {
             if matches!(kind, Kind::Delete | Kind::Modify)
                 && let Some(o) = old
             {
-                let mut old_obj = Map::new();
+                let mut old_obj = json::Object::open(obj.key("old"));
                 for c in wanted.clone() {
                     if kind == Kind::Delete || new.is_some_and(|n| !o.column_eq(n, c)) {
-                        old_obj.insert(ts.columns[c].name.clone(), o.get(c).to_json());
+                        json::write_datum(old_obj.key(&ts.columns[c].name), &o.get(c));
                     }
                 }
-                obj.insert("old".into(), Json::Object(old_obj));
+                old_obj.close();
             }
             if kind != Kind::Delete
                 && let Some(n) = new
             {
-                let new_obj: Map<String, Json> = wanted.map(|c| (ts.columns[c].name.clone(), n.get(c).to_json())).collect();
-                obj.insert("new".into(), Json::Object(new_obj));
+                let mut new_obj = json::Object::open(obj.key("new"));
+                for c in wanted {
+                    json::write_datum(new_obj.key(&ts.columns[c].name), &n.get(c));
+                }
+                new_obj.close();
             }
-            return Json::Object(obj);
+            obj.close();
+            return;
         }
-        let (key, row_obj) = match (kind, old, new) {
-            (Kind::Delete, _, _) => ("delete", Json::Null),
+        match (kind, old, new) {
             (Kind::Modify, Some(o), Some(n)) => {
-                let mut diff = Map::new();
+                let mut diff = json::Object::open(obj.key("modify"));
                 for c in wanted {
                     if !o.column_eq(n, c) {
-                        let ty = &ts.columns[c].ty;
-                        diff.insert(ts.columns[c].name.clone(), Datum::diff(&o.get(c), &n.get(c), ty).to_json());
+                        let d = Datum::diff(&o.get(c), &n.get(c), &ts.columns[c].ty);
+                        json::write_datum(diff.key(&ts.columns[c].name), &d);
                     }
                 }
-                ("modify", Json::Object(diff))
+                diff.close();
             }
-            (kind, _, Some(n)) => {
-                let mut vals = Map::new();
+            (Kind::Initial | Kind::Insert, _, Some(n)) => {
+                let key = if kind == Kind::Initial { "initial" } else { "insert" };
+                let mut vals = json::Object::open(obj.key(key));
                 for c in wanted {
                     let d = n.get(c);
                     if !d.is_default(&ts.columns[c].ty) {
-                        vals.insert(ts.columns[c].name.clone(), d.to_json());
+                        json::write_datum(vals.key(&ts.columns[c].name), &d);
                     }
                 }
-                (if kind == Kind::Initial { "initial" } else { "insert" }, Json::Object(vals))
+                vals.close();
             }
-            _ => ("delete", Json::Null),
-        };
-        obj.insert(key.into(), row_obj);
-        Json::Object(obj)
+            _ => obj.key("delete").extend_from_slice(b"null"),
+        }
+        obj.close();
     }
+}
+
+/// Our own output parses; anything else would be a bug in `json`.
+fn parse(bytes: &[u8]) -> Json {
+    serde_json::from_slice(bytes).unwrap_or(Json::Null)
 }
 
 fn matches(spec: &TableSpec, ts: &TableSchema, row: &Row) -> bool {
