@@ -10,23 +10,17 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Client, Server, create_db};
+use common::{Client, Server};
 use serde_json::{Value as Json, json};
 
 /// A root table with a scalar, a set and a map: enough to see every kind
 /// of record the file format has.
 fn test_db(dir: &std::path::Path) -> std::path::PathBuf {
-    let schema = dir.join("t.ovsschema");
-    std::fs::write(
-        &schema,
-        json!({"name": "T", "version": "1.0.0", "tables": {"Bridge": {"isRoot": true, "columns": {
-            "name": {"type": "string"},
-            "external_ids": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}},
-            "flood_vlans": {"type": {"key": "integer", "min": 0, "max": 4096}}}}}})
-        .to_string(),
-    )
-    .unwrap();
-    create_db(dir, "t.db", &schema)
+    let schema = json!({"name": "T", "version": "1.0.0", "tables": {"Bridge": {"isRoot": true, "columns": {
+        "name": {"type": "string"},
+        "external_ids": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}},
+        "flood_vlans": {"type": {"key": "integer", "min": 0, "max": 4096}}}}}});
+    common::create_db_from_json(dir, "t.db", &schema)
 }
 
 fn insert_bridge(c: &mut Client, name: &str) -> bool {

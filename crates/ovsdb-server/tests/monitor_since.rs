@@ -5,20 +5,14 @@
 
 mod common;
 
-use common::{Server, create_db};
+use common::{Server, create_db_from_json};
 use serde_json::{Value as Json, json};
 
 fn schema(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("t.ovsschema");
-    std::fs::write(
-        &path,
-        json!({"name": "T", "version": "1.0.0", "tables": {"R": {"isRoot": true, "columns": {
-            "n": {"type": "integer"},
-            "tags": {"type": {"key": "string", "min": 0, "max": "unlimited"}}}}}})
-        .to_string(),
-    )
-    .unwrap();
-    create_db(dir, "t.db", &path)
+    let schema = json!({"name": "T", "version": "1.0.0", "tables": {"R": {"isRoot": true, "columns": {
+        "n": {"type": "integer"},
+        "tags": {"type": {"key": "string", "min": 0, "max": "unlimited"}}}}}});
+    create_db_from_json(dir, "t.db", &schema)
 }
 
 fn insert(c: &mut common::Client, n: i64) -> String {

@@ -22,6 +22,13 @@ pub fn create_db(dir: &Path, name: &str, schema: &Path) -> PathBuf {
     db
 }
 
+/// Writes `schema` to a file and creates an empty database file from it.
+pub fn create_db_from_json(dir: &Path, name: &str, schema: &Json) -> PathBuf {
+    let path = dir.join(format!("{name}.ovsschema"));
+    std::fs::write(&path, schema.to_string()).expect("write schema");
+    create_db(dir, name, &path)
+}
+
 /// A rovsdb-server child process, killed when dropped.
 pub struct Server {
     pub child: Child,
