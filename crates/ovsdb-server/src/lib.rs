@@ -385,8 +385,8 @@ fn control(
         }
         "ovsdb-server/list-remotes" => Ok(ctx.remotes.list().into_iter().map(|r| r + "\n").collect()),
         "ovsdb-server/add-db" => {
-            let (db, storage) = storage::open(std::path::Path::new(&args[0])).map_err(|e| e.to_string())?;
-            server.add_db(db, Some(storage))?;
+            let opened = storage::open(std::path::Path::new(&args[0]))?;
+            server.add_db(opened.db, Some(opened.storage), opened.history)?;
             Ok(String::new())
         }
         "ovsdb-server/remove-db" => server.remove_db(&args[0]).map(|_| String::new()),

@@ -113,8 +113,8 @@ fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -
         opts.positional.iter().map(PathBuf::from).collect()
     };
     for file in &files {
-        let (db, storage) = ovsdb_server::storage::open(file)?;
-        server.add_db(db, Some(storage))?;
+        let opened = ovsdb_server::storage::open(file)?;
+        server.add_db(opened.db, Some(opened.storage), opened.history)?;
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

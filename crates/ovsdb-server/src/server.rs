@@ -36,8 +36,9 @@ pub enum Action {
 
 /// Where a database's commits go to become durable.
 pub trait Storage: Send {
-    /// Writes the commit (not necessarily synced yet).
-    fn append(&mut self, db: &Database, commit: &Commit) -> std::io::Result<()>;
+    /// Writes the commit (not necessarily synced yet) and returns its
+    /// transaction id, stable across restarts; None if nothing was stored.
+    fn append(&mut self, db: &Database, commit: &Commit) -> std::io::Result<Option<Uuid>>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> std::io::Result<()>;
     /// Rewrites the file as a snapshot of `db`.
@@ -80,6 +81,16 @@ struct Trigger {
     deadline_ms: Option<u64>,
 }
 
+/// Transactions a database already had when it was opened.
+#[derive(Default)]
+pub struct History {
+    /// The id just before the first of `commits`.
+    pub start: Uuid,
+    /// The id of the last transaction.
+    pub last: Uuid,
+    pub commits: VecDeque<(Uuid, Commit)>,
+}
+
 struct DbEntry {
     db: Database,
     /// `get_schema`'s answer, serialised once.
@@ -87,6 +98,9 @@ struct DbEntry {
     storage: Option<Box<dyn Storage>>,
     /// Committed transactions, oldest first, with their ids.
     history: VecDeque<(Uuid, Arc<Commit>)>,
+    /// The id just before `history`'s first: a client that saw it missed
+    /// exactly `history`.
+    history_start: Uuid,
     history_rows: usize,
     /// The id of the last commit (zero before any).
     last_txn_id: Uuid,
@@ -95,9 +109,32 @@ struct DbEntry {
 }
 
 impl DbEntry {
-    fn new(db: Database, storage: Option<Box<dyn Storage>>) -> DbEntry {
+    fn new(db: Database, storage: Option<Box<dyn Storage>>, history: History) -> DbEntry {
         let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
-        DbEntry { db, schema_bytes, storage, history: VecDeque::new(), history_rows: 0, last_txn_id: Uuid::ZERO, fanout: Fanout::default() }
+        let history_rows = history.commits.iter().map(|(_, c)| c.n_changes()).sum();
+        let mut entry = DbEntry {
+            db,
+            schema_bytes,
+            storage,
+            history: history.commits.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
+            history_start: history.start,
+            history_rows,
+            last_txn_id: history.last,
+            fanout: Fanout::default(),
+        };
+        entry.trim_history();
+        entry
+    }
+
+    /// Keeps history within its bounds, oldest first out.
+    fn trim_history(&mut self) {
+        let row_budget = self.db.n_rows().max(HISTORY_MIN_ROWS);
+        while self.history.len() > HISTORY_MAX_COMMITS || (self.history_rows > row_budget && self.history.len() > 1) {
+            if let Some((id, old)) = self.history.pop_front() {
+                self.history_rows -= old.n_changes();
+                self.history_start = id;
+            }
+        }
     }
 }
 
@@ -141,7 +178,7 @@ impl Server {
             stats: Stats::default(),
             dirty: HashSet::new(),
         };
-        s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None));
+        s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None, History::default()));
         s
     }
 
@@ -149,13 +186,14 @@ impl Server {
         self.read_only = read_only;
     }
 
-    /// Serves a database. Fails if one of that name is already served.
-    pub fn add_db(&mut self, db: Database, storage: Option<Box<dyn Storage>>) -> Result<(), String> {
+    /// Serves a database, with the transactions it already had (for
+    /// `monitor_cond_since`). Fails if one of that name is already served.
+    pub fn add_db(&mut self, db: Database, storage: Option<Box<dyn Storage>>, history: History) -> Result<(), String> {
         let name = db.schema.name.clone();
         if self.dbs.contains_key(&name) {
             return Err(format!("{name}: database already served"));
         }
-        self.dbs.insert(name, DbEntry::new(db, storage));
+        self.dbs.insert(name, DbEntry::new(db, storage, history));
         self.refresh_server_db();
         Ok(())
     }
@@ -444,8 +482,9 @@ impl Server {
     /// monitors, then blocked transactions get another chance.
     fn commit(&mut self, db_name: &str, commit: Commit) -> Result<(), Error> {
         let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(()) };
+        let mut stored_id = None;
         if let Some(st) = entry.storage.as_mut() {
-            st.append(&entry.db, &commit).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
+            stored_id = st.append(&entry.db, &commit).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
             self.dirty.insert(db_name.to_string());
         }
         if commit.is_empty() {
@@ -454,16 +493,13 @@ impl Server {
         self.stats.commits += 1;
         entry.db.apply(&commit);
         let commit = Arc::new(commit);
-        let txn_id = Uuid::random();
+        // Ids of stored transactions come from the file, so they still mean
+        // the same after a restart; in-memory changes get a random one.
+        let txn_id = stored_id.unwrap_or_else(Uuid::random);
         entry.last_txn_id = txn_id;
         entry.history_rows += commit.n_changes();
         entry.history.push_back((txn_id, Arc::clone(&commit)));
-        let row_budget = entry.db.n_rows().max(HISTORY_MIN_ROWS);
-        while entry.history.len() > HISTORY_MAX_COMMITS || (entry.history_rows > row_budget && entry.history.len() > 1) {
-            if let Some((_, old)) = entry.history.pop_front() {
-                entry.history_rows -= old.n_changes();
-            }
-        }
+        entry.trim_history();
         self.publish(db_name, &commit, txn_id);
         self.retry_triggers(db_name);
         Ok(())
@@ -555,8 +591,12 @@ impl Server {
         if last == entry.last_txn_id {
             return Some(b"{}".to_vec());
         }
-        let pos = entry.history.iter().position(|(id, _)| *id == last)?;
-        let merged = merge_commits(entry.history.iter().skip(pos + 1).map(|(_, c)| &**c));
+        let first = if last == entry.history_start {
+            0
+        } else {
+            entry.history.iter().position(|(id, _)| *id == last)? + 1
+        };
+        let merged = merge_commits(entry.history.iter().skip(first).map(|(_, c)| &**c));
         Some(spec.update_bytes(&entry.db.schema, &merged).unwrap_or_else(|| b"{}".to_vec()))
     }
 

@@ -6,14 +6,15 @@
 
 use std::path::Path;
 
+use ovsdb::Uuid;
 use ovsdb::db::{Commit, Database};
 use ovsdb_storage::log::{Log, OpenMode};
 
-use crate::server::Storage;
+use crate::server::{History, Storage};
 
 impl Storage for Log {
-    fn append(&mut self, _db: &Database, commit: &Commit) -> std::io::Result<()> {
-        Log::append(self, commit).map(|_| ()).map_err(std::io::Error::other)
+    fn append(&mut self, _db: &Database, commit: &Commit) -> std::io::Result<Option<Uuid>> {
+        Log::append(self, commit).map_err(std::io::Error::other)
     }
 
     fn sync(&mut self) -> std::io::Result<()> {
@@ -33,11 +34,16 @@ impl Storage for Log {
     }
 }
 
-/// Opens a database file for serving: locked, torn tail cut off.
-pub fn open(path: &Path) -> Result<(Database, Box<dyn Storage>), String> {
+/// A database read from its file, ready to serve: locked, torn tail cut
+/// off (ovsdb-storage logs that), with its recent transactions.
+pub struct Opened {
+    pub db: Database,
+    pub storage: Box<dyn Storage>,
+    pub history: History,
+}
+
+pub fn open(path: &Path) -> Result<Opened, String> {
     let opened = Log::open(path, OpenMode::ReadWrite).map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some(tail) = &opened.torn_tail {
-        tracing::warn!(target: "ovsdb_server", "{}: {tail}", path.display());
-    }
-    Ok((opened.db, Box::new(opened.log)))
+    let history = History { start: opened.history_start, last: opened.log.last_txn_id(), commits: opened.history };
+    Ok(Opened { db: opened.db, storage: Box::new(opened.log), history })
 }

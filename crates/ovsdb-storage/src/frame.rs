@@ -32,6 +32,8 @@ pub struct Frame<'a> {
     pub magic: &'a str,
     /// The JSON text, normally ending in a new-line.
     pub body: &'a [u8],
+    /// The body's SHA-1, as verified against the header.
+    pub digest: [u8; 20],
 }
 
 /// Why a record could not be read.
@@ -121,6 +123,7 @@ pub fn next_frame<'a>(buf: &'a [u8], start: usize, magic: Option<&str>) -> Resul
         end: start + body_start + length,
         magic: found_magic,
         body,
+        digest: actual,
     }))
 }
 
@@ -183,9 +186,11 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Json>, Corruption> {
 }
 
 /// Appends the header line for `body` (which should end in a new-line) to `out`.
-pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) {
+/// Returns the body's SHA-1.
+pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) -> [u8; 20] {
     let hash: [u8; 20] = Sha1::digest(body).into();
     out.extend_from_slice(format!("OVSDB {magic} {} {}\n", body.len(), hex(&hash)).as_bytes());
+    hash
 }
 
 /// Appends a whole record holding `json` to `out`.

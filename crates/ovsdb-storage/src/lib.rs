@@ -69,3 +69,4 @@ pub mod frame;
 pub mod load;
 pub mod lockfile;
 pub mod log;
+pub mod txn_id;

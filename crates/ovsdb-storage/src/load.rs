@@ -1,15 +1,18 @@
 //! Reading a whole database file from memory: the schema record, then every
 //! transaction record applied in turn, stopping at a damaged tail.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
-use ovsdb::db::Database;
+use ovsdb::Uuid;
+use ovsdb::db::{Commit, Database};
 use ovsdb::schema::DatabaseSchema;
 
 use crate::error::{Error, Result};
 use crate::file_txn::{DecodeError, Decoder};
 use crate::frame::{self, CLUSTERED_MAGIC, Corruption, STANDALONE_MAGIC};
+use crate::txn_id;
 
 /// The end of a file that was cut off because it could not be read: what a
 /// crash in the middle of a write leaves, or a damaged disk.
@@ -45,7 +48,20 @@ pub struct Loaded {
     /// Transaction records after `base`.
     pub n_records_since_base: u64,
     pub torn_tail: Option<TornTail>,
+    /// The id of the last transaction in the file (zero if none); see
+    /// [`crate::txn_id`].
+    pub last_txn_id: Uuid,
+    /// The most recent transactions after the first record, oldest first,
+    /// with their ids, so the server can answer `monitor_cond_since` for
+    /// clients that saw them before a restart. At most [`HISTORY_RECORDS`].
+    pub history: VecDeque<(Uuid, Commit)>,
+    /// The id of the transaction just before `history`'s first one: a
+    /// client that saw it has missed exactly `history`.
+    pub history_start: Uuid,
 }
+
+/// How many of the last transactions [`load`] keeps in [`Loaded::history`].
+pub const HISTORY_RECORDS: usize = 10_000;
 
 /// Reads the database in `bytes`, the whole content of a standalone file.
 pub fn load(bytes: &[u8]) -> Result<Loaded> {
@@ -68,6 +84,9 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
     let mut base = pos as u64;
     let mut n_records = 0u64;
     let mut torn_tail = None;
+    let mut last_txn_id = Uuid::ZERO;
+    let mut history = VecDeque::new();
+    let mut history_start = Uuid::ZERO;
     loop {
         let frame = match frame::next_frame(bytes, pos, Some(STANDALONE_MAGIC)) {
             Ok(Some(f)) => f,
@@ -103,6 +122,23 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
         pos = frame.end;
         if n_records == 1 {
             base = pos as u64;
+            // A snapshot we wrote continues the chain of the transactions it
+            // holds; anything else starts one. Either way it is not history:
+            // no client can have seen a transaction before it but not it.
+            last_txn_id = commit
+                .comment
+                .as_deref()
+                .and_then(txn_id::from_comment)
+                .unwrap_or_else(|| txn_id::next(Uuid::ZERO, &frame.digest));
+            history_start = last_txn_id;
+        } else {
+            last_txn_id = txn_id::next(last_txn_id, &frame.digest);
+            if history.len() == HISTORY_RECORDS
+                && let Some((id, _)) = history.pop_front()
+            {
+                history_start = id;
+            }
+            history.push_back((last_txn_id, commit));
         }
     }
     Ok(Loaded {
@@ -112,5 +148,8 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
         base,
         n_records_since_base: n_records.saturating_sub(1),
         torn_tail,
+        last_txn_id,
+        history,
+        history_start,
     })
 }

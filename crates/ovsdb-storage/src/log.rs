@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::collections::VecDeque;
+
+use ovsdb::Uuid;
 use ovsdb::db::{Commit, Database};
 use ovsdb::schema::DatabaseSchema;
 
@@ -16,6 +19,7 @@ use crate::file_txn;
 use crate::frame::{self, STANDALONE_MAGIC};
 use crate::load::{self, TornTail};
 use crate::lockfile::LockFile;
+use crate::txn_id;
 
 /// How a file is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,10 @@ pub struct Opened {
     /// Set if the end of the file was unreadable and (in
     /// [`OpenMode::ReadWrite`]) cut off. Every record before it was kept.
     pub torn_tail: Option<TornTail>,
+    /// The recent transactions with their ids ([`crate::load::Loaded::history`]).
+    pub history: VecDeque<(Uuid, Commit)>,
+    /// The id just before `history`'s first transaction.
+    pub history_start: Uuid,
 }
 
 /// An open standalone database file.
@@ -91,6 +99,8 @@ pub struct Log {
     /// A failed write could not be undone: the file may end in a partial
     /// record, so no more may be appended after it.
     poisoned: bool,
+    /// The id of the last transaction appended or read ([`crate::txn_id`]).
+    last_txn_id: Uuid,
 }
 
 impl Log {
@@ -132,12 +142,15 @@ impl Log {
             last_compaction: Instant::now(),
             policy: CompactionPolicy::default(),
             poisoned: false,
+            last_txn_id: loaded.last_txn_id,
         };
         Ok(Opened {
             schema: loaded.schema,
             db: loaded.db,
             log,
             torn_tail: loaded.torn_tail,
+            history: loaded.history,
+            history_start: loaded.history_start,
         })
     }
 
@@ -165,6 +178,7 @@ impl Log {
             last_compaction: Instant::now(),
             policy: CompactionPolicy::default(),
             poisoned: false,
+            last_txn_id: Uuid::ZERO,
         })
     }
 
@@ -193,15 +207,23 @@ impl Log {
     /// Returns false if the commit changes nothing that files store, in
     /// which case nothing is queued. The record is durable only after
     /// [`Log::sync`].
-    pub fn append(&mut self, commit: &Commit) -> Result<bool> {
+    /// Returns the transaction's id ([`crate::txn_id`]), or None if the
+    /// commit changes nothing that is stored (ephemeral columns only).
+    pub fn append(&mut self, commit: &Commit) -> Result<Option<Uuid>> {
         self.check_writable()?;
         let Some(body) = file_txn::encode_commit(&self.schema, commit, now_ms()) else {
-            return Ok(false);
+            return Ok(None);
         };
-        frame::write_header(&mut self.pending, STANDALONE_MAGIC, &body);
+        let digest = frame::write_header(&mut self.pending, STANDALONE_MAGIC, &body);
         self.pending.extend_from_slice(&body);
         self.n_records_since_base += 1;
-        Ok(true)
+        self.last_txn_id = txn_id::next(self.last_txn_id, &digest);
+        Ok(Some(self.last_txn_id))
+    }
+
+    /// The id of the last transaction in the log.
+    pub fn last_txn_id(&self) -> Uuid {
+        self.last_txn_id
     }
 
     /// Writes queued records to the file, without waiting for the disk.
@@ -284,7 +306,8 @@ impl Log {
                 });
             }
         }
-        let file = write_snapshot_file(&tmp, db, comment)?;
+        let comment = txn_id::snapshot_comment(comment, self.last_txn_id);
+        let file = write_snapshot_file(&tmp, db, Some(&comment))?;
         if let Err(e) = fs::rename(&tmp, &target) {
             let _ = fs::remove_file(&tmp);
             return Err(Error::Io {
