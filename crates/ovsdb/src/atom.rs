@@ -48,7 +48,7 @@ impl AtomicType {
             AtomicType::Integer => Atom::Integer(0),
             AtomicType::Real => Atom::Real(0.0),
             AtomicType::Boolean => Atom::Boolean(false),
-            AtomicType::String => Atom::String(Arc::from("")),
+            AtomicType::String => Atom::String(empty_str()),
             AtomicType::Uuid => Atom::Uuid(Uuid::ZERO),
         }
     }
@@ -58,6 +58,13 @@ impl fmt::Display for AtomicType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The empty string, shared: every unset string column holds one, so this
+/// saves an allocation per cell.
+fn empty_str() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::from("")))
 }
 
 /// One OVSDB value. Strings are shared, so copying a row copies pointers.
