@@ -903,3 +903,6 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
