@@ -261,3 +261,37 @@ pub fn notification_updates<'a>(method: &str, params: &'a [Json]) -> Result<(&'a
         _ => bail!("unexpected notification {method} with {} params", params.len()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "6f1b3c9e-1d2a-4b5c-8d7e-0f1a2b3c4d5e";
+    const B: &str = "00000000-0000-4000-8000-000000000001";
+
+    #[test]
+    fn replica_follows_update2() {
+        let mut r = Replica::new("T", "x");
+        let mut seen = Vec::new();
+        r.apply(&json!({"T": {A: {"initial": {"x": "a", "y": 1}}, B: {"initial": {"y": 2}}}}), |k, v| seen.push((k, v))).unwrap();
+        assert_eq!(r.get(A), Some(fingerprint(&json!("a"))));
+        assert_eq!(r.get(B), Some(fingerprint(&Json::Null)));
+        assert_eq!(seen.len(), 2);
+        // A modify without the tracked column keeps its value.
+        r.apply(&json!({"T": {A: {"modify": {"y": 3}}}, "Other": {B: {"delete": null}}}), |_, _| {}).unwrap();
+        assert_eq!(r.get(A), Some(fingerprint(&json!("a"))));
+        r.apply(&json!({"T": {A: {"modify": {"x": "b"}}, B: {"delete": null}}}), |_, _| {}).unwrap();
+        assert_eq!(r.get(A), Some(fingerprint(&json!("b"))));
+        assert_eq!(r.rows.len(), 1);
+        assert!(r.apply(&json!({"T": {B: {"modify": {"x": "c"}}}}), |_, _| {}).is_err());
+        assert!(r.apply(&json!({"T": {"not-a-uuid": {"insert": {}}}}), |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn notifications_carry_updates() {
+        let params = [json!("m"), json!("txn"), json!({"T": {}})];
+        assert_eq!(notification_updates("update3", &params).unwrap(), (&json!({"T": {}}), Some("txn")));
+        assert_eq!(notification_updates("update2", &params[1..]).unwrap(), (&json!({"T": {}}), None));
+        assert!(notification_updates("update", &params[1..]).is_err());
+    }
+}

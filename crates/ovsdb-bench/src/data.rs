@@ -121,3 +121,22 @@ pub fn spread(k: usize, n_rows: usize) -> usize {
     const STRIDE: u64 = 1_000_003; // prime, larger than any table here
     ((k as u64 * STRIDE) % n_rows as u64) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_visits_every_row_once_per_round() {
+        for n in [1, 7, 100, 5000, 50_000] {
+            let rows: HashSet<usize> = (0..n).map(|k| spread(k, n)).collect();
+            assert_eq!(rows.len(), n);
+        }
+    }
+
+    #[test]
+    fn flows_are_counted_per_table() {
+        assert_eq!(flows_in_table(61, 0), 3);
+        assert_eq!(flows_in_table(61, 7), 2);
+    }
+}
