@@ -64,7 +64,8 @@ impl Default for Builder {
 
 impl Builder {
     /// Lives in `dir` (created if missing, kept afterwards) instead of a
-    /// fresh temporary directory that is removed when the sandbox drops.
+    /// fresh temporary directory that is removed when the sandbox drops
+    /// (unless `ROVN_SANDBOX_KEEP` is set in the environment).
     pub fn base_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
         self.base_dir = Some(dir.into());
         self
@@ -112,7 +113,13 @@ impl Builder {
             None => {
                 let temp = temp_base()?;
                 let base = temp.path().to_path_buf();
-                (Some(temp), base)
+                // To read the logs of a failed test afterwards.
+                if std::env::var_os("ROVN_SANDBOX_KEEP").is_some() {
+                    eprintln!("rovn-sandbox: keeping {}", base.display());
+                    (None, temp.keep())
+                } else {
+                    (Some(temp), base)
+                }
             }
         };
         ensure!(
