@@ -44,9 +44,13 @@ pub struct Southbound {
     pub bad_addresses: Vec<String>,
 }
 
-struct Table {
-    headings: Vec<String>,
-    rows: Vec<Vec<Value>>,
+/// One table of the Southbound database: column names, and rows of cells
+/// in RFC 7047 JSON notation. What a dump holds, and what a live replica
+/// can be turned into.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub headings: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 impl Table {
@@ -101,8 +105,14 @@ pub fn parse_address(s: &str) -> Option<IntConst> {
 }
 
 impl Southbound {
+    /// Reads the output of `ovsdb-client dump -f json SERVER OVN_Southbound`.
     pub fn from_dump(text: &str) -> Result<Southbound, DumpError> {
-        let tables = parse_tables(text)?;
+        Southbound::from_tables(&parse_tables(text)?)
+    }
+
+    /// Builds from tables by name (Datapath_Binding, Logical_DP_Group,
+    /// Address_Set, Port_Group, Logical_Flow).
+    pub fn from_tables(tables: &HashMap<String, Table>) -> Result<Southbound, DumpError> {
         let get = |n: &str| tables.get(n).ok_or_else(|| DumpError::Layout(format!("dump lacks table {n}; dump the whole OVN_Southbound database")));
         let mut sb = Southbound::default();
 

@@ -20,14 +20,7 @@ fn every_flow_northd_writes_round_trips() {
     assert!(south.bad_addresses.is_empty(), "{:?}", south.bad_addresses);
     assert!(report.n_flows > 400, "only {} flows: did the topology build?", report.n_flows);
 
-    // The operator's view of the same check.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sb.json");
-    std::fs::write(&file, &dump).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rovn-lflow")).arg("check").arg("--file").arg(&file).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains(&format!("{} flows checked, 0 failures", report.n_flows)), "{stdout}");
+    // The operator's command (`rovn-lflow check`) is tested in crates/ovn-cli.
 
     // The corpus must exercise the interesting parts of the language.
     let mut seen = BTreeSet::new();

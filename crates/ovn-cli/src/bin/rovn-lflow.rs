@@ -4,6 +4,7 @@
 //! rovn-lflow parse-match [--address-set NAME=V,V...] [--port-group NAME=P,P...] EXPR
 //! rovn-lflow parse-actions ACTIONS
 //! rovn-lflow check --file DUMP     (DUMP: ovsdb-client dump -f json SERVER OVN_Southbound)
+//! rovn-lflow check --db REMOTE     (a live Southbound database, e.g. unix:/run/ovn/ovnsb_db.sock)
 //! ```
 
 use std::process::ExitCode;
@@ -19,9 +20,12 @@ const USAGE: &str = "usage:
       print the canonical form and the normal form (one clause per line)
   rovn-lflow parse-actions ACTIONS
       print the canonical form of ACTIONS
-  rovn-lflow check --file DUMP
-      parse, type-check, normalise and round-trip every Logical_Flow in DUMP,
-      the output of `ovsdb-client dump -f json SERVER OVN_Southbound`";
+  rovn-lflow check --file DUMP | --db REMOTE [--timeout=SECS]
+      parse, type-check, normalise and round-trip every Logical_Flow of a
+      Southbound database: DUMP is the output of
+      `ovsdb-client dump -f json SERVER OVN_Southbound`; REMOTE a live server
+      (unix:PATH, tcp:IP:PORT, or a comma-separated list), waited for up to
+      SECS seconds (default 30)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -83,10 +87,19 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
                     Southbound::from_dump(&text).with_context(|| format!("reading {path}"))?
                 }
-                [flag, _] if flag == "--db" => {
-                    bail!("--db needs rovn's OVSDB client library, which does not exist yet; dump the database with `ovsdb-client dump -f json SERVER OVN_Southbound > FILE` and use --file FILE")
+                [flag, remote, more @ ..] if flag == "--db" => {
+                    let secs = match more {
+                        [] => 30,
+                        [t] => t
+                            .strip_prefix("--timeout=")
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .with_context(|| format!("bad argument {t}\n{USAGE}"))?,
+                        _ => bail!("too many arguments\n{USAGE}"),
+                    };
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    runtime.block_on(ovn_cli::southbound::read(remote, std::time::Duration::from_secs(secs)))?
                 }
-                _ => bail!("expecting --file DUMP\n{USAGE}"),
+                _ => bail!("expecting --file DUMP or --db REMOTE\n{USAGE}"),
             };
             let report = sb::check(table, &sb);
             for a in &sb.bad_addresses {
