@@ -1,0 +1,145 @@
+//! What both programs share on the command line: the program name in
+//! messages, fatal errors as Open vSwitch prints them, `getopt_long`
+//! options with its messages, and `errno` texts.
+
+use std::io::Write as _;
+use std::sync::OnceLock;
+
+use daemon::options::{self, Arg, OptionError, Spec};
+
+static PROGRAM_NAME: OnceLock<String> = OnceLock::new();
+
+/// Sets the name messages start with: the last component of `argv[0]`, as
+/// Open vSwitch's `set_program_name` does.
+pub fn set_program_name(argv0: &str) {
+    let base = argv0.rsplit('/').next().unwrap_or(argv0);
+    let _ = PROGRAM_NAME.set(base.to_string());
+}
+
+pub fn program_name() -> &'static str {
+    PROGRAM_NAME.get().map(String::as_str).unwrap_or("ovsdb-tools")
+}
+
+/// A fatal error: the message was already printed, or is to be printed
+/// as `PROGRAM: MESSAGE`, and the process exits with `status`.
+#[derive(Debug)]
+pub struct Fatal {
+    pub message: Option<String>,
+    pub status: i32,
+}
+
+pub type Result<T, E = Fatal> = std::result::Result<T, E>;
+
+/// `ovs_fatal(0, ...)`: exit status 1.
+pub fn fatal(message: impl Into<String>) -> Fatal {
+    Fatal { message: Some(message.into()), status: 1 }
+}
+
+/// Prints `PROGRAM: message` on stderr (`ovs_error`).
+pub fn error(message: &str) {
+    let _ = std::io::stdout().flush();
+    let _ = writeln!(std::io::stderr(), "{}: {message}", program_name());
+}
+
+/// Ends the process as `ovs_fatal` would once `res` failed.
+pub fn exit_with(res: Result<()>) -> ! {
+    let mut out = std::io::stdout();
+    let flushed = out.flush();
+    match res {
+        Ok(()) => {
+            if flushed.is_err() || stdout_failed() {
+                error("write to stdout failed");
+                std::process::exit(1);
+            }
+            std::process::exit(0)
+        }
+        Err(f) => {
+            if let Some(m) = &f.message {
+                error(m);
+            }
+            std::process::exit(f.status)
+        }
+    }
+}
+
+/// `strerror(errno)` for an I/O error: the C library's text, without the
+/// " (os error N)" Rust adds.
+pub fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => errno_text(n),
+        None => e.to_string(),
+    }
+}
+
+pub fn errno_text(n: i32) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the XSI variant writes a
+    // NUL-terminated string into it.
+    let rc = unsafe { libc::strerror_r(n, buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {n}");
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Parses options as `getopt_long` does (options may follow operands);
+/// errors are printed with getopt's wording and exit with status 1.
+pub fn parse_options(args: &[String], specs: &[&[Spec]]) -> Result<options::Parsed> {
+    options::parse(args, specs).map_err(|e| {
+        let msg = match e {
+            OptionError::Unknown(o) if !o.starts_with("--") => {
+                format!("invalid option -- '{}'", o.trim_start_matches('-'))
+            }
+            OptionError::MissingValue(o) if specs.iter().flat_map(|s| s.iter()).any(|s| s.long == o && s.short.is_some()) => {
+                let short = specs.iter().flat_map(|s| s.iter()).find(|s| s.long == o).and_then(|s| s.short);
+                match args.iter().any(|a| a == &format!("--{o}")) {
+                    true => format!("option '--{o}' requires an argument"),
+                    false => format!("option requires an argument -- '{}'", short.unwrap_or('?')),
+                }
+            }
+            other => other.to_string(),
+        };
+        fatal(msg)
+    })
+}
+
+/// Logging options every Open vSwitch program takes (accepted, and
+/// without effect: these programs log nothing worth a file).
+pub const VLOG_OPTIONS: &[Spec] = &[
+    options::short("verbose", 'v', Arg::Optional),
+    options::opt("log-file", Arg::Optional),
+    options::opt("syslog-method", Arg::Required),
+    options::opt("syslog-target", Arg::Required),
+];
+
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes to stdout; a failure is remembered and reported at exit, as C's
+/// `ferror(stdout)` check does, rather than panicking.
+pub fn out(text: &str) {
+    out_bytes(text.as_bytes());
+}
+
+pub fn out_bytes(bytes: &[u8]) {
+    if std::io::stdout().write_all(bytes).is_err() {
+        STDOUT_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `puts`: the text and a new-line.
+pub fn puts(text: &str) {
+    out(text);
+    out("\n");
+}
+
+/// Flushes stdout (monitors show each update as it comes).
+pub fn flush() {
+    if std::io::stdout().flush().is_err() {
+        STDOUT_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn stdout_failed() -> bool {
+    STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed)
+}
