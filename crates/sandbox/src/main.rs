@@ -192,10 +192,8 @@ fn demo(sandbox: &Sandbox, n_hypervisors: usize) -> Result<()> {
     let t = Instant::now();
     sandbox.add_logical_switch("sw0", &[a.clone(), b.clone()])?;
     println!("      done in {} ms", t.elapsed().as_millis());
-    let frame = packet::udp(a.udp(1234), b.udp(5678), b"hello from rovn-sandbox");
-    step(&format!("sending into hv1's vif1: {}", packet::describe(&frame)));
-    sandbox.inject("hv1", "vif1", &frame)?;
-    sandbox.wait_for_packet(&last, "vif2", &frame)?;
+    step("sending a UDP packet into hv1's vif1, from 10.0.0.1 to 10.0.0.2");
+    let frame = sandbox.send_udp(&a, &b, b"hello from rovn-sandbox")?;
     step(&format!("arrived at {last}'s vif2: {}", packet::describe(&frame)));
     for row in frame.chunks(16) {
         println!("      {}", row.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "));

@@ -480,6 +480,16 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Sends a UDP packet carrying `payload` from VIF `from` to VIF `to`
+    /// (ports 1234 and 5678) and waits until `to` has received it; returns
+    /// the frame.
+    pub fn send_udp(&self, from: &Vif, to: &Vif, payload: &[u8]) -> Result<Vec<u8>> {
+        let frame = crate::packet::udp(from.udp(1234), to.udp(5678), payload);
+        self.inject(&from.hv, &from.iface, &frame)?;
+        self.wait_for_packet(&to.hv, &to.iface, &frame)?;
+        Ok(frame)
+    }
+
     /// Names of the daemons, in start order.
     pub fn daemon_names(&self) -> Vec<String> {
         self.daemons.iter().map(|d| d.name().to_string()).collect()

@@ -17,9 +17,16 @@ use anyhow::Result;
 use sandbox::packet;
 use sandbox::{Programs, Sandbox, Vif};
 
-fn start() -> Result<Sandbox> {
+/// A sandbox with hypervisors `hv1`.. `hvN`, hvI's tunnel endpoint being
+/// 192.0.2.I.
+fn start(n_hypervisors: u8) -> Result<Sandbox> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Sandbox::builder().programs(Programs::cargo_built(&workspace)).timeout(Duration::from_secs(20)).start()
+    let mut sandbox =
+        Sandbox::builder().programs(Programs::cargo_built(&workspace)).timeout(Duration::from_secs(20)).start()?;
+    for idx in 1..=n_hypervisors {
+        sandbox.add_hypervisor(&format!("hv{idx}"), Ipv4Addr::new(192, 0, 2, idx))?;
+    }
+    Ok(sandbox)
 }
 
 /// A logical switch `sw0` with ports `p1` and `p2`, bound to VIFs `vif1`
@@ -32,37 +39,28 @@ fn two_port_switch(sandbox: &Sandbox, hv_a: &str, hv_b: &str) -> Result<[Vif; 2]
 
 #[test]
 fn packet_between_two_vifs_on_one_hypervisor() -> Result<()> {
-    let mut sandbox = start()?;
-    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
+    let mut sandbox = start(1)?;
     let [a, b] = two_port_switch(&sandbox, "hv1", "hv1")?;
     let chassis = sandbox.sbctl(&["--bare", "--columns=chassis", "find", "Port_Binding", "logical_port=p2"])?;
     let hv1 = sandbox.sbctl(&["--bare", "--columns=_uuid", "find", "Chassis", "name=hv1"])?;
     assert_eq!(chassis.trim(), hv1.trim(), "p2 is bound to hv1's chassis");
 
-    let frame = packet::udp(a.udp(1001), b.udp(1002), b"one hypervisor");
-    sandbox.inject("hv1", "vif1", &frame)?;
-    sandbox.wait_for_packet("hv1", "vif2", &frame)?;
+    sandbox.send_udp(&a, &b, b"one hypervisor")?;
     // And back the other way.
-    let reply = packet::udp(b.udp(1002), a.udp(1001), b"reply");
-    sandbox.inject("hv1", "vif2", &reply)?;
-    sandbox.wait_for_packet("hv1", "vif1", &reply)?;
+    let reply = sandbox.send_udp(&b, &a, b"reply")?;
     assert_eq!(sandbox.read_pcap("hv1", "vif1")?, vec![reply], "vif1 got its reply and nothing else");
     sandbox.check_running()
 }
 
 #[test]
 fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
-    let mut sandbox = start()?;
-    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
-    sandbox.add_hypervisor("hv2", Ipv4Addr::new(192, 0, 2, 2))?;
+    let mut sandbox = start(2)?;
     let [a, b] = two_port_switch(&sandbox, "hv1", "hv2")?;
     // Each controller made a Geneve tunnel to the other.
     let remote = sandbox.vsctl("hv1", &["--bare", "--columns=options", "find", "Interface", "type=geneve"])?;
     assert!(remote.contains("remote_ip=192.0.2.2"), "hv1's tunnel: {remote}");
 
-    let frame = packet::udp(a.udp(1001), b.udp(1002), b"across the tunnel");
-    sandbox.inject("hv1", "vif1", &frame)?;
-    sandbox.wait_for_packet("hv2", "vif2", &frame)?;
+    let frame = sandbox.send_udp(&a, &b, b"across the tunnel")?;
     // On the cable to hv2 it travelled encapsulated: UDP to port 6081 from
     // hv1's tunnel endpoint to hv2's, the frame inside.
     let on_cable = sandbox.read_pcap("main", "hv2-phys")?;
@@ -73,17 +71,13 @@ fn packet_crosses_geneve_between_two_hypervisors() -> Result<()> {
     let summary = packet::describe(geneve);
     assert!(summary.contains("IPv4 192.0.2.1 > 192.0.2.2") && summary.contains("> 6081"), "{summary}");
 
-    let reply = packet::udp(b.udp(1002), a.udp(1001), b"and back");
-    sandbox.inject("hv2", "vif2", &reply)?;
-    sandbox.wait_for_packet("hv1", "vif1", &reply)?;
+    sandbox.send_udp(&b, &a, b"and back")?;
     sandbox.check_running()
 }
 
 #[test]
 fn ovn_carries_on_after_its_database_servers_restart() -> Result<()> {
-    let mut sandbox = start()?;
-    sandbox.add_hypervisor("hv1", Ipv4Addr::new(192, 0, 2, 1))?;
-    sandbox.add_hypervisor("hv2", Ipv4Addr::new(192, 0, 2, 2))?;
+    let mut sandbox = start(2)?;
     let [a, _] = two_port_switch(&sandbox, "hv1", "hv2")?;
 
     // Crashes of every kind of server: northd, both controllers and hv2's
@@ -94,9 +88,7 @@ fn ovn_carries_on_after_its_database_servers_restart() -> Result<()> {
     }
     let c = Vif::numbered(3, "hv2", "p3");
     sandbox.add_logical_ports("sw0", std::slice::from_ref(&c))?;
-    let frame = packet::udp(a.udp(1001), c.udp(1003), b"after the restarts");
-    sandbox.inject("hv1", "vif1", &frame)?;
-    sandbox.wait_for_packet("hv2", "vif3", &frame)?;
+    sandbox.send_udp(&a, &c, b"after the restarts")?;
     assert!(sandbox.appctl("northd", &["status"])?.contains("active"), "northd holds its lock again");
     sandbox.check_running()
 }
