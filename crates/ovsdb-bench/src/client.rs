@@ -125,11 +125,20 @@ impl Conn {
     }
 }
 
-/// Opens `n` connections to `path`.
+/// Opens `n` connections to `path`, each answered once by the server.
+/// (A connection can wait in the listener's backlog for a while: Open
+/// vSwitch accepts one per main-loop iteration. Load must not start on
+/// some clients before the server has even seen the others.)
 pub async fn connect_all(path: &Path, n: usize) -> Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        conns.push(Conn::connect(path, Duration::from_secs(10)).await?);
+        let mut conn = Conn::connect(path, Duration::from_secs(10)).await?;
+        ids.push(conn.send("echo", json!(["accepted?"])).await?);
+        conns.push(conn);
+    }
+    for (conn, id) in conns.iter_mut().zip(ids) {
+        conn.reply_to(id, &mut |m, _| bail!("unexpected notification {m}")).await?;
     }
     Ok(conns)
 }

@@ -135,7 +135,9 @@ async fn southbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
     ensure!(held.len() == PORT_BINDINGS, "{} Port_Binding rows, expected {PORT_BINDINGS}", held.len());
     for (p, uuid) in bindings.iter().enumerate() {
         let want = (p..n).step_by(PORT_BINDINGS).last().map_or("", |i| chassis[chassis_of(i)].as_str());
-        ensure!(held.get(uuid.as_str()) == Some(&want), "binding {p} holds chassis {:?}, expected {want:?}", held.get(uuid.as_str()));
+        let got = held.get(uuid.as_str()).copied();
+        let index = |u: Option<&str>| chassis.iter().position(|c| Some(c.as_str()) == u);
+        ensure!(got == Some(want), "binding {p} holds chassis #{:?}, expected #{:?}", index(got), index(Some(want)));
     }
     Ok(cost)
 }
