@@ -50,8 +50,7 @@ impl Conn {
     pub fn request_bytes(&mut self, method: &str, params: Json) -> (u64, Vec<u8>) {
         let id = self.next_id;
         self.next_id += 1;
-        let Json::Array(params) = params else { unreachable!("request params are built as arrays") };
-        (id, Message::Request { method: method.into(), params, id: id.into() }.to_bytes())
+        (id, request(method, params, id))
     }
 
     pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
@@ -156,6 +155,12 @@ pub async fn join_all<T: 'static>(mut set: tokio::task::JoinSet<Result<T>>) -> R
         }
     }
     Ok(out)
+}
+
+/// A request with the given id, serialised.
+pub fn request(method: &str, params: Json, id: u64) -> Vec<u8> {
+    let Json::Array(params) = params else { unreachable!("request params are built as arrays") };
+    Message::Request { method: method.into(), params, id: id.into() }.to_bytes()
 }
 
 fn retryable(e: &std::io::Error) -> bool {

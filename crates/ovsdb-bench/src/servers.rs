@@ -178,11 +178,27 @@ fn status_bytes(pid: u32, key: &str) -> Result<u64> {
     Ok(kb * 1024)
 }
 
-/// Wall time and server CPU time of one phase.
+/// CPU time this process (the load generator, all threads) has used.
+pub fn own_cpu_time() -> Duration {
+    // SAFETY: getrusage fills the struct we pass.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Wall time and CPU time of one phase.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cost {
     pub wall: Duration,
+    /// The server's.
     pub cpu: Duration,
+    /// The load generator's, to tell whether it, not the server, was
+    /// the bottleneck.
+    pub client_cpu: Duration,
 }
 
 /// Measures a phase: take one before it starts, [`Meter::stop`] after.
@@ -190,17 +206,18 @@ pub struct Meter {
     pid: u32,
     wall: Instant,
     cpu: Duration,
+    client_cpu: Duration,
 }
 
 impl Meter {
     pub fn start(server: &Server) -> Result<Meter> {
-        Ok(Meter { pid: server.pid(), wall: Instant::now(), cpu: server.cpu()? })
+        Ok(Meter { pid: server.pid(), wall: Instant::now(), cpu: server.cpu()?, client_cpu: own_cpu_time() })
     }
 
     pub fn stop(&self) -> Result<Cost> {
         let wall = self.wall.elapsed();
         let cpu = cpu_time(self.pid)?.saturating_sub(self.cpu);
-        Ok(Cost { wall, cpu })
+        Ok(Cost { wall, cpu, client_cpu: own_cpu_time().saturating_sub(self.client_cpu) })
     }
 }
 

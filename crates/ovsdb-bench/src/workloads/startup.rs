@@ -105,7 +105,7 @@ async fn one(bench: &Bench, side: Side, source: &Path, rows: usize, dps: usize) 
     let mut server = Server::spawn(side, &bench.programs, &dir, std::slice::from_ref(&db))?;
     let mut conn = server.wait_ready(bench.timeout).await?;
     let datapaths = conn.transact(SB, vec![json!({"op": "select", "table": "Datapath_Binding", "where": [], "columns": ["_uuid"]})]).await?;
-    let startup = Cost { wall: start.elapsed(), cpu: server.cpu()? };
+    let startup = Cost { wall: start.elapsed(), cpu: server.cpu()?, client_cpu: Duration::ZERO };
     let (peak_rss, rss) = (server.peak_rss()?, server.rss()?);
     let n = datapaths[0]["rows"].as_array().map_or(0, Vec::len);
     ensure!(n == dps, "{n} datapaths after start-up, expected {dps}");
