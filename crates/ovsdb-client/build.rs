@@ -45,6 +45,15 @@ fn generate(path: &Path) -> Result<String, String> {
     for table in &schema.tables {
         table_code(&mut out, &schema, table);
     }
+    let _ = writeln!(out, "\n/// Checks a server's schema against these bindings: every table and column");
+    let _ = writeln!(out, "/// they know that the server has must have the type they were generated for.");
+    let _ = writeln!(out, "pub fn check_schema(schema: &::ovsdb::schema::DatabaseSchema) -> Result<(), crate::typed::RowError> {{");
+    for table in &schema.tables {
+        let _ = writeln!(out, "    if let Some(t) = schema.table({:?}) {{", table.name);
+        let _ = writeln!(out, "        <{} as crate::typed::Table>::check_schema(t)?;", struct_name(&table.name));
+        let _ = writeln!(out, "    }}");
+    }
+    let _ = writeln!(out, "    Ok(())\n}}");
     Ok(out)
 }
 

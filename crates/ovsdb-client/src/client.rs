@@ -145,6 +145,11 @@ impl Client {
         self.wait_status(|client, _| pred(&client.replica())).await
     }
 
+    /// Waits until `pred` holds for the session's status.
+    pub async fn wait_until(&self, mut pred: impl FnMut(&Status) -> bool) -> Result<(), ClientError> {
+        self.wait_status(|_, s| pred(s)).await
+    }
+
     async fn wait_status(&self, mut pred: impl FnMut(&Client, &Status) -> bool) -> Result<(), ClientError> {
         let mut rx = self.shared.status.subscribe();
         loop {

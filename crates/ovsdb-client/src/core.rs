@@ -438,10 +438,10 @@ impl Core {
 
     /// Takes lock `name` from whoever holds it.
     pub fn steal_lock(&mut self, name: &str) {
-        if self.lock.status.name.as_deref() != Some(name) {
-            self.release_lock();
-            self.lock.status.name = Some(name.to_string());
-        }
+        // A session may not ask twice for one lock ("duplicate lock"), so
+        // what we asked for before goes first.
+        self.release_lock();
+        self.lock.status.name = Some(name.to_string());
         if self.link.is_connected() {
             self.lock.request = Some(self.request("steal", vec![json!(name)]));
         }

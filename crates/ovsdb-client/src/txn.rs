@@ -133,10 +133,11 @@ impl Transaction {
         uuid
     }
 
-    /// Inserts a typed row (its `uuid` field is ignored). Returns its
-    /// provisional UUID.
-    pub fn insert_row<T: Table>(&mut self, row: &T) -> Uuid {
-        self.insert(T::TABLE, row.to_json_row())
+    /// Inserts a typed row (its `uuid` field is ignored). Columns left at
+    /// their Rust default are not sent, so the server gives them its own
+    /// default. Returns the row's provisional UUID.
+    pub fn insert_row<T: Table + Default>(&mut self, row: &T) -> Uuid {
+        self.insert(T::TABLE, row.diff_json_row(&T::default()))
     }
 
     pub fn update(&mut self, table: &str, where_: &[Clause], row: Map<String, Json>) -> OpIndex {

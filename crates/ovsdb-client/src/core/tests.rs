@@ -418,16 +418,19 @@ fn locks() {
     );
 
     h.core.steal_lock("L");
-    assert_eq!(h.out(), vec![json!({"id": 7, "method": "steal", "params": ["L"]})]);
-    h.reply(7, json!({"locked": true}));
+    assert_eq!(
+        h.out(),
+        vec![json!({"id": 7, "method": "unlock", "params": ["L"]}), json!({"id": 8, "method": "steal", "params": ["L"]})]
+    );
+    h.reply(8, json!({"locked": true}));
     assert!(h.core.status().lock.held);
     h.core.set_lock(Some("M"));
     assert_eq!(
         h.out(),
-        vec![json!({"id": 8, "method": "unlock", "params": ["L"]}), json!({"id": 9, "method": "lock", "params": ["M"]})]
+        vec![json!({"id": 9, "method": "unlock", "params": ["L"]}), json!({"id": 10, "method": "lock", "params": ["M"]})]
     );
     h.core.set_lock(None);
-    assert_eq!(h.out(), vec![json!({"id": 10, "method": "unlock", "params": ["M"]})]);
+    assert_eq!(h.out(), vec![json!({"id": 11, "method": "unlock", "params": ["M"]})]);
     assert_eq!(h.core.status().lock, LockStatus::default());
 }
 
