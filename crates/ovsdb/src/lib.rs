@@ -12,6 +12,7 @@
 //! - [`condition`], [`mutation`], [`txn`]: the `transact` method, from JSON
 //!   operations to a checked commit.
 //! - [`monitor`]: what monitoring clients follow and the updates they get.
+//! - [`convert`]: a database carried over to a new schema.
 //! - [`rpc`]: JSON-RPC messages and stream framing (a codec, no sockets).
 //! - [`error`]: the protocol's error object; every error string lives there.
 //!
@@ -21,6 +22,7 @@
 
 pub mod atom;
 pub mod condition;
+pub mod convert;
 pub mod datum;
 pub mod db;
 pub mod display;
