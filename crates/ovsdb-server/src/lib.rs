@@ -51,7 +51,8 @@ pub enum Event {
     Accepted(SessionId, SessionHandle, bool),
     Inbound(Inbound),
     Control(Command),
-    Shutdown,
+    /// A terminating signal (its number) or end of input.
+    Shutdown(Option<i32>),
 }
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
@@ -318,7 +319,12 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                         let _ = cmd.reply.send(answer);
                     }
                 }
-                Event::Shutdown => exiting = true,
+                Event::Shutdown(signal) => {
+                    if let Some(sig) = signal {
+                        tracing::info!(target: "fatal_signal", "terminating with signal {sig}");
+                    }
+                    exiting = true;
+                }
             }
         }
         server.tick(now_ms());

@@ -154,12 +154,12 @@ fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -
         else {
             return;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-            _ = hup.recv() => {}
-        }
-        let _ = tx.send(Event::Shutdown);
+        let sig = tokio::select! {
+            _ = term.recv() => libc::SIGTERM,
+            _ = int.recv() => libc::SIGINT,
+            _ = hup.recv() => libc::SIGHUP,
+        };
+        let _ = tx.send(Event::Shutdown(Some(sig)));
     });
     drop(events_tx);
 
