@@ -143,3 +143,52 @@ pub fn flush() {
 fn stdout_failed() -> bool {
     STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+static LOG_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A log line on the console (stderr) in Open vSwitch's default console
+/// format: `TIME|SEQ|MODULE|LEVEL|MESSAGE`, time in UTC to the second.
+pub fn log(module: &str, level: &str, message: &str) {
+    let seq = LOG_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let ts = daemon::log::timestamp(std::time::SystemTime::now());
+    // The daemons' format carries milliseconds; the console's does not.
+    let ts = match ts.split_once('.') {
+        Some((secs, _)) => format!("{secs}Z"),
+        None => ts,
+    };
+    let _ = writeln!(std::io::stderr(), "{ts}|{seq:05}|{module}|{level}|{message}");
+}
+
+/// The signals after which Open vSwitch's programs log their end and die.
+const FATAL_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGALRM];
+
+/// Makes SIGTERM, SIGINT, SIGHUP and SIGALRM log "terminating with signal
+/// N (NAME)" before they end the process, as Open vSwitch's fatal-signal
+/// module does. Call before starting any thread: the signals are blocked
+/// in the caller and received by a thread of their own.
+pub fn init_fatal_signals() {
+    // SAFETY: plain libc signal-set manipulation on local values; the
+    // waiting thread only formats a message and re-raises the signal.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in FATAL_SIGNALS {
+            libc::sigaddset(&mut set, s);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        std::thread::spawn(move || {
+            let mut sig: libc::c_int = 0;
+            if libc::sigwait(&set, &mut sig) != 0 {
+                return;
+            }
+            let name = std::ffi::CStr::from_ptr(libc::strsignal(sig)).to_string_lossy().into_owned();
+            let _ = std::io::stdout().flush();
+            log("fatal_signal", "WARN", &format!("terminating with signal {sig} ({name})"));
+            libc::signal(sig, libc::SIG_DFL);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(sig);
+        });
+    }
+}

@@ -9,20 +9,10 @@ use ovsdb::{Atom, Datum};
 
 use super::{Context, fetch_schema, need_rpc};
 use crate::cli::{self, Result, fatal};
+use crate::dbfile::{self, LogReader};
 use crate::jsonrpc::Connection;
 use crate::ovs_json::Json;
 use crate::schema::Schema;
-
-/// A record of a standalone database file: header line and JSON body,
-/// printed as Open vSwitch writes it (members in its hash order).
-pub(crate) fn log_record(json: &Json) -> Vec<u8> {
-    let mut body = json.to_text(0).into_bytes();
-    body.push(b'\n');
-    let mut out = Vec::with_capacity(body.len() + 64);
-    ovsdb_storage::frame::write_header(&mut out, ovsdb_storage::frame::STANDALONE_MAGIC, &body);
-    out.extend_from_slice(&body);
-    out
-}
 
 pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, _args: &[String]) -> Result<()> {
     if std::io::stdout().is_terminal() {
@@ -46,7 +36,7 @@ pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &st
     }
     let result = conn.transact_checked("transact", Json::Array(txn), ctx.json_flags())?;
 
-    cli::out_bytes(&log_record(&schema.to_json()));
+    cli::out_bytes(&crate::dbfile::record(&schema.to_json()));
 
     let results = match &result {
         Json::Array(r) if r.len() == schema.tables.len() => r,
@@ -89,7 +79,7 @@ pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &st
     output.put("_comment", Json::string("produced by \"ovsdb-client backup\""));
     output.put("_is_diff", Json::True);
     output.put("_date", Json::Integer(now_ms()));
-    cli::out_bytes(&log_record(&output));
+    cli::out_bytes(&crate::dbfile::record(&output));
     Ok(())
 }
 
@@ -155,14 +145,12 @@ pub(super) fn do_restore(ctx: &mut Context, rpc: Option<&mut Connection>, db: &s
 }
 
 /// The schema in the first record of a database file's bytes.
-pub(crate) fn read_schema_record(bytes: &[u8], name: &str) -> Result<Schema> {
-    let frame = match ovsdb_storage::frame::next_frame(bytes, 0, None) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(fatal(format!("{name}: cannot identify file type"))),
-        Err(e) => return Err(fatal(format!("{name}: {e}"))),
-    };
-    let json = Json::parse(frame.body).map_err(|e| fatal(format!("{name}: schema record is not valid JSON ({e})")))?;
-    Schema::from_json(&json).map_err(|e| fatal(crate::data::error_text(&e)))
+fn read_schema_record(bytes: &[u8], name: &str) -> Result<Schema> {
+    let mut reader = LogReader::from_bytes(name, bytes.to_vec(), &[dbfile::STANDALONE]).map_err(fatal)?;
+    match reader.read().map_err(fatal)? {
+        Some(json) => Schema::from_json(&json).map_err(|e| fatal(crate::data::error_text(&e))),
+        None => Err(fatal(format!("ovsdb error: {name}: cannot identify file type"))),
+    }
 }
 
 /// `row` followed by the UUID with `_` for `-`: a name for `uuid-name`.

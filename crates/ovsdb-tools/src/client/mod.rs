@@ -446,13 +446,14 @@ fn persist_ephemeral_columns(schema: &mut Schema, file: &str) {
         }
     }
     if n > 0 {
-        eprintln!(
-            "{}|00001|ovsdb|WARN|{file}: changed {n} columns in '{}' database from ephemeral to persistent, including \
-             '{}' column in '{}' table, because clusters do not support ephemeral columns",
-            daemon::log::timestamp(std::time::SystemTime::now()),
-            schema.name,
-            example.1,
-            example.0
+        cli::log(
+            "ovsdb",
+            "WARN",
+            &format!(
+                "{file}: changed {n} columns in '{}' database from ephemeral to persistent, including '{}' column \
+                 in '{}' table, because clusters do not support ephemeral columns",
+                schema.name, example.1, example.0
+            ),
         );
     }
 }

@@ -411,30 +411,100 @@ pub(super) fn do_wait(_ctx: &mut Context, _rpc: Option<&mut Connection>, _db: &s
     let txn = Json::Array(vec![Json::string("_Server"), op]);
 
     // Connect, ask, and start over whenever the connection fails, backing
-    // off as Open vSwitch's reconnection does (1, 2, 4, 8 seconds).
-    let mut backoff = Duration::from_secs(1);
+    // off and logging as Open vSwitch's reconnection does.
+    let mut backoff = Backoff::default();
     loop {
-        if let Ok(mut conn) = Connection::open(&remote) {
-            backoff = Duration::from_secs(1);
-            let sdca = conn.send_request("set_db_change_aware", Json::Array(vec![Json::True]));
-            let txn_id = conn.send_request("transact", txn.clone());
-            if let (Ok(sdca), Ok(txn_id)) = (sdca, txn_id) {
-                while let Ok(msg) = conn.recv() {
-                    match msg {
-                        Message::Request { method, params, id } if method == "echo" => {
-                            let _ = conn.send(&Message::Reply { result: params, id });
+        backoff.connecting(&remote);
+        match Connection::open(&remote) {
+            Err(f) => backoff.failed(&remote, f.message.as_deref().and_then(paren_reason).unwrap_or("")),
+            Ok(mut conn) => {
+                cli::log("reconnect", "INFO", &format!("{remote}: connected"));
+                let sdca = conn.send_request("set_db_change_aware", Json::Array(vec![Json::True]));
+                let txn_id = conn.send_request("transact", txn.clone());
+                let why = match (sdca, txn_id) {
+                    (Ok(sdca), Ok(txn_id)) => loop {
+                        match conn.recv() {
+                            Ok(Message::Request { method, params, id }) if method == "echo" => {
+                                let _ = conn.send(&Message::Reply { result: params, id });
+                            }
+                            Ok(Message::Error { error, id }) if id.equal(&sdca) => {
+                                return Err(fatal(format!(
+                                    "{remote}: set_db_change_aware failed ({})",
+                                    error.to_text(0)
+                                )));
+                            }
+                            Ok(Message::Reply { result, id }) if id.equal(&txn_id) => {
+                                return check_transaction_reply(&result);
+                            }
+                            Ok(_) => {}
+                            Err(e) => break e,
                         }
-                        Message::Error { error, id } if id.equal(&sdca) => {
-                            return Err(fatal(format!("{remote}: set_db_change_aware failed ({})", error.to_text(0))));
-                        }
-                        Message::Reply { result, id } if id.equal(&txn_id) => return check_transaction_reply(&result),
-                        _ => {}
-                    }
-                }
+                    },
+                    (Err(e), _) | (_, Err(e)) => crate::jsonrpc::RecvError::Io(e),
+                };
+                backoff.dropped(&remote, &why);
             }
         }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_secs(8));
+        std::thread::sleep(backoff.delay());
+    }
+}
+
+/// The text in the last parentheses of a message: the reason of a failed
+/// connection.
+fn paren_reason(msg: &str) -> Option<&str> {
+    let start = msg.rfind('(')?;
+    msg[start + 1..].strip_suffix(')')
+}
+
+/// Open vSwitch's reconnection back-off (1 s, then doubling up to 8 s)
+/// and the log lines it writes on the way.
+#[derive(Default)]
+struct Backoff {
+    /// Milliseconds to wait before the next attempt.
+    ms: u64,
+}
+
+const MIN_BACKOFF_MS: u64 = 1000;
+const MAX_BACKOFF_MS: u64 = 8000;
+
+impl Backoff {
+    fn connecting(&self, remote: &str) {
+        if self.ms < MAX_BACKOFF_MS {
+            cli::log("reconnect", "INFO", &format!("{remote}: connecting..."));
+        }
+    }
+
+    fn failed(&mut self, remote: &str, reason: &str) {
+        if self.ms < MAX_BACKOFF_MS {
+            cli::log("reconnect", "INFO", &format!("{remote}: connection attempt failed ({reason})"));
+        }
+        if self.ms < MIN_BACKOFF_MS {
+            self.ms = MIN_BACKOFF_MS;
+        } else if self.ms < MAX_BACKOFF_MS / 2 {
+            self.ms *= 2;
+            cli::log("reconnect", "INFO", &format!("{remote}: waiting {} seconds before reconnect", self.ms / 1000));
+        } else {
+            if self.ms < MAX_BACKOFF_MS {
+                cli::log(
+                    "reconnect",
+                    "INFO",
+                    &format!("{remote}: continuing to reconnect in the background but suppressing further logging"),
+                );
+            }
+            self.ms = MAX_BACKOFF_MS;
+        }
+    }
+
+    fn dropped(&mut self, remote: &str, why: &crate::jsonrpc::RecvError) {
+        match why {
+            crate::jsonrpc::RecvError::Eof => cli::log("reconnect", "INFO", &format!("{remote}: connection closed by peer")),
+            other => cli::log("reconnect", "WARN", &format!("{remote}: connection dropped ({})", other.text())),
+        }
+        self.ms = MIN_BACKOFF_MS;
+    }
+
+    fn delay(&self) -> Duration {
+        Duration::from_millis(self.ms)
     }
 }
 
