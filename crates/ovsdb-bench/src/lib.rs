@@ -103,6 +103,7 @@ pub struct Bench {
     pub programs: Programs,
     pub timeout: Duration,
     dir: tempfile::TempDir,
+    started: std::time::Instant,
 }
 
 impl Bench {
@@ -112,7 +113,7 @@ impl Bench {
             None => tempfile::Builder::new().prefix("rovsdb-bench.").tempdir(),
         }
         .context("creating a temporary directory")?;
-        Ok(Bench { scale: opts.scale, programs: opts.programs.clone(), timeout: opts.timeout, dir })
+        Ok(Bench { scale: opts.scale, programs: opts.programs.clone(), timeout: opts.timeout, dir, started: std::time::Instant::now() })
     }
 
     /// `full` scaled, and at least `min`.
@@ -144,8 +145,10 @@ impl Bench {
         Server::start(side, &self.programs, &dir, &[db], self.timeout).await
     }
 
-    /// Runs one phase under the timeout; `what` names it in errors.
+    /// Runs one phase under the timeout; `what` names it in progress
+    /// lines (on stderr) and errors.
     pub async fn phase<T>(&self, what: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        eprintln!("rovsdb-bench: [{:7.1}s] {what}", self.started.elapsed().as_secs_f64());
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(res) => res.with_context(|| format!("during {what}")),
             Err(_) => bail!("{what} did not finish within {:?}", self.timeout),

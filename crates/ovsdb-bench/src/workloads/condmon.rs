@@ -16,7 +16,7 @@ use anyhow::{Result, bail, ensure};
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 
-use super::{MIB, WRITER_WINDOW};
+use super::{MIB, WRITER_WINDOW, generator_busy};
 use crate::Bench;
 use crate::client::{Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key};
 use crate::data::{FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread};
@@ -49,6 +49,8 @@ impl Plan {
 }
 
 struct Outcome {
+    /// Every client's `monitor_cond` answered.
+    subscribe: Cost,
     cost: Cost,
     synced: f64,
     bytes: u64,
@@ -81,9 +83,12 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             plan.commits
         ),
         figures: vec![
+            Figure::new("subscribe: all initial replies", "s", Better::Lower, ovs.subscribe.wall.as_secs_f64(), rovn.subscribe.wall.as_secs_f64()),
+            Figure::new("subscribe: server CPU", "s", Better::Lower, ovs.subscribe.cpu.as_secs_f64(), rovn.subscribe.cpu.as_secs_f64()),
             Figure::new("server CPU per commit", "ms", Better::Lower, per_commit(ovs), per_commit(rovn)).target(Target::Ratio(5.0)),
             Figure::new("time until every client has its changes", "s", Better::Lower, ovs.synced, rovn.synced),
             Figure::new("bytes received, all clients", "MiB", Better::Lower, ovs.bytes as f64 / MIB, rovn.bytes as f64 / MIB),
+            generator_busy("", &ovs.cost, &rovn.cost),
         ],
     }])
 }
@@ -107,21 +112,26 @@ async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
 
     // Subscribe everybody and check each initial copy.
     let mut conns = connect_all(&server.sock, plan.clients).await?;
+    let meter = Meter::start(&server)?;
     let mut ids = Vec::new();
     for (c, conn) in conns.iter_mut().enumerate() {
         let clauses: Vec<Json> = plan.datapaths_of(c).map(|d| json!(["logical_datapath", "==", ["uuid", dps[d]]])).collect();
         ids.push(conn.send("monitor_cond", json!([SB, "flows", {"Logical_Flow": [{"where": clauses}]}])).await?);
     }
+    let mut initials = Vec::new();
+    for (conn, id) in conns.iter_mut().zip(ids) {
+        initials.push(conn.reply_to(id, &mut |m, _| bail!("notification {m} before the monitor reply")).await?);
+    }
+    let subscribe = meter.stop()?;
     let first = fingerprint(&json!(FIRST_ACTIONS));
     let mut tasks = Vec::new();
-    for (c, (mut conn, id)) in conns.into_iter().zip(ids).enumerate() {
+    for (c, (conn, initial)) in conns.into_iter().zip(initials).enumerate() {
         let mine: HashSet<usize> = plan.datapaths_of(c).collect();
         let own: HashSet<u128> = (0..plan.rows()).filter(|i| mine.contains(&(i % plan.datapaths))).map(|i| keys[i]).collect();
         let expect: HashMap<u128, u64> = (0..plan.rows())
             .filter(|i| mine.contains(&(i % plan.datapaths)))
             .filter_map(|i| Some((keys[i], fingerprint(&json!(actions(*last_write.get(&i)?))))))
             .collect();
-        let initial = conn.reply_to(id, &mut |m, _| bail!("notification {m} before the monitor reply")).await?;
         let mut replica = Replica::new("Logical_Flow", "actions");
         replica.apply(&initial, |_, _| {})?;
         ensure!(
@@ -161,5 +171,5 @@ async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
     let done = join_all(set).await?;
     let cost = meter.stop()?;
     let last = done.iter().map(|(t, _)| *t).max().unwrap_or(start);
-    Ok(Outcome { cost, synced: (last - start).as_secs_f64(), bytes: done.iter().map(|(_, b)| b).sum() })
+    Ok(Outcome { subscribe, cost, synced: (last - start).as_secs_f64(), bytes: done.iter().map(|(_, b)| b).sum() })
 }

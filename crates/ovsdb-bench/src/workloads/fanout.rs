@@ -12,7 +12,7 @@ use anyhow::{Result, bail, ensure};
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 
-use super::{MIB, WRITER_WINDOW};
+use super::{MIB, WRITER_WINDOW, generator_busy};
 use crate::Bench;
 use crate::client::{Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn};
 use crate::data::{SB, flow_row, insert_datapaths, pipeline};
@@ -44,6 +44,7 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             Figure::new("time until every client has every update", "s", Better::Lower, ovs.all_synced, rovn.all_synced),
             Figure::new("wall time incl. writer", "s", Better::Lower, ovs.cost.wall.as_secs_f64(), rovn.cost.wall.as_secs_f64()),
             Figure::new("bytes received, all clients", "MiB", Better::Lower, ovs.bytes as f64 / MIB, rovn.bytes as f64 / MIB),
+            generator_busy("", &ovs.cost, &rovn.cost),
         ],
     }])
 }

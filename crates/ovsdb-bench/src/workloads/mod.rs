@@ -9,8 +9,18 @@ pub mod reconnect;
 pub mod startup;
 pub mod txn;
 
+use crate::report::{Better, Figure};
+use crate::servers::Cost;
+
 /// Transactions a single writer keeps in flight (fanout, condmon,
 /// reconnect): enough for both servers to batch, as under real load.
 pub const WRITER_WINDOW: usize = 16;
 
 pub const MIB: f64 = 1024.0 * 1024.0;
+
+/// How busy the load generator was during a phase (its CPU time over wall
+/// time): near 1 on one thread means it, not the server, set the pace.
+pub fn generator_busy(label: &str, ovs: &Cost, rovn: &Cost) -> Figure {
+    let busy = |c: &Cost| c.client_cpu.as_secs_f64() / c.wall.as_secs_f64();
+    Figure::new(format!("{label}load generator busy (context)"), "cores", Better::Lower, busy(ovs), busy(rovn))
+}

@@ -24,7 +24,7 @@ use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 use tokio::sync::{mpsc, watch};
 
-use super::{MIB, WRITER_WINDOW};
+use super::{MIB, WRITER_WINDOW, generator_busy};
 use crate::Bench;
 use crate::client::{Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key};
 use crate::data::{FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread};
@@ -105,6 +105,7 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             Figure::new("full resend ÷ resync bytes", "x", Better::Higher, saving(ovs), saving(rovn)).target(Target::RovnAtLeast(20.0)),
             Figure::new("time until all clients in sync", "s", Better::Lower, ovs.synced, rovn.synced),
             Figure::new("resync: server CPU", "s", Better::Lower, ovs.resync.cpu.as_secs_f64(), rovn.resync.cpu.as_secs_f64()),
+            generator_busy("resync: ", &ovs.resync, &rovn.resync),
         ],
     }])
 }

@@ -19,6 +19,7 @@ use anyhow::{Result, bail, ensure};
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 
+use super::generator_busy;
 use crate::Bench;
 use crate::client::{Conn, check_transact, connect_all, inserted_uuids, join_all, request, txn};
 use crate::data::{NB, SB, by_uuid, check_counts, insert_datapaths};
@@ -51,8 +52,7 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             Figure::new(format!("{label}: server CPU/txn"), "µs", Better::Lower, cpu_per_txn(&costs[0]), cpu_per_txn(&costs[1]))
                 .target(Target::Ratio(3.0)),
         );
-        let client = |c: &Cost| c.client_cpu.as_secs_f64() / c.wall.as_secs_f64();
-        figures.push(Figure::new(format!("{label}: load generator busy"), "cores", Better::Lower, client(&costs[0]), client(&costs[1])));
+        figures.push(generator_busy(&format!("{label}: "), &costs[0], &costs[1]));
     }
     Ok(vec![Report {
         workload: "txn",
