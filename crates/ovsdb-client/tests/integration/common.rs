@@ -104,6 +104,12 @@ impl Server {
         self.daemon = Some(daemon);
     }
 
+    /// `ovs-appctl -t` this server.
+    pub fn appctl(&self, args: &[&str]) -> String {
+        let ctl = self.dir.join("ovsdb-server.ctl");
+        sandbox::tool::appctl(&ctl, args, Duration::from_secs(10)).expect("ovs-appctl")
+    }
+
     /// SIGTERM, as an operator's restart would.
     pub fn stop(&mut self) {
         if let Some(mut d) = self.daemon.take() {

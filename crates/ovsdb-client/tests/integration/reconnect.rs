@@ -137,7 +137,25 @@ async fn failover_between_remotes(imp: Impl) {
     assert_eq!(names(&client), ["one"]);
 }
 
-crate::against_both!(resume_after_connection_loss, server_restart, failover_between_remotes);
+/// The database goes away and comes back: a change-aware client has its
+/// monitor cancelled, finds the database missing, and monitors it again
+/// once it is back.
+async fn database_removed_and_added_back(imp: Impl) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = nb_server(imp, dir.path());
+    let client = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
+    insert(&client, "a").await;
+    server.appctl(&["ovsdb-server/remove-db", nb::DATABASE]);
+    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    // Until the database is back, the replica keeps what it had.
+    assert_eq!(client.replica().iter::<nb::LogicalSwitch>().count(), 1);
+    server.appctl(&["ovsdb-server/add-db", &dir.path().join("nb.db").display().to_string()]);
+    within("the client to monitor again", client.wait_connected()).await.unwrap();
+    assert_eq!(client.replica().iter::<nb::LogicalSwitch>().map(|s| s.name).collect::<Vec<_>>(), ["a"]);
+    assert_eq!(client.status().stats.inconsistencies, 0);
+}
+
+crate::against_both!(resume_after_connection_loss, server_restart, failover_between_remotes, database_removed_and_added_back);
 
 /// A fake server that reads and never answers: the client probes, gives
 /// up, and reconnects; and it answers the server's own "echo".
