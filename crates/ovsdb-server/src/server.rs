@@ -43,6 +43,9 @@ pub trait Storage: Send {
     fn sync(&mut self) -> std::io::Result<()>;
     /// Rewrites the file as a snapshot of `db`.
     fn compact(&mut self, db: &Database) -> std::io::Result<()>;
+    /// Rewrites the file for `db`, whose schema changed; returns the id the
+    /// transaction chain restarts from.
+    fn convert(&mut self, db: &Database) -> std::io::Result<Uuid>;
     /// True when the log has grown enough that compaction pays.
     fn wants_compaction(&self) -> bool;
     /// The file's path, for messages.
@@ -198,42 +201,18 @@ impl Server {
         Ok(())
     }
 
-    /// Stops serving a database. Sessions that declared themselves
-    /// change-aware see their monitors on it cancelled ("monitor_canceled")
-    /// and their pending transactions on it answered "canceled"; every other
-    /// session is disconnected, so that its client reconnects and notices.
+    /// Stops serving a database; see [`Server::after_schema_change`] for
+    /// what its clients see.
     pub fn remove_db(&mut self, name: &str) -> Result<(), String> {
         if name == SERVER_DB || !self.dbs.contains_key(name) {
             return Err(format!("{name}: no database by that name"));
-        }
-        let affected: Vec<(SessionId, String, Json)> = self
-            .sessions
-            .iter()
-            .flat_map(|(sid, s)| s.monitors.iter().filter(|(_, m)| m.db == name).map(|(k, m)| (*sid, k.clone(), m.id.clone())))
-            .collect();
-        for (sid, key, id) in affected {
-            self.remove_monitor(sid, &key);
-            if self.sessions.get(&sid).is_some_and(|s| s.db_change_aware) {
-                self.notify(sid, "monitor_canceled", vec![id]);
-            }
-        }
-        let (cancelled, kept): (Vec<Trigger>, Vec<Trigger>) =
-            std::mem::take(&mut self.triggers).into_iter().partition(|t| t.db == name);
-        self.triggers = kept;
-        for t in cancelled {
-            if self.sessions.get(&t.session).is_some_and(|s| s.db_change_aware) {
-                self.send_error(t.session, &t.id, json!("canceled"));
-            }
         }
         if let Some(mut entry) = self.dbs.remove(name)
             && let Some(st) = entry.storage.as_mut()
         {
             let _ = st.sync();
         }
-        self.refresh_server_db();
-        let unaware: Vec<SessionId> =
-            self.sessions.iter().filter(|(_, s)| !s.db_change_aware).map(|(id, _)| *id).collect();
-        self.outbox.extend(unaware.into_iter().map(Action::Close));
+        self.after_schema_change(name);
         Ok(())
     }
 
@@ -377,6 +356,17 @@ impl Server {
                     match self.create_monitor(session, &db, &params, version) {
                         Ok(result) => self.send_reply_bytes(session, &id, Bytes::from(result)),
                         Err(e) => self.send_error(session, &id, e),
+                    }
+                }
+            }
+            "convert" => {
+                if let Some(db) = self.lookup_db(session, method, &params, &id) {
+                    match self.convert(&db, &params) {
+                        Ok(()) => {
+                            self.send_reply(session, &id, &json!({}));
+                            self.after_schema_change(&db);
+                        }
+                        Err(e) => self.send_error(session, &id, e.to_json()),
                     }
                 }
             }
@@ -538,6 +528,70 @@ impl Server {
             // which tick() handles, so pass arrival to keep elapsed at 0.
             self.run_transaction(t.session, t.id, &t.db, t.params, t.arrived_ms, t.arrived_ms);
         }
+    }
+
+    // ----- schema conversion -----
+
+    /// The `convert` method: the database moves to a new schema, on disk
+    /// first. Transactions before it are another schema's history.
+    fn convert(&mut self, db_name: &str, params: &[Json]) -> Result<(), Error> {
+        let all = Json::Array(params.to_vec());
+        let [_, schema_json] = params else {
+            return Err(Error::syntax_in(ErrorKind::SyntaxError, &all, "array expected"));
+        };
+        if db_name == SERVER_DB || self.read_only {
+            return Err(Error::new(ErrorKind::NotAllowed, format!("database {db_name} cannot be converted")));
+        }
+        let schema = ovsdb::schema::DatabaseSchema::from_json(schema_json)?;
+        let entry = self.dbs.get_mut(db_name).ok_or_else(|| Error::new(ErrorKind::UnknownDatabase, db_name))?;
+        if schema.name != entry.db.schema.name {
+            return Err(Error::new(
+                ErrorKind::InvalidParameters,
+                format!("new schema name ({}) does not match database name ({})", schema.name, entry.db.schema.name),
+            ));
+        }
+        let new_db = ovsdb::convert::convert(&entry.db, schema).map_err(|e| e.to_error())?;
+        let epoch = match entry.storage.as_mut() {
+            Some(st) => st.convert(&new_db).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?,
+            None => Uuid::random(),
+        };
+        entry.schema_bytes = Bytes::from(serde_json::to_vec(&new_db.schema.to_json()).unwrap_or_default());
+        entry.db = new_db;
+        entry.history.clear();
+        entry.history_rows = 0;
+        entry.history_start = epoch;
+        entry.last_txn_id = epoch;
+        Ok(())
+    }
+
+    /// After a database changed schema (or went away): monitors and pending
+    /// transactions on it end ("monitor_canceled", "canceled") for clients
+    /// that said they understand that; the others are disconnected so that
+    /// they reconnect and see the new schema.
+    fn after_schema_change(&mut self, name: &str) {
+        let affected: Vec<(SessionId, String, Json)> = self
+            .sessions
+            .iter()
+            .flat_map(|(sid, s)| s.monitors.iter().filter(|(_, m)| m.db == name).map(|(k, m)| (*sid, k.clone(), m.id.clone())))
+            .collect();
+        for (sid, key, id) in affected {
+            self.remove_monitor(sid, &key);
+            if self.sessions.get(&sid).is_some_and(|s| s.db_change_aware) {
+                self.notify(sid, "monitor_canceled", vec![id]);
+            }
+        }
+        let (cancelled, kept): (Vec<Trigger>, Vec<Trigger>) =
+            std::mem::take(&mut self.triggers).into_iter().partition(|t| t.db == name);
+        self.triggers = kept;
+        for t in cancelled {
+            if self.sessions.get(&t.session).is_some_and(|s| s.db_change_aware) {
+                self.send_error(t.session, &t.id, json!("canceled"));
+            }
+        }
+        self.refresh_server_db();
+        let unaware: Vec<SessionId> =
+            self.sessions.iter().filter(|(_, s)| !s.db_change_aware).map(|(id, _)| *id).collect();
+        self.outbox.extend(unaware.into_iter().map(Action::Close));
     }
 
     // ----- monitors -----

@@ -25,6 +25,10 @@ impl Storage for Log {
         Log::compact(self, db, Some("compacting database online")).map_err(std::io::Error::other)
     }
 
+    fn convert(&mut self, db: &Database) -> std::io::Result<Uuid> {
+        Log::convert(self, db, Some("converted by rovsdb-server")).map_err(std::io::Error::other)
+    }
+
     fn wants_compaction(&self) -> bool {
         self.compaction_due(std::time::Instant::now())
     }

@@ -327,6 +327,22 @@ impl Log {
         fsync_parent_dir(&target)
     }
 
+    /// Replaces the file by a snapshot of `db`, which has a new schema (the
+    /// `convert` method): like [`Log::compact`], and later records are
+    /// written for the new schema. Transactions before the conversion are
+    /// history of another schema, so the id chain starts afresh; returns
+    /// the new starting id.
+    pub fn convert(&mut self, db: &Database, comment: Option<&str>) -> Result<Uuid> {
+        let old_schema = std::mem::replace(&mut self.schema, Arc::clone(&db.schema));
+        let old_id = std::mem::replace(&mut self.last_txn_id, Uuid::random());
+        let res = self.compact(db, comment);
+        if res.is_err() {
+            self.schema = old_schema;
+            self.last_txn_id = old_id;
+        }
+        res.map(|()| self.last_txn_id)
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.read_only {
             Err(Error::ReadOnly)
