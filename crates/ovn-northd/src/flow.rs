@@ -1,0 +1,305 @@
+//! Logical flows as northd builds them, and the table that merges the
+//! flows of every unit into Southbound rows.
+//!
+//! A [`Flow`] is what identifies a Southbound `Logical_Flow` apart from its
+//! datapaths: stage, priority, match, actions and controller meter. Units
+//! (one switch, one port, one port group's ACLs...) emit flows for a set of
+//! datapaths; [`FlowTable`] counts, per flow and datapath, how many units
+//! emit it. A flow emitted for several datapaths becomes one row with a
+//! `logical_dp_group`, which is how OVN shares flows between datapaths.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use ovsdb::Uuid;
+
+use crate::stage::Stage;
+
+/// The identity of a logical flow, datapaths aside.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Flow {
+    pub stage: Stage,
+    pub priority: u16,
+    pub match_: String,
+    pub actions: String,
+    pub controller_meter: Option<Arc<str>>,
+}
+
+/// What a Southbound row carries besides its identity. When several units
+/// emit the same flow, the first one's metadata is kept (as OVN keeps the
+/// first flow it built); the table keeps the smallest by `Ord` so that the
+/// choice does not depend on the order units run in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FlowMeta {
+    /// `tags:in_out_port`: the port the match's `inport`/`outport` names,
+    /// which lets ovn-controller skip flows of ports it does not host.
+    pub io_port: Option<Arc<str>>,
+    /// `external_ids:stage-hint`: the Northbound row the flow comes from
+    /// (first 8 hex digits of its UUID).
+    pub stage_hint: Option<Uuid>,
+    /// `external_ids:source`: where in rovn the flow is built.
+    pub source: &'static str,
+}
+
+/// Flows emitted by one unit of work.
+#[derive(Clone, Debug, Default)]
+pub struct FlowSink {
+    pub flows: Vec<(Flow, FlowMeta)>,
+}
+
+impl FlowSink {
+    pub fn push(&mut self, flow: Flow, meta: FlowMeta) {
+        self.flows.push((flow, meta));
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+}
+
+/// Adds a flow to a [`FlowSink`], recording this source location.
+///
+/// `lflow!(sink, stage, priority, match, actions)` plus optional
+/// `hint = uuid`, `io = port`, `meter = name` (each an `Option` or a value).
+#[macro_export]
+macro_rules! lflow {
+    ($sink:expr, $stage:expr, $prio:expr, $m:expr, $a:expr $(, $k:ident = $v:expr)* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut meta = $crate::flow::FlowMeta {
+            io_port: None,
+            stage_hint: None,
+            source: $crate::flow::short_source(concat!(file!(), ":", line!())),
+        };
+        #[allow(unused_mut, unused_assignments)]
+        let mut meter: Option<std::sync::Arc<str>> = None;
+        $( $crate::lflow!(@opt meta, meter, $k, $v); )*
+        $sink.push(
+            $crate::flow::Flow {
+                stage: $stage,
+                priority: $prio,
+                match_: String::from($m),
+                actions: String::from($a),
+                controller_meter: meter,
+            },
+            meta,
+        );
+    }};
+    (@opt $meta:ident, $meter:ident, hint, $v:expr) => { $meta.stage_hint = $crate::flow::IntoOpt::into_opt($v); };
+    (@opt $meta:ident, $meter:ident, io, $v:expr) => { $meta.io_port = $crate::flow::IntoOpt::<std::sync::Arc<str>>::into_opt($v); };
+    (@opt $meta:ident, $meter:ident, meter, $v:expr) => { $meter = $crate::flow::IntoOpt::<std::sync::Arc<str>>::into_opt($v); };
+}
+
+/// `file!():line!()` trimmed to the file name, as OVN trims its source
+/// locator.
+pub fn short_source(s: &'static str) -> &'static str {
+    match s.rfind('/') {
+        Some(i) => &s[i + 1..],
+        None => s,
+    }
+}
+
+/// Conversions accepted by the `lflow!` options.
+pub trait IntoOpt<T> {
+    fn into_opt(self) -> Option<T>;
+}
+impl IntoOpt<Uuid> for Uuid {
+    fn into_opt(self) -> Option<Uuid> {
+        Some(self)
+    }
+}
+impl IntoOpt<Uuid> for Option<Uuid> {
+    fn into_opt(self) -> Option<Uuid> {
+        self
+    }
+}
+impl IntoOpt<Arc<str>> for Arc<str> {
+    fn into_opt(self) -> Option<Arc<str>> {
+        Some(self)
+    }
+}
+impl IntoOpt<Arc<str>> for &Arc<str> {
+    fn into_opt(self) -> Option<Arc<str>> {
+        Some(Arc::clone(self))
+    }
+}
+impl IntoOpt<Arc<str>> for &str {
+    fn into_opt(self) -> Option<Arc<str>> {
+        Some(Arc::from(self))
+    }
+}
+impl IntoOpt<Arc<str>> for Option<Arc<str>> {
+    fn into_opt(self) -> Option<Arc<str>> {
+        self
+    }
+}
+impl IntoOpt<Arc<str>> for &String {
+    fn into_opt(self) -> Option<Arc<str>> {
+        Some(Arc::from(self.as_str()))
+    }
+}
+impl IntoOpt<Arc<str>> for String {
+    fn into_opt(self) -> Option<Arc<str>> {
+        Some(Arc::from(self))
+    }
+}
+impl IntoOpt<Arc<str>> for Option<String> {
+    fn into_opt(self) -> Option<Arc<str>> {
+        self.map(Arc::from)
+    }
+}
+impl IntoOpt<Arc<str>> for Option<&Arc<str>> {
+    fn into_opt(self) -> Option<Arc<str>> {
+        self.cloned()
+    }
+}
+
+/// A datapath, by the UUID of its Northbound row.
+pub type DpId = Uuid;
+
+/// One flow's datapaths (with how many units emit it for each) and
+/// metadata.
+#[derive(Clone, Debug, Default)]
+pub struct FlowEntry {
+    pub dps: BTreeMap<DpId, u32>,
+    /// Metadata of every contribution, with counts; the smallest wins.
+    metas: BTreeMap<FlowMeta, u32>,
+}
+
+impl FlowEntry {
+    pub fn meta(&self) -> Option<&FlowMeta> {
+        self.metas.keys().next()
+    }
+
+    pub fn datapaths(&self) -> impl Iterator<Item = &DpId> {
+        self.dps.keys()
+    }
+}
+
+/// Every flow of every unit, merged.
+#[derive(Clone, Debug, Default)]
+pub struct FlowTable {
+    entries: HashMap<Arc<Flow>, FlowEntry>,
+    /// Flows whose datapaths or metadata changed since [`FlowTable::take_dirty`].
+    dirty: HashSet<Arc<Flow>>,
+}
+
+/// A unit's contribution: its flows and the datapaths they apply to.
+#[derive(Clone, Debug, Default)]
+pub struct Contribution {
+    pub flows: Vec<(Arc<Flow>, FlowMeta, Arc<[DpId]>)>,
+}
+
+impl Contribution {
+    pub fn from_sink(sink: FlowSink, dps: Arc<[DpId]>) -> Contribution {
+        Contribution {
+            flows: sink
+                .flows
+                .into_iter()
+                .map(|(f, m)| (Arc::new(f), m, Arc::clone(&dps)))
+                .collect(),
+        }
+    }
+
+    pub fn extend(&mut self, sink: FlowSink, dps: Arc<[DpId]>) {
+        self.flows
+            .extend(sink.flows.into_iter().map(|(f, m)| (Arc::new(f), m, Arc::clone(&dps))));
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+}
+
+impl FlowTable {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, flow: &Flow) -> Option<&FlowEntry> {
+        self.entries.get(flow)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<Flow>, &FlowEntry)> {
+        self.entries.iter()
+    }
+
+    /// Replaces a unit's previous contribution by its new one, touching
+    /// only the flows that differ.
+    pub fn replace(&mut self, old: &Contribution, new: &Contribution) {
+        let key = |(f, m, d): &(Arc<Flow>, FlowMeta, Arc<[DpId]>)| (Arc::clone(f), m.clone(), Arc::clone(d));
+        let mut old_set: HashMap<(Arc<Flow>, FlowMeta, Arc<[DpId]>), u32> = HashMap::new();
+        for c in &old.flows {
+            *old_set.entry(key(c)).or_default() += 1;
+        }
+        let mut added = Vec::new();
+        for c in &new.flows {
+            match old_set.get_mut(&key(c)) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => added.push(c),
+            }
+        }
+        for ((f, m, d), n) in old_set {
+            for _ in 0..n {
+                self.remove_one(&f, &m, &d);
+            }
+        }
+        for (f, m, d) in added {
+            self.add_one(f, m, d);
+        }
+    }
+
+    fn add_one(&mut self, flow: &Arc<Flow>, meta: &FlowMeta, dps: &[DpId]) {
+        let e = self.entries.entry(Arc::clone(flow)).or_default();
+        for dp in dps {
+            *e.dps.entry(*dp).or_default() += 1;
+        }
+        *e.metas.entry(meta.clone()).or_default() += 1;
+        self.dirty.insert(Arc::clone(flow));
+    }
+
+    fn remove_one(&mut self, flow: &Arc<Flow>, meta: &FlowMeta, dps: &[DpId]) {
+        let Some(e) = self.entries.get_mut(flow) else {
+            return;
+        };
+        for dp in dps {
+            if let Some(n) = e.dps.get_mut(dp) {
+                *n -= 1;
+                if *n == 0 {
+                    e.dps.remove(dp);
+                }
+            }
+        }
+        if let Some(n) = e.metas.get_mut(meta) {
+            *n -= 1;
+            if *n == 0 {
+                e.metas.remove(meta);
+            }
+        }
+        if e.dps.is_empty() {
+            self.entries.remove(flow);
+        }
+        self.dirty.insert(Arc::clone(flow));
+    }
+
+    /// How many flows changed since [`FlowTable::take_dirty`].
+    pub fn dirty_len(&self) -> usize {
+        self.dirty.len()
+    }
+
+    /// The flows changed since the last call.
+    pub fn take_dirty(&mut self) -> HashSet<Arc<Flow>> {
+        std::mem::take(&mut self.dirty)
+    }
+}
