@@ -8,12 +8,15 @@ use std::sync::OnceLock;
 use daemon::options::{self, Arg, OptionError, Spec};
 
 static PROGRAM_NAME: OnceLock<String> = OnceLock::new();
+static ARGV0: OnceLock<String> = OnceLock::new();
 
 /// Sets the name messages start with: the last component of `argv[0]`, as
-/// Open vSwitch's `set_program_name` does.
+/// Open vSwitch's `set_program_name` does (getopt's own messages use
+/// `argv[0]` as given).
 pub fn set_program_name(argv0: &str) {
     let base = argv0.rsplit('/').next().unwrap_or(argv0);
     let _ = PROGRAM_NAME.set(base.to_string());
+    let _ = ARGV0.set(argv0.to_string());
 }
 
 pub fn program_name() -> &'static str {
@@ -100,7 +103,9 @@ pub fn parse_options(args: &[String], specs: &[&[Spec]]) -> Result<options::Pars
             }
             other => other.to_string(),
         };
-        fatal(msg)
+        let argv0 = ARGV0.get().map(String::as_str).unwrap_or(program_name());
+        let _ = writeln!(std::io::stderr(), "{argv0}: {msg}");
+        Fatal { message: None, status: 1 }
     })
 }
 
