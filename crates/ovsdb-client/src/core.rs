@@ -874,10 +874,7 @@ impl Core {
         let Some(id) = params.first() else { return };
         if *id == self.data_monitor_id && self.monitor_version.is_some() {
             let updates = match (version, params.as_slice()) {
-                (Version::V3, [_, Json::String(last), updates]) => match Uuid::parse(last) {
-                    Some(last) => Some((Some(last), updates)),
-                    None => None,
-                },
+                (Version::V3, [_, Json::String(last), updates]) => Uuid::parse(last).map(|last| (Some(last), updates)),
                 (Version::V1 | Version::V2, [_, updates]) => Some((None, updates)),
                 _ => None,
             };

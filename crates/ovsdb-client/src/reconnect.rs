@@ -168,9 +168,10 @@ impl Reconnect {
         if self.free_tries > 1 {
             self.free_tries -= 1;
             self.backoff = Duration::ZERO;
-        } else if was_up && self.last_activity.saturating_duration_since(self.connected_at) >= self.backoff {
-            self.backoff = self.timing.min_backoff;
-        } else if self.backoff < self.timing.min_backoff {
+        } else if (was_up && self.last_activity.saturating_duration_since(self.connected_at) >= self.backoff)
+            || self.backoff < self.timing.min_backoff
+        {
+            // A connection that lasted starts the backoff over.
             self.backoff = self.timing.min_backoff;
         } else {
             self.backoff = (self.backoff * 2).min(self.timing.max_backoff);
