@@ -192,17 +192,24 @@ impl Reconnect {
     }
 }
 
+/// Short timings for the core's tests: 100 ms to 400 ms backoff, 1 s
+/// probe, 500 ms connection timeout.
+#[cfg(test)]
+pub(crate) fn test_timing() -> Timing {
+    Timing {
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(400),
+        probe_interval: Some(Duration::from_millis(1000)),
+        connect_timeout: Duration::from_millis(500),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn timing() -> Timing {
-        Timing {
-            min_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(400),
-            probe_interval: Some(Duration::from_millis(1000)),
-            connect_timeout: Duration::from_millis(500),
-        }
+        test_timing()
     }
 
     #[test]

@@ -30,18 +30,9 @@ fn server_row(model: &str, leader: bool) -> Json {
     json!({"name": "D", "model": model, "connected": true, "leader": leader, "schema": data_schema().to_string()})
 }
 
-fn timing() -> Timing {
-    Timing {
-        min_backoff: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(400),
-        probe_interval: Some(Duration::from_millis(1000)),
-        connect_timeout: Duration::from_millis(500),
-    }
-}
-
 fn config(remotes: &[&str]) -> Config {
     let remotes = remotes.iter().map(|r| Remote::parse(r).unwrap()).collect();
-    Config::new("D", remotes).monitor("T", &[]).timing(timing())
+    Config::new("D", remotes).monitor("T", &[]).timing(crate::reconnect::test_timing())
 }
 
 fn show(c: &Command) -> Json {

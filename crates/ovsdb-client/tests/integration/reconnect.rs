@@ -23,6 +23,15 @@ async fn insert(client: &Client, name: &str) -> ovsdb::Uuid {
     within("insert", client.transact(&txn)).await.expect("insert").uuid(p).unwrap()
 }
 
+/// Switches a and b, seen by `client`, whose changes are then taken.
+async fn two_switches(writer: &Client, client: &Client) -> (ovsdb::Uuid, ovsdb::Uuid) {
+    let a = insert(writer, "a").await;
+    let b = insert(writer, "b").await;
+    within("the client to see a and b", client.wait_for(|r| switches(r).len() == 2)).await.unwrap();
+    client.take_changes();
+    (a, b)
+}
+
 /// Missed changes while disconnected: a modify, a delete, an insert.
 async fn miss_some(writer: &Client, modify: ovsdb::Uuid, delete: ovsdb::Uuid) -> ovsdb::Uuid {
     let old = writer.replica().get::<nb::LogicalSwitch>(modify).unwrap();
@@ -53,10 +62,7 @@ async fn resume_after_connection_loss(imp: Impl) {
     let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
     let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
     let client = connected(config(nb::DATABASE, vec![proxy.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
-    let a = insert(&writer, "a").await;
-    let b = insert(&writer, "b").await;
-    within("the client to see a and b", client.wait_for(|r| switches(r).len() == 2)).await.unwrap();
-    client.take_changes();
+    let (a, b) = two_switches(&writer, &client).await;
 
     proxy.cut();
     within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
@@ -83,10 +89,7 @@ async fn server_restart(imp: Impl) {
     let cfg = || config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>();
     let writer = connected(cfg()).await;
     let client = connected(cfg()).await;
-    let a = insert(&writer, "a").await;
-    let b = insert(&writer, "b").await;
-    within("the client to see a and b", client.wait_for(|r| switches(r).len() == 2)).await.unwrap();
-    client.take_changes();
+    let (a, b) = two_switches(&writer, &client).await;
 
     server.stop();
     within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();

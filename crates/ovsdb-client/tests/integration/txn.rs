@@ -26,6 +26,31 @@ fn bump(r: &Replica, txn: &mut Transaction) -> Result<i64, Infallible> {
     Ok(n + 1)
 }
 
+/// Runs `step` `n` times on each client, concurrently; every value the
+/// steps returned, sorted.
+async fn on_both<F, Fut>(clients: [&Client; 2], n: usize, step: F) -> Vec<i64>
+where
+    F: Fn(Client) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = i64> + Send,
+{
+    let tasks = clients.map(|c| {
+        let (c, step) = (c.clone(), step.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..n {
+                seen.push(step(c.clone()).await);
+            }
+            seen
+        })
+    });
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("client task"));
+    }
+    all.sort();
+    all
+}
+
 async fn verify_conflict_and_retry(imp: Impl) {
     let dir = tempfile::tempdir().unwrap();
     let server = nb_server(imp, dir.path());
@@ -50,20 +75,10 @@ async fn verify_conflict_and_retry(imp: Impl) {
 
     // Both bump concurrently through the retry loop: nothing is lost.
     const N: i64 = 10;
-    let run = |c: Client| {
-        tokio::spawn(async move {
-            let mut seen = Vec::new();
-            for _ in 0..N {
-                let (n, _) = within("a bump", c.transact_with_retry(nb::DATABASE, bump)).await.unwrap();
-                seen.push(n);
-            }
-            seen
-        })
-    };
-    let (ta, tb) = (run(a.clone()), run(b.clone()));
-    let mut all = ta.await.unwrap();
-    all.extend(tb.await.unwrap());
-    all.sort();
+    let all = on_both([&a, &b], N as usize, |c| async move {
+        within("a bump", c.transact_with_retry(nb::DATABASE, bump)).await.unwrap().0
+    })
+    .await;
     assert_eq!(all, (2..2 + 2 * N).collect::<Vec<_>>());
     // a may not have heard of b's last bump yet.
     within("a to see every bump", a.wait_for(|r| counter(r).map(|c| c.1) == Some(1 + 2 * N))).await.unwrap();
@@ -80,26 +95,16 @@ async fn increment(imp: Impl) {
     within("b to see NB_Global", b.wait_for(|r| r.get::<nb::NBGlobal>(global).is_some())).await.unwrap();
 
     const N: i64 = 10;
-    let run = |c: Client| {
-        tokio::spawn(async move {
-            let mut seen = Vec::new();
-            for _ in 0..N {
-                let mut txn = Transaction::new(nb::DATABASE);
-                txn.increment(nb::NBGlobal::TABLE, global, nb::nb_global::NB_CFG);
-                let out = within("increment", c.transact(&txn)).await.unwrap();
-                let value = out.increment.unwrap();
-                // What `ovn-nbctl --wait` builds on: the replica already
-                // shows the new value.
-                assert!(c.replica().get::<nb::NBGlobal>(global).unwrap().nb_cfg >= value);
-                seen.push(value);
-            }
-            seen
-        })
-    };
-    let (ta, tb) = (run(a.clone()), run(b.clone()));
-    let mut all = ta.await.unwrap();
-    all.extend(tb.await.unwrap());
-    all.sort();
+    let all = on_both([&a, &b], N as usize, move |c| async move {
+        let mut txn = Transaction::new(nb::DATABASE);
+        txn.increment(nb::NBGlobal::TABLE, global, nb::nb_global::NB_CFG);
+        let value = within("increment", c.transact(&txn)).await.unwrap().increment.unwrap();
+        // What `ovn-nbctl --wait` builds on: the replica already shows the
+        // new value.
+        assert!(c.replica().get::<nb::NBGlobal>(global).unwrap().nb_cfg >= value);
+        value
+    })
+    .await;
     assert_eq!(all, (1..=2 * N).collect::<Vec<_>>());
 
     // An increment of a row that is not there fails.
