@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ovsdb::monitor::Version;
+use ovsdb_client::core::Phase;
 use ovsdb_client::typed::Table as _;
 use ovsdb_client::{Clause, Client, Condition, Replica, Transaction, nb};
 use sandbox::Impl;
@@ -200,4 +202,68 @@ async fn condition_changes(imp: Impl) {
     assert_eq!(names(&client.replica()), ["c", "c", "z"]);
 }
 
-crate::against_both!(replica_follows_concurrent_writers, typed_rows, condition_changes);
+/// `monitor` (update) and `monitor_cond` (update2) replicas follow inserts,
+/// modifications (maps, sets, scalars) and deletions as well.
+async fn older_monitor_methods(imp: Impl) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = nb_server(imp, dir.path());
+    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
+    let mut readers = Vec::new();
+    for version in [Version::V1, Version::V2] {
+        let mut cfg = config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>();
+        cfg.max_version = version;
+        readers.push((version, connected(cfg).await));
+    }
+    let mut uuids = Vec::new();
+    for k in 0..6 {
+        let mut txn = Transaction::new(nb::DATABASE);
+        let p = txn.insert_row(&nb::LogicalSwitch { name: format!("s{k}"), ..Default::default() });
+        uuids.push(within("insert", writer.transact(&txn)).await.unwrap().uuid(p).unwrap());
+    }
+    for (k, &u) in uuids.iter().enumerate() {
+        let old = writer.replica().get::<nb::LogicalSwitch>(u).unwrap();
+        let mut txn = Transaction::new(nb::DATABASE);
+        match k % 3 {
+            0 => {
+                // A port inserted in the same transaction (not a root
+                // table: it lives while a switch refers to it).
+                let port = txn.insert_row(&nb::LogicalSwitchPort { name: format!("p{k}"), ..Default::default() });
+                let new = nb::LogicalSwitch {
+                    name: format!("renamed{k}"),
+                    other_config: BTreeMap::from([("a".into(), k.to_string()), ("b".into(), "x".into())]),
+                    ports: BTreeSet::from([port]),
+                    ..old.clone()
+                };
+                txn.update_row(&new, Some(&old));
+            }
+            1 => {
+                txn.delete_row(nb::LogicalSwitch::TABLE, u);
+            }
+            _ => {
+                txn.mutate(nb::LogicalSwitch::TABLE, &[Clause::uuid(u)], vec![json!(["other_config", "insert", ["map", [["c", "1"]]]])]);
+            }
+        }
+        within("change", writer.transact(&txn)).await.unwrap();
+    }
+    // Change the maps again: a key replaced, a key removed.
+    for &u in uuids.iter().step_by(3) {
+        let old = writer.replica().get::<nb::LogicalSwitch>(u).unwrap();
+        let mut new = old.clone();
+        new.other_config.insert("a".into(), "changed".into());
+        new.other_config.remove("b");
+        new.ports.clear();
+        let mut txn = Transaction::new(nb::DATABASE);
+        txn.update_row(&new, Some(&old));
+        within("change maps", writer.transact(&txn)).await.unwrap();
+    }
+    let truth = server_switches(&writer).await;
+    let full = |r: &Replica| r.iter::<nb::LogicalSwitch>().collect::<Vec<_>>();
+    let expected = full(&writer.replica());
+    for (version, reader) in &readers {
+        within("the reader to converge", reader.wait_for(|r| switches(r) == truth)).await.unwrap();
+        assert_eq!(full(&reader.replica()), expected, "{version:?}");
+        assert_eq!(reader.status().phase, Phase::Monitoring);
+    }
+}
+
+crate::against_both!(replica_follows_concurrent_writers, typed_rows, condition_changes, older_monitor_methods);
