@@ -12,6 +12,12 @@ use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::UnixStream;
 
+/// How long a client keeps retrying a connection the listener has no room
+/// for. Long: under a reconnection storm Open vSwitch accepts one client
+/// per main-loop iteration, and each iteration may send megabytes. Phases
+/// are bounded by their own timeout anyway.
+pub const CONNECT_PATIENCE: Duration = Duration::from_secs(600);
+
 /// The largest message we accept (a 1,000,000-row select is ~100 MB).
 const MAX_MESSAGE: usize = 1 << 30;
 
@@ -132,7 +138,7 @@ pub async fn connect_all(path: &Path, n: usize) -> Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut conn = Conn::connect(path, Duration::from_secs(10)).await?;
+        let mut conn = Conn::connect(path, CONNECT_PATIENCE).await?;
         ids.push(conn.send("echo", json!(["accepted?"])).await?);
         conns.push(conn);
     }

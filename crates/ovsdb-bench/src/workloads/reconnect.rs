@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{MIB, WRITER_WINDOW, generator_busy};
 use crate::Bench;
-use crate::client::{Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key};
+use crate::client::{CONNECT_PATIENCE, Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key};
 use crate::data::{FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread};
 use crate::report::{Better, Figure, Report, Target};
 use crate::servers::{Cost, Meter, Side};
@@ -185,7 +185,7 @@ async fn follow(
 
     let expect = go.wait_for(Option::is_some).await.map_err(|_| anyhow!("no go signal"))?.clone();
     let expect = expect.ok_or_else(|| anyhow!("empty go signal"))?;
-    let mut conn = Conn::connect(&sock, std::time::Duration::from_secs(10)).await?;
+    let mut conn = Conn::connect(&sock, CONNECT_PATIENCE).await?;
     let found = subscribe(&mut conn, &mut replica, &mut last).await?;
     catch_up(&mut conn, &mut replica, &mut last, &expect).await?;
     expect.check(&replica)?;
