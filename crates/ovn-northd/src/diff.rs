@@ -1,1 +1,1489 @@
+//! The diff step: the desired Southbound contents ([`Desired`]) against
+//! the database as it is, turned into the operations of one transaction
+//! (RFC 7047 `insert`/`update`/`delete`), and the same for what northd
+//! writes back into the Northbound database.
+//!
+//! A [`Differ`] keeps an index of the Southbound rows it compares with
+//! (logical flows by content, datapath groups by members, datapaths by
+//! their switch), updated from the rows the replica reports changed, so
+//! that an incremental run looks only at the keys the compiler marked
+//! dirty ([`Dirty`]) plus the rows that changed under it. Columns northd
+//! does not own (a binding's `chassis`, `up` once set...) are never
+//! written.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use ovsdb::Uuid;
+use ovsdb::atom::Atom;
+use ovsdb::datum::Datum;
+use ovsdb::db::{Database, UuidMap};
+use ovsdb::row::Row;
+use ovsdb::schema::TableSchema;
+use serde_json::{Value as Json, json};
+
+use crate::compile::Dirty;
+use crate::error::DiffError;
+use crate::flow::{DpId, Flow, FlowEntry};
+use crate::nb::Smap;
+use crate::sb::Desired;
+use crate::switch::dhcp::{DHCPV4_OPTIONS, DHCPV6_OPTIONS};
+
+/// Permissions northd grants ovn-controller (`RBAC_Role` "ovn-controller"):
+/// table, authorization columns, insert/delete allowed, updatable columns.
+pub const RBAC_PERMISSIONS: &[(&str, &[&str], bool, &[&str])] = &[
+    ("BFD", &[""], false, &["status"]),
+    (
+        "Chassis",
+        &["name"],
+        true,
+        &[
+            "encaps",
+            "external_ids",
+            "nb_cfg",
+            "other_config",
+            "transport_zones",
+            "vtep_logical_switches",
+        ],
+    ),
+    (
+        "Chassis_Private",
+        &["name"],
+        true,
+        &["chassis", "external_ids", "nb_cfg", "nb_cfg_timestamp"],
+    ),
+    (
+        "Controller_Event",
+        &[""],
+        true,
+        &["chassis", "event_info", "event_type", "seq_num"],
+    ),
+    ("Encap", &["chassis_name"], true, &["ip", "options", "type"]),
+    ("FDB", &[""], true, &["dp_key", "mac", "port_key"]),
+    ("IGMP_Group", &[""], true, &["address", "chassis", "datapath", "ports"]),
+    (
+        "MAC_Binding",
+        &[""],
+        true,
+        &["datapath", "ip", "logical_port", "mac", "timestamp"],
+    ),
+    (
+        "Port_Binding",
+        &[""],
+        false,
+        &[
+            "additional_chassis",
+            "additional_encap",
+            "chassis",
+            "encap",
+            "options",
+            "up",
+            "virtual_parent",
+        ],
+    ),
+    ("Service_Monitor", &[""], false, &["status"]),
+];
+
+/// The content that identifies a Southbound logical flow apart from its
+/// datapaths.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct FlowContent {
+    pipeline: String,
+    table: i64,
+    priority: i64,
+    match_: String,
+    actions: String,
+    meter: Option<String>,
+}
+
+impl FlowContent {
+    fn of(f: &Flow) -> FlowContent {
+        FlowContent {
+            pipeline: f.stage.pipeline().name().to_string(),
+            table: i64::from(f.stage.table()),
+            priority: i64::from(f.priority),
+            match_: f.match_.clone(),
+            actions: f.actions.clone(),
+            meter: f.controller_meter.as_deref().map(str::to_string),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FlowRow {
+    content: FlowContent,
+    datapath: Option<Uuid>,
+    group: Option<Uuid>,
+    tags: Datum,
+    stage_name: Option<String>,
+}
+
+/// What the differ knows of the Southbound database.
+#[derive(Clone, Debug, Default)]
+struct SbIndex {
+    flows: HashMap<FlowContent, BTreeSet<Uuid>>,
+    flow_rows: UuidMap<FlowRow>,
+    groups: UuidMap<BTreeSet<Uuid>>,
+    group_by_set: HashMap<Vec<Uuid>, BTreeSet<Uuid>>,
+    /// Datapath_Binding: Northbound switch or router → Southbound rows.
+    dp_by_nb: HashMap<Uuid, BTreeSet<Uuid>>,
+    nb_of_dp: UuidMap<Uuid>,
+}
+
+fn col<'a>(ts: &TableSchema, row: &'a Row, name: &'static str) -> Result<&'a Datum, DiffError> {
+    let id = ts.column_id(name).ok_or(DiffError::NoColumn {
+        table: "?",
+        column: name,
+    })?;
+    Ok(row.field(id))
+}
+
+fn str_of(d: &Datum) -> String {
+    match d.as_set().first() {
+        Some(Atom::String(s)) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn int_of(d: &Datum) -> i64 {
+    d.as_set().first().and_then(Atom::as_integer).unwrap_or(0)
+}
+
+fn uuid_of(d: &Datum) -> Option<Uuid> {
+    d.as_set().first().and_then(Atom::as_uuid)
+}
+
+fn table<'a>(db: &'a Database, name: &'static str) -> Result<(&'a TableSchema, &'a ovsdb::db::Table), DiffError> {
+    let (_, ts, t) = db.table_by_name(name).ok_or_else(|| DiffError::NoTable {
+        db: db.schema.name.clone(),
+        table: name,
+    })?;
+    Ok((ts, t))
+}
+
+impl SbIndex {
+    fn read_flow(ts: &TableSchema, row: &Row) -> Result<FlowRow, DiffError> {
+        let meter = col(ts, row, "controller_meter")?;
+        Ok(FlowRow {
+            content: FlowContent {
+                pipeline: str_of(col(ts, row, "pipeline")?),
+                table: int_of(col(ts, row, "table_id")?),
+                priority: int_of(col(ts, row, "priority")?),
+                match_: str_of(col(ts, row, "match")?),
+                actions: str_of(col(ts, row, "actions")?),
+                meter: if meter.is_empty() { None } else { Some(str_of(meter)) },
+            },
+            datapath: uuid_of(col(ts, row, "logical_datapath")?),
+            group: uuid_of(col(ts, row, "logical_dp_group")?),
+            tags: col(ts, row, "tags")?.clone(),
+            stage_name: col(ts, row, "external_ids")?
+                .get(&Atom::string("stage-name"))
+                .and_then(|a| a.as_str().map(str::to_string)),
+        })
+    }
+
+    fn set_flow(&mut self, uuid: Uuid, row: Option<FlowRow>) {
+        if let Some(old) = self.flow_rows.remove(&uuid) {
+            if let Some(s) = self.flows.get_mut(&old.content) {
+                s.remove(&uuid);
+                if s.is_empty() {
+                    self.flows.remove(&old.content);
+                }
+            }
+        }
+        if let Some(r) = row {
+            self.flows.entry(r.content.clone()).or_default().insert(uuid);
+            self.flow_rows.insert(uuid, r);
+        }
+    }
+
+    fn set_group(&mut self, uuid: Uuid, dps: Option<BTreeSet<Uuid>>) {
+        if let Some(old) = self.groups.remove(&uuid) {
+            let k: Vec<Uuid> = old.into_iter().collect();
+            if let Some(s) = self.group_by_set.get_mut(&k) {
+                s.remove(&uuid);
+                if s.is_empty() {
+                    self.group_by_set.remove(&k);
+                }
+            }
+        }
+        if let Some(d) = dps {
+            self.group_by_set
+                .entry(d.iter().copied().collect())
+                .or_default()
+                .insert(uuid);
+            self.groups.insert(uuid, d);
+        }
+    }
+
+    fn set_dp(&mut self, uuid: Uuid, nb: Option<Uuid>) {
+        if let Some(old) = self.nb_of_dp.remove(&uuid) {
+            if let Some(s) = self.dp_by_nb.get_mut(&old) {
+                s.remove(&uuid);
+                if s.is_empty() {
+                    self.dp_by_nb.remove(&old);
+                }
+            }
+        }
+        if let Some(n) = nb {
+            self.dp_by_nb.entry(n).or_default().insert(uuid);
+            self.nb_of_dp.insert(uuid, n);
+        }
+    }
+}
+
+fn dp_nb_uuid(ts: &TableSchema, row: &Row) -> Result<Option<Uuid>, DiffError> {
+    let ids = col(ts, row, "external_ids")?;
+    Ok(ids
+        .get(&Atom::string("logical-switch"))
+        .or_else(|| ids.get(&Atom::string("logical-router")))
+        .and_then(|a| a.as_str())
+        .and_then(Uuid::parse))
+}
+
+/// Builds one transaction's operations. New rows get placeholder UUIDs
+/// that stand for their `uuid-name` wherever they are referenced.
+#[derive(Default)]
+struct TxnBuilder {
+    ops: Vec<Json>,
+    names: HashMap<Uuid, String>,
+}
+
+/// Placeholders never collide with real (random, version 4) UUIDs.
+const PLACEHOLDER: u128 = 0xffff_ffff_0000_0000_0000_0000_0000_0000;
+
+impl TxnBuilder {
+    fn new_row(&mut self) -> Uuid {
+        let n = self.names.len() as u128;
+        let u = Uuid(PLACEHOLDER | n);
+        self.names.insert(u, format!("row{n}"));
+        u
+    }
+
+    fn atom_json(&self, a: &Atom) -> Json {
+        match a {
+            Atom::Uuid(u) => match self.names.get(u) {
+                Some(n) => json!(["named-uuid", n]),
+                None => a.to_json(),
+            },
+            a => a.to_json(),
+        }
+    }
+
+    fn datum_json(&self, d: &Datum) -> Json {
+        match d {
+            Datum::Set(v) if v.len() == 1 => self.atom_json(&v[0]),
+            Datum::Set(v) => json!(["set", v.iter().map(|a| self.atom_json(a)).collect::<Vec<_>>()]),
+            Datum::Map(v) => json!([
+                "map",
+                v.iter()
+                    .map(|(k, x)| json!([self.atom_json(k), self.atom_json(x)]))
+                    .collect::<Vec<_>>()
+            ]),
+        }
+    }
+
+    fn row_json(&self, cols: &[(&str, Datum)]) -> Json {
+        Json::Object(cols.iter().map(|(c, d)| (c.to_string(), self.datum_json(d))).collect())
+    }
+
+    fn insert(&mut self, table: &str, placeholder: Uuid, cols: &[(&str, Datum)]) {
+        let name = self.names[&placeholder].clone();
+        let row = self.row_json(cols);
+        self.ops
+            .push(json!({"op": "insert", "table": table, "uuid-name": name, "row": row}));
+    }
+
+    fn update(&mut self, table: &str, uuid: Uuid, cols: &[(&str, Datum)]) {
+        if cols.is_empty() {
+            return;
+        }
+        let row = self.row_json(cols);
+        self.ops.push(
+            json!({"op": "update", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]], "row": row}),
+        );
+    }
+
+    fn delete(&mut self, table: &str, uuid: Uuid) {
+        self.ops
+            .push(json!({"op": "delete", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]]}));
+    }
+}
+
+fn s(v: &str) -> Atom {
+    Atom::string(v)
+}
+
+fn dstr(v: &str) -> Datum {
+    Datum::scalar(s(v))
+}
+
+fn dint(v: i64) -> Datum {
+    Datum::scalar(Atom::Integer(v))
+}
+
+fn dbool(v: bool) -> Datum {
+    Datum::scalar(Atom::Boolean(v))
+}
+
+fn dopt_str(v: Option<&str>) -> Datum {
+    Datum::set(v.map(s).into_iter().collect())
+}
+
+fn dstrs<'a>(v: impl IntoIterator<Item = &'a String>) -> Datum {
+    Datum::set(v.into_iter().map(|x| s(x)).collect())
+}
+
+fn dmap(m: &Smap) -> Datum {
+    Datum::map(m.iter().map(|(k, v)| (s(k), s(v))).collect())
+}
+
+fn duuids(v: impl IntoIterator<Item = Uuid>) -> Datum {
+    Datum::set(v.into_iter().map(Atom::Uuid).collect())
+}
+
+/// The columns of `cols` whose value differs from `row`'s.
+fn changed<'a>(ts: &TableSchema, row: &Row, cols: Vec<(&'a str, Datum)>) -> Vec<(&'a str, Datum)> {
+    cols.into_iter()
+        .filter(|(c, d)| ts.column_id(c).is_none_or(|id| row.field(id) != d))
+        .collect()
+}
+
+/// Operations for both databases.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ops {
+    /// `transact` operations on `OVN_Southbound`.
+    pub sb: Vec<Json>,
+    /// `transact` operations on `OVN_Northbound`.
+    pub nb: Vec<Json>,
+}
+
+impl Ops {
+    pub fn is_empty(&self) -> bool {
+        self.sb.is_empty() && self.nb.is_empty()
+    }
+
+    /// The `transact` params: `[db-name, op...]`.
+    pub fn sb_params(&self) -> Json {
+        let mut v = vec![json!("OVN_Southbound")];
+        v.extend(self.sb.iter().cloned());
+        Json::Array(v)
+    }
+
+    pub fn nb_params(&self) -> Json {
+        let mut v = vec![json!("OVN_Northbound")];
+        v.extend(self.nb.iter().cloned());
+        Json::Array(v)
+    }
+}
+
+/// Keys whose Southbound rows changed under the differ (written by someone
+/// else, or by our own transaction): compared again next time.
+#[derive(Default, Debug)]
+struct Pending {
+    flows: HashSet<FlowContent>,
+    datapaths: BTreeSet<DpId>,
+    all: bool,
+}
+
+/// The diff step. See the module documentation.
+#[derive(Default)]
+pub struct Differ {
+    index: SbIndex,
+    pending: Pending,
+    loaded: bool,
+}
+
+impl Differ {
+    pub fn new() -> Differ {
+        Differ::default()
+    }
+
+    /// Reads the whole Southbound database into the index.
+    pub fn load(&mut self, sb: &Database) -> Result<(), DiffError> {
+        self.index = SbIndex::default();
+        let (ts, t) = table(sb, "Logical_Flow")?;
+        for (u, r) in &t.rows {
+            let fr = SbIndex::read_flow(ts, r)?;
+            self.index.set_flow(*u, Some(fr));
+        }
+        let (ts, t) = table(sb, "Logical_DP_Group")?;
+        for (u, r) in &t.rows {
+            let d: BTreeSet<Uuid> = col(ts, r, "datapaths")?
+                .as_set()
+                .iter()
+                .filter_map(Atom::as_uuid)
+                .collect();
+            self.index.set_group(*u, Some(d));
+        }
+        let (ts, t) = table(sb, "Datapath_Binding")?;
+        for (u, r) in &t.rows {
+            self.index.set_dp(*u, dp_nb_uuid(ts, r)?);
+        }
+        self.loaded = true;
+        self.pending.all = true;
+        Ok(())
+    }
+
+    /// Takes note of Southbound rows that changed (table name, row UUID),
+    /// as a replica reports them, including the effects of our own
+    /// transactions.
+    pub fn sb_changed(&mut self, sb: &Database, changes: &[(&str, Uuid)]) -> Result<(), DiffError> {
+        for (t, u) in changes {
+            match *t {
+                "Logical_Flow" => {
+                    let (ts, tab) = table(sb, "Logical_Flow")?;
+                    if let Some(old) = self.index.flow_rows.get(u) {
+                        self.pending.flows.insert(old.content.clone());
+                    }
+                    let new = match tab.get(u) {
+                        Some(r) => Some(SbIndex::read_flow(ts, r)?),
+                        None => None,
+                    };
+                    if let Some(n) = &new {
+                        self.pending.flows.insert(n.content.clone());
+                    }
+                    self.index.set_flow(*u, new);
+                }
+                "Logical_DP_Group" => {
+                    let (ts, tab) = table(sb, "Logical_DP_Group")?;
+                    let new = match tab.get(u) {
+                        Some(r) => Some(
+                            col(ts, r, "datapaths")?
+                                .as_set()
+                                .iter()
+                                .filter_map(Atom::as_uuid)
+                                .collect(),
+                        ),
+                        None => None,
+                    };
+                    if self.index.groups.get(u) != new.as_ref() {
+                        // Flows using the group now cover other datapaths.
+                        for fr in self.index.flow_rows.values() {
+                            if fr.group == Some(*u) {
+                                self.pending.flows.insert(fr.content.clone());
+                            }
+                        }
+                    }
+                    self.index.set_group(*u, new);
+                }
+                "Datapath_Binding" => {
+                    let (ts, tab) = table(sb, "Datapath_Binding")?;
+                    if let Some(n) = self.index.nb_of_dp.get(u) {
+                        self.pending.datapaths.insert(*n);
+                    }
+                    let nb = match tab.get(u) {
+                        Some(r) => dp_nb_uuid(ts, r)?,
+                        None => None,
+                    };
+                    if let Some(n) = nb {
+                        self.pending.datapaths.insert(n);
+                    }
+                    self.index.set_dp(*u, nb);
+                }
+                _ => self.pending.all = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// The operations that make `sb` and `nb` hold `desired`. With
+    /// `dirty.all` (or after [`Differ::load`]) every row is compared;
+    /// otherwise only the dirty keys and the rows reported changed.
+    pub fn diff(&mut self, desired: &Desired, dirty: &Dirty, sb: &Database, nb: &Database) -> Result<Ops, DiffError> {
+        if !self.loaded {
+            self.load(sb)?;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let all = dirty.all || pending.all;
+        let mut tx = TxnBuilder::default();
+        let dp_refs = self.datapaths(desired, dirty, &pending, all, sb, &mut tx)?;
+        let ha_refs = self.ha_chassis_groups(desired, dirty, all, sb, &mut tx)?;
+        let pb_refs = self.port_bindings(desired, dirty, all, sb, &dp_refs, &ha_refs, &mut tx)?;
+        self.multicast_groups(desired, dirty, all, sb, &dp_refs, &pb_refs, &mut tx)?;
+        self.flows(desired, dirty, &pending, all, &dp_refs, &mut tx)?;
+        self.named_sets(desired, dirty, all, sb, &mut tx)?;
+        self.ip_multicast(desired, dirty, all, sb, &dp_refs, &mut tx)?;
+        if all || dirty.dns {
+            self.dns(desired, sb, &dp_refs, &mut tx)?;
+        }
+        if all || dirty.meters {
+            self.meters(desired, sb, &mut tx)?;
+        }
+        if all || dirty.global {
+            self.sb_global(desired, sb, &mut tx)?;
+        }
+        if all {
+            self.static_tables(sb, &mut tx)?;
+        }
+        let nb_ops = nb_diff(desired, dirty, all, nb)?;
+        Ok(Ops { sb: tx.ops, nb: nb_ops })
+    }
+
+    /// Datapath_Binding: one per switch, found by `external_ids`. Returns
+    /// every desired switch's row (existing or placeholder).
+    fn datapaths(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        pending: &Pending,
+        all: bool,
+        sb: &Database,
+        tx: &mut TxnBuilder,
+    ) -> Result<UuidMap<Uuid>, DiffError> {
+        let (ts, t) = table(sb, "Datapath_Binding")?;
+        let mut refs = UuidMap::default();
+        let keys: BTreeSet<DpId> = if all {
+            d.datapaths
+                .keys()
+                .copied()
+                .chain(self.index.dp_by_nb.keys().copied())
+                .collect()
+        } else {
+            dirty
+                .datapaths
+                .iter()
+                .chain(pending.datapaths.iter())
+                .copied()
+                .collect()
+        };
+        for (nb, rows) in &self.index.dp_by_nb {
+            if let Some(first) = rows.iter().next() {
+                refs.insert(*nb, *first);
+            }
+        }
+        let mut deleted = Vec::new();
+        for nb in keys {
+            let rows: Vec<Uuid> = self
+                .index
+                .dp_by_nb
+                .get(&nb)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            let Some(want) = d.datapaths.get(&nb) else {
+                // Only our own kind: routers are not compiled yet.
+                for r in rows {
+                    if t.get(&r).is_some_and(|row| {
+                        col(ts, row, "external_ids").is_ok_and(|e| e.contains_key(&s("logical-switch")))
+                    }) {
+                        deleted.push(r);
+                    }
+                }
+                refs.remove(&nb);
+                continue;
+            };
+            let cols = vec![
+                ("external_ids", dmap(&want.external_ids)),
+                ("tunnel_key", dint(want.tunnel_key)),
+            ];
+            match rows.split_first() {
+                Some((keep, extra)) => {
+                    if let Some(row) = t.get(keep) {
+                        let c = changed(ts, row, cols);
+                        tx.update("Datapath_Binding", *keep, &c);
+                    }
+                    deleted.extend(extra.iter().copied());
+                    refs.insert(nb, *keep);
+                }
+                None => {
+                    let p = tx.new_row();
+                    tx.insert("Datapath_Binding", p, &cols);
+                    refs.insert(nb, p);
+                }
+            }
+        }
+        if all {
+            // Rows that belong to no switch or router at all.
+            for (u, row) in &t.rows {
+                if dp_nb_uuid(ts, row)?.is_none() {
+                    deleted.push(*u);
+                }
+            }
+        }
+        for u in deleted {
+            self.delete_datapath(sb, u, tx)?;
+        }
+        Ok(refs)
+    }
+
+    /// Deletes a datapath and every row that refers to it (the diff of
+    /// the dirty keys deletes most of them too; deleting twice is harmless
+    /// and missing one would fail the whole transaction).
+    fn delete_datapath(&mut self, sb: &Database, u: Uuid, tx: &mut TxnBuilder) -> Result<(), DiffError> {
+        tx.delete("Datapath_Binding", u);
+        for (r, fr) in &self.index.flow_rows {
+            if fr.datapath == Some(u) {
+                tx.delete("Logical_Flow", *r);
+            }
+        }
+        for t in [
+            "MAC_Binding",
+            "Static_MAC_Binding",
+            "Port_Binding",
+            "Multicast_Group",
+            "IP_Multicast",
+        ] {
+            let (ts, tab) = table(sb, t)?;
+            for (r, row) in &tab.rows {
+                if uuid_of(col(ts, row, "datapath")?) == Some(u) {
+                    tx.delete(t, *r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ha_chassis_groups(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        all: bool,
+        sb: &Database,
+        tx: &mut TxnBuilder,
+    ) -> Result<BTreeMap<String, Uuid>, DiffError> {
+        let (ts, t) = table(sb, "HA_Chassis_Group")?;
+        let (hts, ht) = table(sb, "HA_Chassis")?;
+        let (cts, ct) = table(sb, "Chassis")?;
+        let mut refs = BTreeMap::new();
+        let mut existing: BTreeMap<String, Uuid> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            existing.entry(str_of(col(ts, row, "name")?)).or_insert(*u);
+        }
+        let chassis_by_name: BTreeMap<String, Uuid> = ct
+            .rows
+            .iter()
+            .map(|(u, r)| Ok((str_of(col(cts, r, "name")?), *u)))
+            .collect::<Result<_, DiffError>>()?;
+        for (name, u) in &existing {
+            refs.insert(name.clone(), *u);
+        }
+        if !(all || dirty.ha_chassis_groups) {
+            return Ok(refs);
+        }
+        for (name, g) in &d.ha_chassis_groups {
+            // Members as they should be: (chassis name, priority, chassis).
+            let want: BTreeSet<(String, i64, Option<Uuid>)> = g
+                .members
+                .iter()
+                .map(|(c, p)| (c.clone(), *p, chassis_by_name.get(c).copied()))
+                .collect();
+            let current: Option<BTreeSet<(String, i64, Option<Uuid>)>> = match existing.get(name).and_then(|u| t.get(u))
+            {
+                Some(row) => {
+                    let mut cur = BTreeSet::new();
+                    for h in col(ts, row, "ha_chassis")?.as_set().iter().filter_map(Atom::as_uuid) {
+                        if let Some(hr) = ht.get(&h) {
+                            let cname = col(hts, hr, "external_ids")?
+                                .get(&s("chassis-name"))
+                                .and_then(|a| a.as_str().map(str::to_string))
+                                .unwrap_or_default();
+                            cur.insert((
+                                cname,
+                                int_of(col(hts, hr, "priority")?),
+                                uuid_of(col(hts, hr, "chassis")?),
+                            ));
+                        }
+                    }
+                    Some(cur)
+                }
+                None => None,
+            };
+            if current.as_ref() == Some(&want) {
+                continue;
+            }
+            let mut members = Vec::new();
+            for (c, p, ch) in &want {
+                let hu = tx.new_row();
+                let mut ids = Smap::new();
+                ids.insert("chassis-name".into(), c.clone());
+                tx.insert(
+                    "HA_Chassis",
+                    hu,
+                    &[
+                        ("chassis", duuids(*ch)),
+                        ("priority", dint(*p)),
+                        ("external_ids", dmap(&ids)),
+                    ],
+                );
+                members.push(hu);
+            }
+            match existing.get(name) {
+                Some(u) => tx.update("HA_Chassis_Group", *u, &[("ha_chassis", duuids(members))]),
+                None => {
+                    let gu = tx.new_row();
+                    tx.insert(
+                        "HA_Chassis_Group",
+                        gu,
+                        &[("name", dstr(name)), ("ha_chassis", duuids(members))],
+                    );
+                    refs.insert(name.clone(), gu);
+                }
+            }
+        }
+        Ok(refs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn port_bindings(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        all: bool,
+        sb: &Database,
+        dp_refs: &UuidMap<Uuid>,
+        ha_refs: &BTreeMap<String, Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<BTreeMap<String, Uuid>, DiffError> {
+        let (ts, t) = table(sb, "Port_Binding")?;
+        let lp = ts.column_id("logical_port").ok_or(DiffError::NoColumn {
+            table: "Port_Binding",
+            column: "logical_port",
+        })?;
+        let dpc = ts.column_id("datapath").ok_or(DiffError::NoColumn {
+            table: "Port_Binding",
+            column: "datapath",
+        })?;
+        let mut by_name: BTreeMap<String, Uuid> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            by_name.insert(str_of(row.field(lp)), *u);
+        }
+        let mut refs = by_name.clone();
+        let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
+        let keys: BTreeSet<String> = if all {
+            d.port_bindings.keys().cloned().chain(by_name.keys().cloned()).collect()
+        } else {
+            dirty.port_bindings.iter().cloned().collect()
+        };
+        for name in keys {
+            let existing = by_name.get(&name).and_then(|u| t.get(u));
+            let Some(pb) = d.port_bindings.get(&name) else {
+                // Ours to delete: bindings on switch datapaths, or on none.
+                if let Some(row) = existing {
+                    let dp = uuid_of(row.field(dpc));
+                    let on_switch =
+                        dp.is_none_or(|dp| switch_rows.contains(&dp) || self.index.nb_of_dp.get(&dp).is_none());
+                    if on_switch {
+                        tx.delete("Port_Binding", row.uuid);
+                        refs.remove(&name);
+                    }
+                }
+                continue;
+            };
+            let Some(dp) = dp_refs.get(&pb.datapath).copied() else {
+                continue;
+            };
+            let mut cols = vec![
+                ("datapath", duuids([dp])),
+                ("tunnel_key", dint(pb.tunnel_key)),
+                ("type", dstr(&pb.type_)),
+                ("options", dmap(&pb.options)),
+                ("mac", dstrs(&pb.mac)),
+                ("port_security", dstrs(&pb.port_security)),
+                ("parent_port", dopt_str(pb.parent_port.as_deref())),
+                ("tag", Datum::set(pb.tag.map(Atom::Integer).into_iter().collect())),
+                ("external_ids", dmap(&pb.external_ids)),
+                ("nat_addresses", dstrs(&pb.nat_addresses)),
+                ("requested_chassis", duuids(pb.requested_chassis)),
+                (
+                    "requested_additional_chassis",
+                    duuids(pb.requested_additional_chassis.iter().copied()),
+                ),
+                (
+                    "ha_chassis_group",
+                    duuids(pb.ha_chassis_group.as_ref().and_then(|g| ha_refs.get(g).copied())),
+                ),
+                ("mirror_rules", Datum::Set(Vec::new())),
+            ];
+            match existing {
+                Some(row) if !pb.recreate => {
+                    if col(ts, row, "up")?.is_empty() {
+                        cols.push(("up", dbool(false)));
+                    }
+                    let c = changed(ts, row, cols);
+                    tx.update("Port_Binding", row.uuid, &c);
+                }
+                other => {
+                    if let Some(row) = other {
+                        tx.delete("Port_Binding", row.uuid);
+                    }
+                    cols.push(("logical_port", dstr(&name)));
+                    cols.push(("up", dbool(false)));
+                    let p = tx.new_row();
+                    tx.insert("Port_Binding", p, &cols);
+                    refs.insert(name.clone(), p);
+                }
+            }
+        }
+        Ok(refs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn multicast_groups(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        all: bool,
+        sb: &Database,
+        dp_refs: &UuidMap<Uuid>,
+        pb_refs: &BTreeMap<String, Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "Multicast_Group")?;
+        let mut existing: BTreeMap<(Uuid, String), Vec<Uuid>> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            if let Some(dp) = uuid_of(col(ts, row, "datapath")?) {
+                existing
+                    .entry((dp, str_of(col(ts, row, "name")?)))
+                    .or_default()
+                    .push(*u);
+            }
+        }
+        let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
+        let mut keys: BTreeSet<(DpId, String)> = if all {
+            d.multicast_groups.keys().cloned().collect()
+        } else {
+            dirty.multicast_groups.iter().cloned().collect()
+        };
+        if all {
+            let nb_of: UuidMap<DpId> = dp_refs.iter().map(|(n, s)| (*s, *n)).collect();
+            for (dp, name) in existing.keys() {
+                if let Some(n) = nb_of.get(dp) {
+                    keys.insert((*n, name.clone()));
+                }
+            }
+        }
+        for (nb, name) in keys {
+            let Some(dp) = dp_refs.get(&nb).copied() else { continue };
+            let rows = existing.get(&(dp, name.clone())).cloned().unwrap_or_default();
+            match d.multicast_groups.get(&(nb, name.clone())) {
+                None => {
+                    if switch_rows.contains(&dp) {
+                        for r in rows {
+                            tx.delete("Multicast_Group", r);
+                        }
+                    }
+                }
+                Some(g) => {
+                    let ports = duuids(g.ports.iter().filter_map(|p| pb_refs.get(p).copied()));
+                    let cols = vec![("tunnel_key", dint(g.tunnel_key)), ("ports", ports)];
+                    match rows.split_first() {
+                        Some((keep, extra)) => {
+                            if let Some(row) = t.get(keep) {
+                                let c = changed(ts, row, cols);
+                                tx.update("Multicast_Group", *keep, &c);
+                            }
+                            for r in extra {
+                                tx.delete("Multicast_Group", *r);
+                            }
+                        }
+                        None => {
+                            let mut cols = cols;
+                            cols.push(("datapath", duuids([dp])));
+                            cols.push(("name", dstr(&name)));
+                            let p = tx.new_row();
+                            tx.insert("Multicast_Group", p, &cols);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn flows(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        pending: &Pending,
+        all: bool,
+        dp_refs: &UuidMap<Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        // Desired flows by content.
+        let mut want: HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>> = HashMap::new();
+        let contents: HashSet<FlowContent> = if all {
+            for (f, e) in d.flows.iter() {
+                want.entry(FlowContent::of(f)).or_default().push((Arc::clone(f), e));
+            }
+            want.keys().cloned().chain(self.index.flows.keys().cloned()).collect()
+        } else {
+            let mut c: HashSet<FlowContent> = dirty.flows.iter().map(|f| FlowContent::of(f)).collect();
+            c.extend(pending.flows.iter().cloned());
+            for content in &c {
+                want.insert(content.clone(), flows_with_content(d, content));
+            }
+            c
+        };
+        let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
+        let mut new_groups: HashMap<Vec<Uuid>, Uuid> = HashMap::new();
+        for content in contents {
+            let rows: Vec<Uuid> = self
+                .index
+                .flows
+                .get(&content)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            // Existing rows that are on switch datapaths (routers are not
+            // compiled yet, so their flows are left alone).
+            let ours: Vec<Uuid> = rows
+                .into_iter()
+                .filter(|r| {
+                    let Some(fr) = self.index.flow_rows.get(r) else {
+                        return false;
+                    };
+                    let dps: Vec<Uuid> = match (fr.datapath, fr.group) {
+                        (Some(dp), _) => vec![dp],
+                        (None, Some(g)) => self
+                            .index
+                            .groups
+                            .get(&g)
+                            .map(|s| s.iter().copied().collect())
+                            .unwrap_or_default(),
+                        (None, None) => Vec::new(),
+                    };
+                    dps.is_empty()
+                        || dps
+                            .iter()
+                            .any(|dp| switch_rows.contains(dp) || !self.index.nb_of_dp.contains_key(dp))
+                })
+                .collect();
+            let wanted = want.remove(&content).unwrap_or_default();
+            let mut unused: Vec<Uuid> = ours;
+            for (flow, entry) in wanted {
+                let flow = &flow;
+                let dps: BTreeSet<Uuid> = entry.datapaths().filter_map(|dp| dp_refs.get(dp).copied()).collect();
+                if dps.is_empty() {
+                    continue;
+                }
+                // A row that already covers exactly these datapaths?
+                let pos = unused.iter().position(|r| self.row_dps(r).as_ref() == Some(&dps));
+                let meta = entry.meta().cloned().unwrap_or_default();
+                let tags = match &meta.io_port {
+                    Some(p) => Datum::map(vec![(s("in_out_port"), s(p))]),
+                    None => Datum::Map(Vec::new()),
+                };
+                if let Some(i) = pos {
+                    let r = unused.swap_remove(i);
+                    let fr = &self.index.flow_rows[&r];
+                    let mut cols = Vec::new();
+                    if fr.tags != tags {
+                        cols.push(("tags", tags));
+                    }
+                    if fr.stage_name.as_deref() != Some(flow.stage.name()) {
+                        cols.push(("external_ids", dmap(&flow_ids(flow, &meta))));
+                    }
+                    tx.update("Logical_Flow", r, &cols);
+                    continue;
+                }
+                let (dp_col, group_col) = self.dp_columns(&dps, &mut new_groups, tx);
+                if let Some(r) = unused.pop() {
+                    let mut cols = vec![("logical_datapath", dp_col), ("logical_dp_group", group_col)];
+                    let fr = &self.index.flow_rows[&r];
+                    if fr.tags != tags {
+                        cols.push(("tags", tags));
+                    }
+                    tx.update("Logical_Flow", r, &cols);
+                } else {
+                    let p = tx.new_row();
+                    let mut cols = vec![
+                        ("pipeline", dstr(&content.pipeline)),
+                        ("table_id", dint(content.table)),
+                        ("priority", dint(content.priority)),
+                        ("match", dstr(&content.match_)),
+                        ("actions", dstr(&content.actions)),
+                        ("external_ids", dmap(&flow_ids(flow, &meta))),
+                        ("logical_datapath", dp_col),
+                        ("logical_dp_group", group_col),
+                    ];
+                    if !tags.is_empty() {
+                        cols.push(("tags", tags));
+                    }
+                    if let Some(m) = &content.meter {
+                        cols.push(("controller_meter", dstr(m)));
+                    }
+                    tx.insert("Logical_Flow", p, &cols);
+                }
+            }
+            for r in unused {
+                tx.delete("Logical_Flow", r);
+            }
+        }
+        Ok(())
+    }
+
+    /// The Southbound datapaths a flow row applies to.
+    fn row_dps(&self, r: &Uuid) -> Option<BTreeSet<Uuid>> {
+        let fr = self.index.flow_rows.get(r)?;
+        match (fr.datapath, fr.group) {
+            (Some(dp), None) => Some(BTreeSet::from([dp])),
+            (None, Some(g)) => self.index.groups.get(&g).cloned(),
+            _ => None,
+        }
+    }
+
+    /// `logical_datapath` and `logical_dp_group` for a set of datapaths:
+    /// one datapath, or a group (existing, or inserted once per
+    /// transaction).
+    fn dp_columns(
+        &self,
+        dps: &BTreeSet<Uuid>,
+        new_groups: &mut HashMap<Vec<Uuid>, Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> (Datum, Datum) {
+        if dps.len() == 1 {
+            return (duuids(dps.iter().copied()), Datum::Set(Vec::new()));
+        }
+        let key: Vec<Uuid> = dps.iter().copied().collect();
+        let group = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
+            Some(g) => *g,
+            None => *new_groups.entry(key).or_insert_with(|| {
+                let p = tx.new_row();
+                tx.insert("Logical_DP_Group", p, &[("datapaths", duuids(dps.iter().copied()))]);
+                p
+            }),
+        };
+        (Datum::Set(Vec::new()), duuids([group]))
+    }
+
+    /// Address_Set and Port_Group: rows by name with one set column.
+    fn named_sets(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        all: bool,
+        sb: &Database,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        for (tname, column, desired, dirty_keys) in [
+            ("Address_Set", "addresses", &d.address_sets, &dirty.address_sets),
+            ("Port_Group", "ports", &d.port_groups, &dirty.port_groups),
+        ] {
+            let (ts, t) = table(sb, tname)?;
+            let mut existing: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+            if all || !dirty_keys.is_empty() {
+                for (u, row) in &t.rows {
+                    existing.entry(str_of(col(ts, row, "name")?)).or_default().push(*u);
+                }
+            }
+            let keys: BTreeSet<String> = if all {
+                desired.keys().cloned().chain(existing.keys().cloned()).collect()
+            } else {
+                dirty_keys.clone()
+            };
+            for name in keys {
+                let rows = existing.get(&name).cloned().unwrap_or_default();
+                match desired.get(&name) {
+                    None => {
+                        for r in rows {
+                            tx.delete(tname, r);
+                        }
+                    }
+                    Some(v) => {
+                        let cols = vec![(column, dstrs(v))];
+                        match rows.split_first() {
+                            Some((keep, extra)) => {
+                                if let Some(row) = t.get(keep) {
+                                    let c = changed(ts, row, cols);
+                                    tx.update(tname, *keep, &c);
+                                }
+                                for r in extra {
+                                    tx.delete(tname, *r);
+                                }
+                            }
+                            None => {
+                                let mut cols = cols;
+                                cols.push(("name", dstr(&name)));
+                                let p = tx.new_row();
+                                tx.insert(tname, p, &cols);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ip_multicast(
+        &mut self,
+        d: &Desired,
+        dirty: &Dirty,
+        all: bool,
+        sb: &Database,
+        dp_refs: &UuidMap<Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "IP_Multicast")?;
+        let mut existing: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            if let Some(dp) = uuid_of(col(ts, row, "datapath")?) {
+                existing.entry(dp).or_default().push(*u);
+            }
+        }
+        let keys: BTreeSet<DpId> = if all {
+            d.ip_multicast.keys().copied().collect()
+        } else {
+            dirty.ip_multicast.iter().copied().collect()
+        };
+        let wanted_rows: BTreeSet<Uuid> = d.ip_multicast.keys().filter_map(|k| dp_refs.get(k).copied()).collect();
+        for nb in keys {
+            let Some(dp) = dp_refs.get(&nb).copied() else { continue };
+            let Some(m) = d.ip_multicast.get(&nb) else { continue };
+            let cols = vec![
+                ("enabled", dbool(m.enabled)),
+                ("querier", dbool(m.querier)),
+                ("table_size", dint(m.table_size)),
+                ("idle_timeout", dint(m.idle_timeout)),
+                ("query_interval", dint(m.query_interval)),
+                ("query_max_resp", dint(m.query_max_resp)),
+                ("eth_src", dstr(m.eth_src.as_deref().unwrap_or(""))),
+                ("ip4_src", dstr(m.ip4_src.as_deref().unwrap_or(""))),
+                ("ip6_src", dstr(m.ip6_src.as_deref().unwrap_or(""))),
+            ];
+            let rows = existing.get(&dp).cloned().unwrap_or_default();
+            match rows.split_first() {
+                Some((keep, extra)) => {
+                    if let Some(row) = t.get(keep) {
+                        let c = changed(ts, row, cols);
+                        tx.update("IP_Multicast", *keep, &c);
+                    }
+                    for r in extra {
+                        tx.delete("IP_Multicast", *r);
+                    }
+                }
+                None => {
+                    let mut cols = cols;
+                    cols.push(("datapath", duuids([dp])));
+                    let p = tx.new_row();
+                    tx.insert("IP_Multicast", p, &cols);
+                }
+            }
+        }
+        if all {
+            for (dp, rows) in &existing {
+                let ours = self.index.nb_of_dp.contains_key(dp);
+                if !wanted_rows.contains(dp) && (!ours || dp_refs.values().all(|v| v != dp)) {
+                    let is_router = self
+                        .index
+                        .nb_of_dp
+                        .get(dp)
+                        .is_some_and(|n| !d.datapaths.contains_key(n))
+                        && ours;
+                    if !is_router {
+                        for r in rows {
+                            tx.delete("IP_Multicast", *r);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dns(
+        &mut self,
+        d: &Desired,
+        sb: &Database,
+        dp_refs: &UuidMap<Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "DNS")?;
+        let mut existing: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            match col(ts, row, "external_ids")?
+                .get(&s("dns_id"))
+                .and_then(|a| a.as_str())
+                .and_then(Uuid::parse)
+            {
+                Some(id) => existing.entry(id).or_default().push(*u),
+                None => tx.delete("DNS", *u),
+            }
+        }
+        for (id, rows) in &existing {
+            if !d.dns.contains_key(id) {
+                for r in rows {
+                    tx.delete("DNS", *r);
+                }
+            }
+        }
+        for (id, want) in &d.dns {
+            let mut ids = Smap::new();
+            ids.insert("dns_id".into(), id.to_string());
+            let cols = vec![
+                (
+                    "datapaths",
+                    duuids(want.datapaths.iter().filter_map(|dp| dp_refs.get(dp).copied())),
+                ),
+                ("records", dmap(&want.records)),
+                ("external_ids", dmap(&ids)),
+            ];
+            match existing.get(id).and_then(|v| v.split_first()) {
+                Some((keep, extra)) => {
+                    if let Some(row) = t.get(keep) {
+                        let c = changed(ts, row, cols);
+                        tx.update("DNS", *keep, &c);
+                    }
+                    for r in extra {
+                        tx.delete("DNS", *r);
+                    }
+                }
+                None => {
+                    let p = tx.new_row();
+                    tx.insert("DNS", p, &cols);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn meters(&mut self, d: &Desired, sb: &Database, tx: &mut TxnBuilder) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "Meter")?;
+        let (bts, bt) = table(sb, "Meter_Band")?;
+        let mut existing: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            existing.entry(str_of(col(ts, row, "name")?)).or_default().push(*u);
+        }
+        for (name, rows) in &existing {
+            if !d.meters.contains_key(name) {
+                for r in rows {
+                    tx.delete("Meter", *r);
+                }
+            }
+        }
+        for (name, m) in &d.meters {
+            let mut want: Vec<(String, i64, i64)> = m.bands.clone();
+            want.sort();
+            let row = existing.get(name).and_then(|v| v.first()).and_then(|u| t.get(u));
+            let current: Option<Vec<(String, i64, i64)>> = match row {
+                Some(row) => {
+                    let mut cur = Vec::new();
+                    for b in col(ts, row, "bands")?.as_set().iter().filter_map(Atom::as_uuid) {
+                        if let Some(br) = bt.get(&b) {
+                            cur.push((
+                                str_of(col(bts, br, "action")?),
+                                int_of(col(bts, br, "rate")?),
+                                int_of(col(bts, br, "burst_size")?),
+                            ));
+                        }
+                    }
+                    cur.sort();
+                    Some(cur)
+                }
+                None => None,
+            };
+            let mut cols = vec![("unit", dstr(&m.unit))];
+            if current.as_ref() != Some(&want) {
+                let mut bands = Vec::new();
+                for (a, r, b) in &m.bands {
+                    let p = tx.new_row();
+                    tx.insert(
+                        "Meter_Band",
+                        p,
+                        &[("action", dstr(a)), ("rate", dint(*r)), ("burst_size", dint(*b))],
+                    );
+                    bands.push(p);
+                }
+                cols.push(("bands", duuids(bands)));
+            }
+            match row {
+                Some(row) => {
+                    let c = changed(ts, row, cols);
+                    tx.update("Meter", row.uuid, &c);
+                }
+                None => {
+                    cols.push(("name", dstr(name)));
+                    let p = tx.new_row();
+                    tx.insert("Meter", p, &cols);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sb_global(&mut self, d: &Desired, sb: &Database, tx: &mut TxnBuilder) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "SB_Global")?;
+        let cols = vec![
+            ("options", dmap(&d.sb_global_options)),
+            ("ipsec", dbool(d.sb_global_ipsec)),
+        ];
+        match t.rows.values().min_by_key(|r| r.uuid) {
+            Some(row) => {
+                let c = changed(ts, row, cols);
+                tx.update("SB_Global", row.uuid, &c);
+            }
+            None => {
+                let p = tx.new_row();
+                tx.insert("SB_Global", p, &cols);
+            }
+        }
+        Ok(())
+    }
+
+    /// Tables whose contents are fixed: the DHCP option codes and the
+    /// ovn-controller role.
+    fn static_tables(&mut self, sb: &Database, tx: &mut TxnBuilder) -> Result<(), DiffError> {
+        for (tname, opts) in [("DHCP_Options", DHCPV4_OPTIONS), ("DHCPv6_Options", DHCPV6_OPTIONS)] {
+            let (ts, t) = table(sb, tname)?;
+            let mut have: BTreeSet<(String, i64, String)> = BTreeSet::new();
+            for (u, row) in &t.rows {
+                let k = (
+                    str_of(col(ts, row, "name")?),
+                    int_of(col(ts, row, "code")?),
+                    str_of(col(ts, row, "type")?),
+                );
+                if opts.iter().any(|(n, c, ty)| (n.to_string(), *c, ty.to_string()) == k) && !have.contains(&k) {
+                    have.insert(k);
+                } else {
+                    tx.delete(tname, *u);
+                }
+            }
+            for (n, c, ty) in opts {
+                if !have.contains(&(n.to_string(), *c, ty.to_string())) {
+                    let p = tx.new_row();
+                    tx.insert(tname, p, &[("name", dstr(n)), ("code", dint(*c)), ("type", dstr(ty))]);
+                }
+            }
+        }
+        // RBAC: the role and its permissions, rewritten whole if anything
+        // differs.
+        let (rts, rt) = table(sb, "RBAC_Role")?;
+        let (pts, pt) = table(sb, "RBAC_Permission")?;
+        let mut ok = rt.len() == 1 && pt.len() == RBAC_PERMISSIONS.len();
+        if ok {
+            let role = rt.rows.values().next().expect("one row");
+            ok = str_of(col(rts, role, "name")?) == "ovn-controller";
+            let perms = col(rts, role, "permissions")?;
+            for (table_name, auth, insdel, update) in RBAC_PERMISSIONS {
+                let Some(pu) = perms.get(&s(table_name)).and_then(Atom::as_uuid) else {
+                    ok = false;
+                    break;
+                };
+                let Some(prow) = pt.get(&pu) else {
+                    ok = false;
+                    break;
+                };
+                let want = vec![
+                    ("table", dstr(table_name)),
+                    ("authorization", Datum::set(auth.iter().map(|a| s(a)).collect())),
+                    ("insert_delete", dbool(*insdel)),
+                    ("update", Datum::set(update.iter().map(|a| s(a)).collect())),
+                ];
+                if !changed(pts, prow, want).is_empty() {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            for u in rt.rows.keys() {
+                tx.delete("RBAC_Role", *u);
+            }
+            for u in pt.rows.keys() {
+                tx.delete("RBAC_Permission", *u);
+            }
+            let mut perms = Vec::new();
+            for (table_name, auth, insdel, update) in RBAC_PERMISSIONS {
+                let p = tx.new_row();
+                tx.insert(
+                    "RBAC_Permission",
+                    p,
+                    &[
+                        ("table", dstr(table_name)),
+                        ("authorization", Datum::set(auth.iter().map(|a| s(a)).collect())),
+                        ("insert_delete", dbool(*insdel)),
+                        ("update", Datum::set(update.iter().map(|a| s(a)).collect())),
+                    ],
+                );
+                perms.push((s(table_name), Atom::Uuid(p)));
+            }
+            let p = tx.new_row();
+            tx.insert(
+                "RBAC_Role",
+                p,
+                &[("name", dstr("ovn-controller")), ("permissions", Datum::map(perms))],
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The desired flows with `content` (one per datapath type at most).
+fn flows_with_content<'a>(d: &'a Desired, content: &FlowContent) -> Vec<(Arc<Flow>, &'a FlowEntry)> {
+    let Some(pipeline) = crate::stage::Pipeline::from_name(&content.pipeline) else {
+        return Vec::new();
+    };
+    let Ok(priority) = u16::try_from(content.priority) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for dp in [crate::stage::DpType::Switch, crate::stage::DpType::Router] {
+        let Some(stage) = crate::stage::Stage::lookup(dp, pipeline, content.table) else {
+            continue;
+        };
+        let key = Flow {
+            stage,
+            priority,
+            match_: content.match_.clone(),
+            actions: content.actions.clone(),
+            controller_meter: content.meter.as_deref().map(Arc::from),
+        };
+        if let Some((k, e)) = d.flows.get_key_value(&key) {
+            out.push((Arc::clone(k), e));
+        }
+    }
+    out
+}
+
+/// `external_ids` of a new flow row.
+fn flow_ids(f: &Flow, meta: &crate::flow::FlowMeta) -> Smap {
+    let mut ids = Smap::new();
+    ids.insert("stage-name".into(), f.stage.name().into());
+    ids.insert("source".into(), meta.source.into());
+    if let Some(h) = meta.stage_hint {
+        ids.insert("stage-hint".into(), h.to_string()[..8].to_string());
+    }
+    ids
+}
+
+/// What northd writes into the Northbound database: `NB_Global:options`
+/// and, per port, `up`, `dynamic_addresses` and `tag`.
+fn nb_diff(d: &Desired, dirty: &Dirty, all: bool, nb: &Database) -> Result<Vec<Json>, DiffError> {
+    let mut tx = TxnBuilder::default();
+    if all || dirty.global {
+        let (ts, t) = table(nb, "NB_Global")?;
+        match t.rows.values().min_by_key(|r| r.uuid) {
+            Some(row) => {
+                let c = changed(ts, row, vec![("options", dmap(&d.nb.global_options))]);
+                tx.update("NB_Global", row.uuid, &c);
+            }
+            None => {
+                let p = tx.new_row();
+                tx.insert("NB_Global", p, &[("options", dmap(&d.nb.global_options))]);
+            }
+        }
+    }
+    let (ts, t) = table(nb, "Logical_Switch_Port")?;
+    let ports: Vec<Uuid> = if all {
+        t.rows.keys().copied().collect()
+    } else {
+        dirty.nb_ports.iter().copied().collect()
+    };
+    for u in ports {
+        let Some(row) = t.get(&u) else { continue };
+        let mut cols = Vec::new();
+        if let Some(up) = d.nb.lsp_up.get(&u) {
+            cols.push(("up", dbool(*up)));
+        }
+        if let Some(dynamic) = d.nb.lsp_dynamic_addresses.get(&u) {
+            cols.push(("dynamic_addresses", dopt_str(dynamic.as_deref())));
+        }
+        let name = str_of(col(ts, row, "name")?);
+        if let Some(pb) = d.port_bindings.get(&name) {
+            cols.push(("tag", Datum::set(pb.tag.map(Atom::Integer).into_iter().collect())));
+        }
+        let c = changed(ts, row, cols);
+        tx.update("Logical_Switch_Port", u, &c);
+    }
+    Ok(tx.ops)
+}

@@ -235,6 +235,10 @@ impl FlowTable {
         self.entries.iter()
     }
 
+    pub fn get_key_value(&self, flow: &Flow) -> Option<(&Arc<Flow>, &FlowEntry)> {
+        self.entries.get_key_value(flow)
+    }
+
     /// Replaces a unit's previous contribution by its new one, touching
     /// only the flows that differ.
     pub fn replace(&mut self, old: &Contribution, new: &Contribution) {

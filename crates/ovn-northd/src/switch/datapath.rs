@@ -38,6 +38,8 @@ pub fn build(g: &Global, info: &LsInfo, rows: &LsRows<'_>, sink: &mut FlowSink) 
     lflow!(sink, Stage::LsInPutFdb, 0, "1", "next;");
     lflow!(sink, Stage::LsInArpRsp, 0, "1", "next;");
     dns(info, sink);
+    lflow!(sink, Stage::LsInLbAffCheck, 0, "1", "next;");
+    lflow!(sink, Stage::LsInLbAffLearn, 0, "1", "next;");
     for st in [
         Stage::LsInDhcpOptions,
         Stage::LsInDhcpResponse,
