@@ -31,6 +31,31 @@
 //!
 //! Any other schema is served by the dynamic API: [`Replica::table`] gives
 //! [`ovsdb::row::Row`]s, and transactions take JSON rows.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use ovsdb_client::{Client, Config, Remote, Transaction, nb};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let remotes = Remote::parse_list("unix:/run/ovn/ovnnb_db.sock,tcp:192.0.2.1:6641")?;
+//! let client = Client::start(Config::new(nb::DATABASE, remotes).monitor_typed::<nb::LogicalSwitch>());
+//! client.wait_connected().await?;
+//!
+//! let mut txn = Transaction::new(nb::DATABASE);
+//! let sw = txn.insert_row(&nb::LogicalSwitch { name: "sw0".into(), ..Default::default() });
+//! let outcome = client.transact(&txn).await?;
+//! let uuid = outcome.uuid(sw).expect("inserted");
+//! // The replica already shows the transaction's effects.
+//! assert_eq!(client.replica().get::<nb::LogicalSwitch>(uuid).map(|s| s.name), Some("sw0".into()));
+//!
+//! // Incremental consumers look at what changed since they last looked.
+//! for table in &client.take_changes().tables {
+//!     println!("{}: {} inserted", table.name(), table.inserted.len());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod client;
 pub mod condition;

@@ -25,6 +25,13 @@ pub async fn bounded<F: Future<Output = ()>>(body: F) {
     tokio::time::timeout(TEST_LIMIT, body).await.expect("test did not finish in time");
 }
 
+/// Runs a test body for `imp` with a deadline that starts once the server
+/// program is ready (building ours may wait for other cargo runs).
+pub async fn bounded_with<F: Future<Output = ()>>(imp: Impl, body: F) {
+    server_program(imp);
+    bounded(body).await
+}
+
 /// Awaits `f`, failing the test after [`WAIT`].
 pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
     match tokio::time::timeout(WAIT, f).await {
@@ -217,11 +224,11 @@ macro_rules! against_both {
         mod $name {
             #[tokio::test]
             async fn ours() {
-                $crate::common::bounded(super::$name(sandbox::Impl::Ours)).await
+                $crate::common::bounded_with(sandbox::Impl::Ours, super::$name(sandbox::Impl::Ours)).await
             }
             #[tokio::test]
             async fn debian() {
-                $crate::common::bounded(super::$name(sandbox::Impl::Debian)).await
+                $crate::common::bounded_with(sandbox::Impl::Debian, super::$name(sandbox::Impl::Debian)).await
             }
         }
     )*};
