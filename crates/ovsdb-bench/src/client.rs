@@ -45,10 +45,19 @@ impl Conn {
                 Err(e) if tokio::time::Instant::now() < deadline && retryable(&e) => {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
-                Err(e) => return Err(e).with_context(|| format!("connecting to {}", path.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("connecting to {}", path.display()));
+                }
             }
         };
-        Ok(Conn { stream, framer: Framer::new(MAX_MESSAGE), buf: vec![0; 1 << 16], next_id: 1, bytes_in: 0, last_read: Instant::now() })
+        Ok(Conn {
+            stream,
+            framer: Framer::new(MAX_MESSAGE),
+            buf: vec![0; 1 << 16],
+            next_id: 1,
+            bytes_in: 0,
+            last_read: Instant::now(),
+        })
     }
 
     /// Serialises a request, for sending later with [`Conn::send_bytes`]
@@ -60,7 +69,10 @@ impl Conn {
     }
 
     pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.stream.write_all(bytes).await.context("sending to the server")
+        self.stream
+            .write_all(bytes)
+            .await
+            .context("sending to the server")
     }
 
     /// Sends a request and returns its id.
@@ -79,7 +91,10 @@ impl Conn {
                 if let Message::Request { method, params, id } = &msg
                     && method == "echo"
                 {
-                    let reply = Message::Reply { result: Json::Array(params.clone()), id: id.clone() };
+                    let reply = Message::Reply {
+                        result: Json::Array(params.clone()),
+                        id: id.clone(),
+                    };
                     self.send_bytes(&reply.to_bytes()).await?;
                     continue;
                 }
@@ -101,13 +116,26 @@ impl Conn {
 
     /// Waits for the reply to request `id`, handing notifications that
     /// arrive first to `on_note`. An error reply is an error.
-    pub async fn reply_to(&mut self, id: u64, on_note: &mut impl FnMut(&str, &[Json]) -> Result<()>) -> Result<Json> {
+    pub async fn reply_to(
+        &mut self,
+        id: u64,
+        on_note: &mut impl FnMut(&str, &[Json]) -> Result<()>,
+    ) -> Result<Json> {
         loop {
-            match self.recv().await?.ok_or_else(|| anyhow!("server closed the connection before replying"))? {
+            match self
+                .recv()
+                .await?
+                .ok_or_else(|| anyhow!("server closed the connection before replying"))?
+            {
                 Message::Reply { result, id: rid } if rid == json!(id) => return Ok(result),
-                Message::Error { error, id: rid } if rid == json!(id) => bail!("server replied with an error: {error}"),
+                Message::Error { error, id: rid } if rid == json!(id) => {
+                    bail!("server replied with an error: {error}")
+                }
                 Message::Notification { method, params } => on_note(&method, &params)?,
-                other => bail!("unexpected message while waiting for reply {id}: {}", other.to_json()),
+                other => bail!(
+                    "unexpected message while waiting for reply {id}: {}",
+                    other.to_json()
+                ),
             }
         }
     }
@@ -115,7 +143,8 @@ impl Conn {
     /// A request and its reply, with no notifications expected.
     pub async fn call(&mut self, method: &str, params: Json) -> Result<Json> {
         let id = self.send(method, params).await?;
-        self.reply_to(id, &mut |m, _| bail!("unexpected notification {m}")).await
+        self.reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
+            .await
     }
 
     /// A `transact` whose every operation must succeed; returns the
@@ -143,7 +172,8 @@ pub async fn connect_all(path: &Path, n: usize) -> Result<Vec<Conn>> {
         conns.push(conn);
     }
     for (conn, id) in conns.iter_mut().zip(ids) {
-        conn.reply_to(id, &mut |m, _| bail!("unexpected notification {m}")).await?;
+        conn.reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
+            .await?;
     }
     Ok(conns)
 }
@@ -165,12 +195,22 @@ pub async fn join_all<T: 'static>(mut set: tokio::task::JoinSet<Result<T>>) -> R
 
 /// A request with the given id, serialised.
 pub fn request(method: &str, params: Json, id: u64) -> Vec<u8> {
-    let Json::Array(params) = params else { unreachable!("request params are built as arrays") };
-    Message::Request { method: method.into(), params, id: id.into() }.to_bytes()
+    let Json::Array(params) = params else {
+        unreachable!("request params are built as arrays")
+    };
+    Message::Request {
+        method: method.into(),
+        params,
+        id: id.into(),
+    }
+    .to_bytes()
 }
 
 fn retryable(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ECONNREFUSED) | Some(libc::ENOENT))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN) | Some(libc::ECONNREFUSED) | Some(libc::ENOENT)
+    )
 }
 
 /// `transact` params: `db`, then the operations.
@@ -183,7 +223,9 @@ pub fn txn(db: &str, ops: impl IntoIterator<Item = Json>) -> Json {
 /// The results of a `transact` reply, or an error naming the first
 /// failed operation.
 pub fn check_transact(result: Json) -> Result<Vec<Json>> {
-    let Json::Array(results) = result else { bail!("transact result is not an array: {result}") };
+    let Json::Array(results) = result else {
+        bail!("transact result is not an array: {result}")
+    };
     if let Some(err) = results.iter().find(|r| r.get("error").is_some()) {
         bail!("transaction failed: {err}");
     }
@@ -194,7 +236,12 @@ pub fn check_transact(result: Json) -> Result<Vec<Json>> {
 pub fn inserted_uuids(results: &[Json]) -> Result<Vec<String>> {
     results
         .iter()
-        .map(|r| r["uuid"][1].as_str().map(str::to_string).ok_or_else(|| anyhow!("insert result without a uuid: {r}")))
+        .map(|r| {
+            r["uuid"][1]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| anyhow!("insert result without a uuid: {r}"))
+        })
         .collect()
 }
 
@@ -209,7 +256,11 @@ pub struct Replica {
 
 impl Replica {
     pub fn new(table: &str, column: &str) -> Replica {
-        Replica { table: table.into(), column: column.into(), rows: HashMap::new() }
+        Replica {
+            table: table.into(),
+            column: column.into(),
+            rows: HashMap::new(),
+        }
     }
 
     /// The tracked value of row `uuid`.
@@ -220,13 +271,26 @@ impl Replica {
     /// Applies a `<table-updates2>` object (from a `monitor_cond` or
     /// `monitor_cond_since` reply, an `update2` or an `update3`), calling
     /// `touched` with each row's uuid and tracked value (None: deleted).
-    pub fn apply(&mut self, updates: &Json, mut touched: impl FnMut(u128, Option<u64>)) -> Result<()> {
-        let Some(table) = updates.get(&self.table) else { return Ok(()) };
-        let table = table.as_object().ok_or_else(|| anyhow!("table update is not an object"))?;
+    pub fn apply(
+        &mut self,
+        updates: &Json,
+        mut touched: impl FnMut(u128, Option<u64>),
+    ) -> Result<()> {
+        let Some(table) = updates.get(&self.table) else {
+            return Ok(());
+        };
+        let table = table
+            .as_object()
+            .ok_or_else(|| anyhow!("table update is not an object"))?;
         for (uuid, change) in table {
             let key = uuid_key(uuid)?;
-            let change = change.as_object().ok_or_else(|| anyhow!("row update is not an object"))?;
-            let (kind, row) = change.iter().next().ok_or_else(|| anyhow!("empty row update for {uuid}"))?;
+            let change = change
+                .as_object()
+                .ok_or_else(|| anyhow!("row update is not an object"))?;
+            let (kind, row) = change
+                .iter()
+                .next()
+                .ok_or_else(|| anyhow!("empty row update for {uuid}"))?;
             match kind.as_str() {
                 "initial" | "insert" => {
                     let value = fingerprint(row.get(&self.column).unwrap_or(&Json::Null));
@@ -234,7 +298,9 @@ impl Replica {
                     touched(key, Some(value));
                 }
                 "modify" => {
-                    let Some(slot) = self.rows.get_mut(&key) else { bail!("modify of unknown row {uuid}") };
+                    let Some(slot) = self.rows.get_mut(&key) else {
+                        bail!("modify of unknown row {uuid}")
+                    };
                     if let Some(value) = row.get(&self.column) {
                         *slot = fingerprint(value);
                     }
@@ -274,11 +340,17 @@ pub fn fingerprint(value: &Json) -> u64 {
 /// The `<table-updates2>` an update notification carries: `update2`
 /// params are `[id, updates]`, `update3` params `[id, last-txn-id,
 /// updates]`. Returns the updates and the transaction id, if any.
-pub fn notification_updates<'a>(method: &str, params: &'a [Json]) -> Result<(&'a Json, Option<&'a str>)> {
+pub fn notification_updates<'a>(
+    method: &str,
+    params: &'a [Json],
+) -> Result<(&'a Json, Option<&'a str>)> {
     match (method, params) {
         ("update2", [_, updates]) => Ok((updates, None)),
         ("update3", [_, txn, updates]) => Ok((updates, txn.as_str())),
-        _ => bail!("unexpected notification {method} with {} params", params.len()),
+        _ => bail!(
+            "unexpected notification {method} with {} params",
+            params.len()
+        ),
     }
 }
 
@@ -293,25 +365,49 @@ mod tests {
     fn replica_follows_update2() {
         let mut r = Replica::new("T", "x");
         let mut seen = Vec::new();
-        r.apply(&json!({"T": {A: {"initial": {"x": "a", "y": 1}}, B: {"initial": {"y": 2}}}}), |k, v| seen.push((k, v))).unwrap();
+        r.apply(
+            &json!({"T": {A: {"initial": {"x": "a", "y": 1}}, B: {"initial": {"y": 2}}}}),
+            |k, v| seen.push((k, v)),
+        )
+        .unwrap();
         assert_eq!(r.get(A), Some(fingerprint(&json!("a"))));
         assert_eq!(r.get(B), Some(fingerprint(&Json::Null)));
         assert_eq!(seen.len(), 2);
         // A modify without the tracked column keeps its value.
-        r.apply(&json!({"T": {A: {"modify": {"y": 3}}}, "Other": {B: {"delete": null}}}), |_, _| {}).unwrap();
+        r.apply(
+            &json!({"T": {A: {"modify": {"y": 3}}}, "Other": {B: {"delete": null}}}),
+            |_, _| {},
+        )
+        .unwrap();
         assert_eq!(r.get(A), Some(fingerprint(&json!("a"))));
-        r.apply(&json!({"T": {A: {"modify": {"x": "b"}}, B: {"delete": null}}}), |_, _| {}).unwrap();
+        r.apply(
+            &json!({"T": {A: {"modify": {"x": "b"}}, B: {"delete": null}}}),
+            |_, _| {},
+        )
+        .unwrap();
         assert_eq!(r.get(A), Some(fingerprint(&json!("b"))));
         assert_eq!(r.rows.len(), 1);
-        assert!(r.apply(&json!({"T": {B: {"modify": {"x": "c"}}}}), |_, _| {}).is_err());
-        assert!(r.apply(&json!({"T": {"not-a-uuid": {"insert": {}}}}), |_, _| {}).is_err());
+        assert!(
+            r.apply(&json!({"T": {B: {"modify": {"x": "c"}}}}), |_, _| {})
+                .is_err()
+        );
+        assert!(
+            r.apply(&json!({"T": {"not-a-uuid": {"insert": {}}}}), |_, _| {})
+                .is_err()
+        );
     }
 
     #[test]
     fn notifications_carry_updates() {
         let params = [json!("m"), json!("txn"), json!({"T": {}})];
-        assert_eq!(notification_updates("update3", &params).unwrap(), (&json!({"T": {}}), Some("txn")));
-        assert_eq!(notification_updates("update2", &params[1..]).unwrap(), (&json!({"T": {}}), None));
+        assert_eq!(
+            notification_updates("update3", &params).unwrap(),
+            (&json!({"T": {}}), Some("txn"))
+        );
+        assert_eq!(
+            notification_updates("update2", &params[1..]).unwrap(),
+            (&json!({"T": {}}), None)
+        );
         assert!(notification_updates("update", &params[1..]).is_err());
     }
 }

@@ -21,7 +21,10 @@ pub fn by_uuid(uuid: &str) -> Json {
 
 /// An OVSDB map from string pairs.
 fn map(pairs: &[(&str, &str)]) -> Json {
-    json!(["map", pairs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()])
+    json!([
+        "map",
+        pairs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()
+    ])
 }
 
 /// Inserts `n` Southbound `Datapath_Binding` rows; returns their uuids.
@@ -43,7 +46,7 @@ pub fn flow_row(i: usize, dp: &str) -> Json {
     let (a, b, c) = ((i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
     json!({
         "logical_datapath": ["uuid", dp],
-        "pipeline": if i % 2 == 0 { "ingress" } else { "egress" },
+        "pipeline": if i.is_multiple_of(2) { "ingress" } else { "egress" },
         "table_id": i % 30,
         "priority": (i * 7) % 65536,
         "match": format!("inport == \"lsp-{i}\" && eth.src == {{0a:00:00:{a:02x}:{b:02x}:{c:02x}}} && ip4.src == {{10.{a}.{b}.{c}}}"),
@@ -59,7 +62,12 @@ pub fn flows_in_table(n: usize, table_id: usize) -> usize {
 
 /// Inserts flows `range`, flow `i` on datapath `dps[i % dps.len()]`, in
 /// transactions of at most `batch` rows; returns their uuids in order.
-pub async fn insert_flows(conn: &mut Conn, range: std::ops::Range<usize>, dps: &[String], batch: usize) -> Result<Vec<String>> {
+pub async fn insert_flows(
+    conn: &mut Conn,
+    range: std::ops::Range<usize>,
+    dps: &[String],
+    batch: usize,
+) -> Result<Vec<String>> {
     let mut uuids = Vec::with_capacity(range.len());
     let mut start = range.start;
     while start < range.end {
@@ -81,7 +89,11 @@ pub fn set_actions(uuid: &str, actions: &str) -> Json {
 /// Commits `txns` (each a `transact` params array) over one connection,
 /// keeping up to `window` in flight; every operation must succeed, and
 /// an `update` must change exactly one row.
-pub async fn pipeline(conn: &mut Conn, txns: impl IntoIterator<Item = Json>, window: usize) -> Result<usize> {
+pub async fn pipeline(
+    conn: &mut Conn,
+    txns: impl IntoIterator<Item = Json>,
+    window: usize,
+) -> Result<usize> {
     let mut txns = txns.into_iter();
     let mut in_flight = HashSet::new();
     let mut done = 0;
@@ -95,7 +107,9 @@ pub async fn pipeline(conn: &mut Conn, txns: impl IntoIterator<Item = Json>, win
         }
         match conn.recv().await? {
             Some(ovsdb::rpc::Message::Reply { result, id }) => {
-                let Some(id) = id.as_u64().filter(|id| in_flight.remove(id)) else { bail!("reply to unknown request {id}") };
+                let Some(id) = id.as_u64().filter(|id| in_flight.remove(id)) else {
+                    bail!("reply to unknown request {id}")
+                };
                 check_counts(&check_transact(result)?).with_context(|| format!("request {id}"))?;
                 done += 1;
             }

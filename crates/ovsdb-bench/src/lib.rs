@@ -76,10 +76,13 @@ impl Workload {
     }
 
     pub fn parse(name: &str) -> Result<Workload> {
-        Workload::ALL.into_iter().find(|w| w.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
-            anyhow!("unknown workload {name:?} (known: {})", names.join(", "))
-        })
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+                anyhow!("unknown workload {name:?} (known: {})", names.join(", "))
+            })
     }
 }
 
@@ -109,11 +112,19 @@ pub struct Bench {
 impl Bench {
     pub fn new(opts: &Options) -> Result<Bench> {
         let dir = match &opts.workdir {
-            Some(parent) => tempfile::Builder::new().prefix("rovsdb-bench.").tempdir_in(parent),
+            Some(parent) => tempfile::Builder::new()
+                .prefix("rovsdb-bench.")
+                .tempdir_in(parent),
             None => tempfile::Builder::new().prefix("rovsdb-bench.").tempdir(),
         }
         .context("creating a temporary directory")?;
-        Ok(Bench { scale: opts.scale, programs: opts.programs.clone(), timeout: opts.timeout, dir, started: std::time::Instant::now() })
+        Ok(Bench {
+            scale: opts.scale,
+            programs: opts.programs.clone(),
+            timeout: opts.timeout,
+            dir,
+            started: std::time::Instant::now(),
+        })
     }
 
     /// `full` scaled, and at least `min`.
@@ -148,7 +159,10 @@ impl Bench {
     /// Runs one phase under the timeout; `what` names it in progress
     /// lines (on stderr) and errors.
     pub async fn phase<T>(&self, what: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        eprintln!("rovsdb-bench: [{:7.1}s] {what}", self.started.elapsed().as_secs_f64());
+        eprintln!(
+            "rovsdb-bench: [{:7.1}s] {what}",
+            self.started.elapsed().as_secs_f64()
+        );
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(res) => res.with_context(|| format!("during {what}")),
             Err(_) => bail!("{what} did not finish within {:?}", self.timeout),
@@ -160,7 +174,10 @@ impl Bench {
 /// as it completes. A workload that fails (a server misbehaved, or a
 /// result did not validate) is reported in the returned errors and the
 /// others still run.
-pub async fn run(opts: &Options, mut show: impl FnMut(&Report)) -> Result<Vec<(Workload, anyhow::Error)>> {
+pub async fn run(
+    opts: &Options,
+    mut show: impl FnMut(&Report),
+) -> Result<Vec<(Workload, anyhow::Error)>> {
     let bench = Bench::new(opts)?;
     let mut errors = Vec::new();
     let mut done_startup = false;
@@ -174,7 +191,8 @@ pub async fn run(opts: &Options, mut show: impl FnMut(&Report)) -> Result<Vec<(W
             Workload::Startup | Workload::Memory => {
                 done_startup = true;
                 let want = |x| opts.workloads.contains(&x);
-                workloads::startup::run(&bench, want(Workload::Startup), want(Workload::Memory)).await
+                workloads::startup::run(&bench, want(Workload::Startup), want(Workload::Memory))
+                    .await
             }
             Workload::Reconnect => workloads::reconnect::run(&bench).await,
             Workload::Condmon => workloads::condmon::run(&bench).await,

@@ -40,7 +40,8 @@ struct Cli {
 
 fn parse_args() -> Result<Option<Cli>> {
     let mut workloads = Vec::new();
-    let (mut scale, mut timeout, mut dir, mut threads, mut json_only) = (1.0, 900.0, None, 1, false);
+    let (mut scale, mut timeout, mut dir, mut threads, mut json_only) =
+        (1.0_f64, 900.0, None, 1, false);
     let (mut ovs, mut rovn) = (None, None);
     for arg in std::env::args().skip(1) {
         let (name, value) = match arg.split_once('=') {
@@ -61,7 +62,7 @@ fn parse_args() -> Result<Option<Cli>> {
             n => workloads.push(Workload::parse(n)?),
         }
     }
-    if !(scale > 0.0) {
+    if !scale.is_finite() || scale <= 0.0 {
         bail!("--scale must be positive");
     }
     if workloads.is_empty() {
@@ -82,19 +83,50 @@ fn parse_args() -> Result<Option<Cli>> {
         timeout: Duration::from_secs_f64(timeout),
         workdir: dir,
     };
-    Ok(Some(Cli { opts, threads: threads.max(1), json_only }))
+    Ok(Some(Cli {
+        opts,
+        threads: threads.max(1),
+        json_only,
+    }))
 }
 
 /// Where and when: enough to compare runs.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!("{cores} cores ({cpu}); load average {}", load.join(" "))
+}
+
+/// The kind of file system `dir` is on: it decides what an fsync costs
+/// (rovsdb-server syncs every commit batch; ovsdb-server 3.1 syncs only
+/// transactions that ask for it).
+fn file_system(dir: &std::path::Path) -> String {
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return "unknown".into();
+    };
+    // SAFETY: statfs writes into the zeroed struct we pass.
+    let mut st = unsafe { std::mem::zeroed::<libc::statfs>() };
+    if unsafe { libc::statfs(path.as_ptr(), &mut st) } != 0 {
+        return "unknown".into();
+    }
+    match st.f_type as i64 {
+        0x0102_1994 => "tmpfs".into(),
+        0xEF53 => "ext4".into(),
+        0x5846_5342 => "xfs".into(),
+        0x9123_683E => "btrfs".into(),
+        0x794C_7630 => "overlayfs".into(),
+        other => format!("file system type {other:#x}"),
+    }
 }
 
 fn main() -> ExitCode {
@@ -114,16 +146,31 @@ fn real_main() -> Result<ExitCode> {
     };
     raise_fd_limit()?;
     let runtime = if cli.threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(cli.threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cli.threads)
+            .enable_all()
+            .build()
     }
     .context("starting the tokio runtime")?;
 
     let opts = &cli.opts;
     if !cli.json_only {
+        let dir = opts.workdir.clone().unwrap_or_else(std::env::temp_dir);
         println!("rovsdb-bench, scale {}: {}", opts.scale, machine());
-        println!("ovsdb-server: {}\nrovsdb-server: {}", opts.programs.ovs.display(), opts.programs.rovn.display());
+        println!(
+            "database files under {} ({})",
+            dir.display(),
+            file_system(&dir)
+        );
+        println!(
+            "ovsdb-server: {}\nrovsdb-server: {}",
+            opts.programs.ovs.display(),
+            opts.programs.rovn.display()
+        );
         println!("{LEGEND}\n");
     }
     // Servers are started from this thread (block_on runs the driver
@@ -141,7 +188,14 @@ fn real_main() -> Result<ExitCode> {
     }))?;
     for (w, e) in &errors {
         eprintln!("rovsdb-bench: workload {} failed: {e:#}", w.name());
-        println!("{}", serde_json::json!({"workload": w.name(), "error": format!("{e:#}")}));
+        println!(
+            "{}",
+            serde_json::json!({"workload": w.name(), "error": format!("{e:#}")})
+        );
     }
-    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -36,8 +36,21 @@ pub struct Figure {
 }
 
 impl Figure {
-    pub fn new(metric: impl Into<String>, unit: &'static str, better: Better, ovs: f64, rovn: f64) -> Figure {
-        Figure { metric: metric.into(), unit, better, ovs, rovn, target: None }
+    pub fn new(
+        metric: impl Into<String>,
+        unit: &'static str,
+        better: Better,
+        ovs: f64,
+        rovn: f64,
+    ) -> Figure {
+        Figure {
+            metric: metric.into(),
+            unit,
+            better,
+            ovs,
+            rovn,
+            target: None,
+        }
     }
 
     pub fn target(mut self, target: Target) -> Figure {
@@ -94,7 +107,11 @@ impl Report {
                 Some(Target::RovnAtLeast(x)) => format!("rovn ≥{x} {}", verdict(f.met())),
                 None => String::new(),
             };
-            let ratio = if f.ratio().is_finite() { format!("{:.2}x", f.ratio()) } else { "n/a".into() };
+            let ratio = if f.ratio().is_finite() {
+                format!("{:.2}x", f.ratio())
+            } else {
+                "n/a".into()
+            };
             let _ = writeln!(
                 out,
                 "{:<44} {:>8} {:>14} {:>14} {ratio:>8}  {target}",
@@ -167,10 +184,12 @@ mod tests {
         let cost = Figure::new("cpu", "s", Better::Lower, 3.0, 1.0).target(Target::Ratio(3.0));
         assert_eq!(cost.ratio(), 3.0);
         assert_eq!(cost.met(), Some(true));
-        let rate = Figure::new("tput", "txn/s", Better::Higher, 100.0, 250.0).target(Target::Ratio(3.0));
+        let rate =
+            Figure::new("tput", "txn/s", Better::Higher, 100.0, 250.0).target(Target::Ratio(3.0));
         assert_eq!(rate.ratio(), 2.5);
         assert_eq!(rate.met(), Some(false));
-        let own = Figure::new("saving", "x", Better::Higher, 1.0, 25.0).target(Target::RovnAtLeast(20.0));
+        let own =
+            Figure::new("saving", "x", Better::Higher, 1.0, 25.0).target(Target::RovnAtLeast(20.0));
         assert_eq!(own.met(), Some(true));
     }
 }

@@ -61,7 +61,10 @@ impl Server {
     /// and returns at once; see [`Server::wait_ready`].
     pub fn spawn(side: Side, programs: &Programs, dir: &Path, dbs: &[PathBuf]) -> Result<Server> {
         let sock = dir.join("db.sock");
-        let mut args = vec![format!("--remote=punix:{}", sock.display()).into(), "-vconsole:off".into()];
+        let mut args = vec![
+            format!("--remote=punix:{}", sock.display()).into(),
+            "-vconsole:off".into(),
+        ];
         args.extend(dbs.iter().map(|db| db.clone().into_os_string()));
         // Adds `--pidfile`, `--log-file`, `--no-chdir` and `--unixctl`.
         let spec = DaemonSpec {
@@ -74,11 +77,22 @@ impl Server {
         };
         let _ = std::fs::remove_file(&sock);
         let daemon = Daemon::spawn(spec.clone())?;
-        Ok(Server { side, daemon, spec, sock })
+        Ok(Server {
+            side,
+            daemon,
+            spec,
+            sock,
+        })
     }
 
     /// Starts the server and waits until it answers `list_dbs`.
-    pub async fn start(side: Side, programs: &Programs, dir: &Path, dbs: &[PathBuf], timeout: Duration) -> Result<Server> {
+    pub async fn start(
+        side: Side,
+        programs: &Programs,
+        dir: &Path,
+        dbs: &[PathBuf],
+        timeout: Duration,
+    ) -> Result<Server> {
         let mut server = Server::spawn(side, programs, dir, dbs)?;
         server.wait_ready(timeout).await?;
         Ok(server)
@@ -99,7 +113,11 @@ impl Server {
                 return Ok(conn);
             }
             if start.elapsed() > timeout {
-                bail!("{} did not answer within {timeout:?}:\n{}", self.side.program_name(), self.daemon.tail());
+                bail!(
+                    "{} did not answer within {timeout:?}:\n{}",
+                    self.side.program_name(),
+                    self.daemon.tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -154,10 +172,16 @@ pub fn cpu_time(pid: u32) -> Result<Duration> {
     let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     // The command name, in parentheses, may hold spaces: count fields
     // after its closing parenthesis (field 3, `state`, comes first).
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("no ')' in /proc/PID/stat")?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("no ')' in /proc/PID/stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| -> Result<u64> {
-        fields.get(i).and_then(|f| f.parse().ok()).with_context(|| format!("field {} of {path}", i + 3))
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .with_context(|| format!("field {} of {path}", i + 3))
     };
     let ticks = tick(11)? + tick(12)?;
     // SAFETY: sysconf only reads a configuration value.
@@ -174,7 +198,12 @@ fn status_bytes(pid: u32, key: &str) -> Result<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
         .with_context(|| format!("no {key} in {path}"))?;
-    let kb: u64 = line.trim().trim_end_matches("kB").trim().parse().with_context(|| format!("{key} in {path}"))?;
+    let kb: u64 = line
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .with_context(|| format!("{key} in {path}"))?;
     Ok(kb * 1024)
 }
 
@@ -211,20 +240,32 @@ pub struct Meter {
 
 impl Meter {
     pub fn start(server: &Server) -> Result<Meter> {
-        Ok(Meter { pid: server.pid(), wall: Instant::now(), cpu: server.cpu()?, client_cpu: own_cpu_time() })
+        Ok(Meter {
+            pid: server.pid(),
+            wall: Instant::now(),
+            cpu: server.cpu()?,
+            client_cpu: own_cpu_time(),
+        })
     }
 
     pub fn stop(&self) -> Result<Cost> {
         let wall = self.wall.elapsed();
         let cpu = cpu_time(self.pid)?.saturating_sub(self.cpu);
-        Ok(Cost { wall, cpu, client_cpu: own_cpu_time().saturating_sub(self.client_cpu) })
+        Ok(Cost {
+            wall,
+            cpu,
+            client_cpu: own_cpu_time().saturating_sub(self.client_cpu),
+        })
     }
 }
 
 /// Raises the soft limit on open files to the hard limit, so hundreds of
 /// clients (and the servers, which inherit it) have descriptors to spare.
 pub fn raise_fd_limit() -> Result<u64> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit read and write the struct we pass.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {

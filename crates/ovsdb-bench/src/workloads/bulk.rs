@@ -29,21 +29,61 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let rows = bench.count(100_000, 100);
     let mut out = Vec::new();
     for side in Side::BOTH {
-        out.push(bench.phase(&format!("bulk on {}", side.program_name()), one(bench, side, rows)).await?);
+        out.push(
+            bench
+                .phase(
+                    &format!("bulk on {}", side.program_name()),
+                    one(bench, side, rows),
+                )
+                .await?,
+        );
     }
     let [ovs, rovn] = [&out[0], &out[1]];
     let secs = |c: &Cost| c.wall.as_secs_f64();
     let cpu = |c: &Cost| c.cpu.as_secs_f64();
     Ok(vec![Report {
         workload: "bulk",
-        setup: format!("one transaction inserting {rows} Logical_Flow rows, then a new client's monitor_cond of them"),
+        setup: format!(
+            "one transaction inserting {rows} Logical_Flow rows, then a new client's monitor_cond of them"
+        ),
         figures: vec![
-            Figure::new("insert transaction", "s", Better::Lower, secs(&ovs.insert), secs(&rovn.insert)).target(Target::Ratio(2.0)),
-            Figure::new("insert: server CPU", "s", Better::Lower, cpu(&ovs.insert), cpu(&rovn.insert)),
-            Figure::new("initial monitor reply", "s", Better::Lower, secs(&ovs.monitor), secs(&rovn.monitor))
-                .target(Target::Ratio(2.0)),
-            Figure::new("monitor reply: server CPU", "s", Better::Lower, cpu(&ovs.monitor), cpu(&rovn.monitor)),
-            Figure::new("monitor reply size", "MiB", Better::Lower, ovs.reply_bytes as f64 / MIB, rovn.reply_bytes as f64 / MIB),
+            Figure::new(
+                "insert transaction",
+                "s",
+                Better::Lower,
+                secs(&ovs.insert),
+                secs(&rovn.insert),
+            )
+            .target(Target::Ratio(2.0)),
+            Figure::new(
+                "insert: server CPU",
+                "s",
+                Better::Lower,
+                cpu(&ovs.insert),
+                cpu(&rovn.insert),
+            ),
+            Figure::new(
+                "initial monitor reply",
+                "s",
+                Better::Lower,
+                secs(&ovs.monitor),
+                secs(&rovn.monitor),
+            )
+            .target(Target::Ratio(2.0)),
+            Figure::new(
+                "monitor reply: server CPU",
+                "s",
+                Better::Lower,
+                cpu(&ovs.monitor),
+                cpu(&rovn.monitor),
+            ),
+            Figure::new(
+                "monitor reply size",
+                "MiB",
+                Better::Lower,
+                ovs.reply_bytes as f64 / MIB,
+                rovn.reply_bytes as f64 / MIB,
+            ),
         ],
     }])
 }
@@ -57,26 +97,50 @@ async fn one(bench: &Bench, side: Side, rows: usize) -> Result<Outcome> {
     let (id, bytes) = writer.request_bytes("transact", txn(SB, ops));
     let meter = Meter::start(&server)?;
     writer.send_bytes(&bytes).await?;
-    let result = writer.reply_to(id, &mut |m, _| bail!("unexpected notification {m}")).await?;
+    let result = writer
+        .reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
+        .await?;
     let insert = meter.stop()?;
     let uuids = inserted_uuids(&check_transact(result)?)?;
-    ensure!(uuids.len() == rows, "insert returned {} uuids, expected {rows}", uuids.len());
+    ensure!(
+        uuids.len() == rows,
+        "insert returned {} uuids, expected {rows}",
+        uuids.len()
+    );
 
     let mut reader = Conn::connect(&server.sock, bench.timeout).await?;
-    let (id, request) = reader.request_bytes("monitor_cond", json!([SB, "bulk", {"Logical_Flow": [{}]}]));
+    let (id, request) =
+        reader.request_bytes("monitor_cond", json!([SB, "bulk", {"Logical_Flow": [{}]}]));
     let meter = Meter::start(&server)?;
     let sent = std::time::Instant::now();
     reader.send_bytes(&request).await?;
-    let reply = reader.reply_to(id, &mut |m, _| bail!("unexpected notification {m}")).await?;
+    let reply = reader
+        .reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
+        .await?;
     // The reply was complete at the last read; parsing it is ours.
     let mut monitor = meter.stop()?;
     monitor.wall = reader.last_read - sent;
 
     let mut replica = Replica::new("Logical_Flow", "match");
     replica.apply(&reply, |_, _| {})?;
-    ensure!(replica.rows.len() == rows, "initial reply holds {} rows, expected {rows}", replica.rows.len());
-    ensure!(uuids.iter().all(|u| replica.get(u).is_some()), "initial reply lacks inserted rows");
+    ensure!(
+        replica.rows.len() == rows,
+        "initial reply holds {} rows, expected {rows}",
+        replica.rows.len()
+    );
+    ensure!(
+        uuids.iter().all(|u| replica.get(u).is_some()),
+        "initial reply lacks inserted rows"
+    );
     let matches: HashSet<_> = replica.rows.values().collect();
-    ensure!(matches.len() == rows, "initial reply holds {} distinct matches, expected {rows}", matches.len());
-    Ok(Outcome { insert, monitor, reply_bytes: reader.bytes_in })
+    ensure!(
+        matches.len() == rows,
+        "initial reply holds {} distinct matches, expected {rows}",
+        matches.len()
+    );
+    Ok(Outcome {
+        insert,
+        monitor,
+        reply_bytes: reader.bytes_in,
+    })
 }

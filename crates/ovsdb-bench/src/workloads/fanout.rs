@@ -32,25 +32,60 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let txns = bench.count(1000, 10);
     let mut out = Vec::new();
     for side in Side::BOTH {
-        out.push(bench.phase(&format!("fanout on {}", side.program_name()), one(bench, side, clients, txns)).await?);
+        out.push(
+            bench
+                .phase(
+                    &format!("fanout on {}", side.program_name()),
+                    one(bench, side, clients, txns),
+                )
+                .await?,
+        );
     }
     let [ovs, rovn] = [&out[0], &out[1]];
     Ok(vec![Report {
         workload: "fanout",
-        setup: format!("{clients} clients monitor Logical_Flow (same request), one writer commits {txns} inserts, {WRITER_WINDOW} in flight"),
+        setup: format!(
+            "{clients} clients monitor Logical_Flow (same request), one writer commits {txns} inserts, {WRITER_WINDOW} in flight"
+        ),
         figures: vec![
-            Figure::new("server CPU", "s", Better::Lower, ovs.cost.cpu.as_secs_f64(), rovn.cost.cpu.as_secs_f64())
-                .target(Target::Ratio(3.0)),
-            Figure::new("time until every client has every update", "s", Better::Lower, ovs.all_synced, rovn.all_synced),
-            Figure::new("wall time incl. writer", "s", Better::Lower, ovs.cost.wall.as_secs_f64(), rovn.cost.wall.as_secs_f64()),
-            Figure::new("bytes received, all clients", "MiB", Better::Lower, ovs.bytes as f64 / MIB, rovn.bytes as f64 / MIB),
+            Figure::new(
+                "server CPU",
+                "s",
+                Better::Lower,
+                ovs.cost.cpu.as_secs_f64(),
+                rovn.cost.cpu.as_secs_f64(),
+            )
+            .target(Target::Ratio(3.0)),
+            Figure::new(
+                "time until every client has every update",
+                "s",
+                Better::Lower,
+                ovs.all_synced,
+                rovn.all_synced,
+            ),
+            Figure::new(
+                "wall time incl. writer",
+                "s",
+                Better::Lower,
+                ovs.cost.wall.as_secs_f64(),
+                rovn.cost.wall.as_secs_f64(),
+            ),
+            Figure::new(
+                "bytes received, all clients",
+                "MiB",
+                Better::Lower,
+                ovs.bytes as f64 / MIB,
+                rovn.bytes as f64 / MIB,
+            ),
             generator_busy("", &ovs.cost, &rovn.cost),
         ],
     }])
 }
 
 async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<Outcome> {
-    let server = bench.fresh_server("fanout", side, Schema::Southbound).await?;
+    let server = bench
+        .fresh_server("fanout", side, Schema::Southbound)
+        .await?;
     let mut writer = Conn::connect(&server.sock, bench.timeout).await?;
     let dp = insert_datapaths(&mut writer, 1).await?.remove(0);
 
@@ -61,12 +96,22 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
         ids.push(conn.send("monitor_cond", request.clone()).await?);
     }
     for (conn, id) in conns.iter_mut().zip(ids) {
-        let initial = conn.reply_to(id, &mut |m, _| bail!("notification {m} before the monitor reply")).await?;
-        ensure!(initial.get("Logical_Flow").is_none_or(|t| t.as_object().is_some_and(|t| t.is_empty())), "initial reply not empty: {initial}");
+        let initial = conn
+            .reply_to(id, &mut |m, _| {
+                bail!("notification {m} before the monitor reply")
+            })
+            .await?;
+        ensure!(
+            initial
+                .get("Logical_Flow")
+                .is_none_or(|t| t.as_object().is_some_and(|t| t.is_empty())),
+            "initial reply not empty: {initial}"
+        );
     }
 
     let rows: Vec<Json> = (0..txns).map(|i| flow_row(i, &dp)).collect();
-    let expected: Arc<HashSet<u64>> = Arc::new(rows.iter().map(|r| fingerprint(&r["match"])).collect());
+    let expected: Arc<HashSet<u64>> =
+        Arc::new(rows.iter().map(|r| fingerprint(&r["match"])).collect());
     let meter = Meter::start(&server)?;
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -95,10 +140,19 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
             Ok((conn.last_read, conn.bytes_in))
         });
     }
-    let insert = |row: Json| txn(SB, [json!({"op": "insert", "table": "Logical_Flow", "row": row})]);
+    let insert = |row: Json| {
+        txn(
+            SB,
+            [json!({"op": "insert", "table": "Logical_Flow", "row": row})],
+        )
+    };
     pipeline(&mut writer, rows.into_iter().map(insert), WRITER_WINDOW).await?;
     let done = join_all(set).await?;
     let cost = meter.stop()?;
     let last = done.iter().map(|(t, _)| *t).max().unwrap_or(start);
-    Ok(Outcome { cost, all_synced: (last - start).as_secs_f64(), bytes: done.iter().map(|(_, b)| b).sum() })
+    Ok(Outcome {
+        cost,
+        all_synced: (last - start).as_secs_f64(),
+        bytes: done.iter().map(|(_, b)| b).sum(),
+    })
 }

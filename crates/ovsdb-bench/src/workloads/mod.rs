@@ -22,5 +22,11 @@ pub const MIB: f64 = 1024.0 * 1024.0;
 /// time): near 1 on one thread means it, not the server, set the pace.
 pub fn generator_busy(label: &str, ovs: &Cost, rovn: &Cost) -> Figure {
     let busy = |c: &Cost| c.client_cpu.as_secs_f64() / c.wall.as_secs_f64();
-    Figure::new(format!("{label}load generator busy (context)"), "cores", Better::Lower, busy(ovs), busy(rovn))
+    Figure::new(
+        format!("{label}load generator busy (context)"),
+        "cores",
+        Better::Lower,
+        busy(ovs),
+        busy(rovn),
+    )
 }

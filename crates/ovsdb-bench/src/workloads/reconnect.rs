@@ -26,8 +26,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::{MIB, WRITER_WINDOW, generator_busy};
 use crate::Bench;
-use crate::client::{CONNECT_PATIENCE, Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key};
-use crate::data::{FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread};
+use crate::client::{
+    CONNECT_PATIENCE, Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn,
+    uuid_key,
+};
+use crate::data::{
+    FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread,
+};
 use crate::report::{Better, Figure, Report, Target};
 use crate::servers::{Cost, Meter, Side};
 
@@ -43,20 +48,36 @@ struct Expect {
 impl Expect {
     /// After writes `0..n` of the plan over `rows` (uuid keys).
     fn after(rows: &[u128], n: usize) -> Expect {
-        let written = (0..n).map(|k| (rows[spread(k, rows.len())], fingerprint(&json!(actions(k))))).collect();
-        Expect { rows: rows.len(), written }
+        let written = (0..n)
+            .map(|k| (rows[spread(k, rows.len())], fingerprint(&json!(actions(k)))))
+            .collect();
+        Expect {
+            rows: rows.len(),
+            written,
+        }
     }
 
     fn met_by(&self, replica: &Replica) -> bool {
-        replica.rows.len() == self.rows && self.written.iter().all(|(u, v)| replica.rows.get(u) == Some(v))
+        replica.rows.len() == self.rows
+            && self
+                .written
+                .iter()
+                .all(|(u, v)| replica.rows.get(u) == Some(v))
     }
 
     /// The full check, once in sync: also every unwritten row.
     fn check(&self, replica: &Replica) -> Result<()> {
         ensure!(self.met_by(replica), "replica out of sync");
         let first = fingerprint(&json!(FIRST_ACTIONS));
-        let stale = replica.rows.iter().filter(|(u, v)| !self.written.contains_key(*u) && **v != first).count();
-        ensure!(stale == 0, "{stale} rows hold actions that were never written");
+        let stale = replica
+            .rows
+            .iter()
+            .filter(|(u, v)| !self.written.contains_key(*u) && **v != first)
+            .count();
+        ensure!(
+            stale == 0,
+            "{stale} rows hold actions that were never written"
+        );
         Ok(())
     }
 }
@@ -87,7 +108,14 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let during = bench.count(10, 2);
     let mut out = Vec::new();
     for side in Side::BOTH {
-        out.push(bench.phase(&format!("reconnect on {}", side.program_name()), one(bench, side, clients, rows, before, during)).await?);
+        out.push(
+            bench
+                .phase(
+                    &format!("reconnect on {}", side.program_name()),
+                    one(bench, side, clients, rows, before, during),
+                )
+                .await?,
+        );
     }
     let [ovs, rovn] = [&out[0], &out[1]];
     let mib = |b: u64| b as f64 / MIB;
@@ -100,22 +128,65 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             ovs.found, rovn.found
         ),
         figures: vec![
-            Figure::new("resync: bytes received, all clients", "MiB", Better::Lower, mib(ovs.resync_bytes), mib(rovn.resync_bytes)),
-            Figure::new("full resend, all clients (reference)", "MiB", Better::Lower, mib(ovs.full_bytes), mib(rovn.full_bytes)),
-            Figure::new("full resend ÷ resync bytes", "x", Better::Higher, saving(ovs), saving(rovn)).target(Target::RovnAtLeast(20.0)),
-            Figure::new("time until all clients in sync", "s", Better::Lower, ovs.synced, rovn.synced),
-            Figure::new("resync: server CPU", "s", Better::Lower, ovs.resync.cpu.as_secs_f64(), rovn.resync.cpu.as_secs_f64()),
+            Figure::new(
+                "resync: bytes received, all clients",
+                "MiB",
+                Better::Lower,
+                mib(ovs.resync_bytes),
+                mib(rovn.resync_bytes),
+            ),
+            Figure::new(
+                "full resend, all clients (reference)",
+                "MiB",
+                Better::Lower,
+                mib(ovs.full_bytes),
+                mib(rovn.full_bytes),
+            ),
+            Figure::new(
+                "full resend ÷ resync bytes",
+                "x",
+                Better::Higher,
+                saving(ovs),
+                saving(rovn),
+            )
+            .target(Target::RovnAtLeast(20.0)),
+            Figure::new(
+                "time until all clients in sync",
+                "s",
+                Better::Lower,
+                ovs.synced,
+                rovn.synced,
+            ),
+            Figure::new(
+                "resync: server CPU",
+                "s",
+                Better::Lower,
+                ovs.resync.cpu.as_secs_f64(),
+                rovn.resync.cpu.as_secs_f64(),
+            ),
             generator_busy("resync: ", &ovs.resync, &rovn.resync),
         ],
     }])
 }
 
-async fn one(bench: &Bench, side: Side, clients: usize, rows: usize, before: usize, during: usize) -> Result<Outcome> {
-    let mut server = bench.fresh_server("reconnect", side, Schema::Southbound).await?;
+async fn one(
+    bench: &Bench,
+    side: Side,
+    clients: usize,
+    rows: usize,
+    before: usize,
+    during: usize,
+) -> Result<Outcome> {
+    let mut server = bench
+        .fresh_server("reconnect", side, Schema::Southbound)
+        .await?;
     let mut writer = Conn::connect(&server.sock, bench.timeout).await?;
     let dps = insert_datapaths(&mut writer, 1).await?;
     let uuids = insert_flows(&mut writer, 0..rows, &dps, rows).await?;
-    let keys = uuids.iter().map(|u| uuid_key(u)).collect::<Result<Vec<_>>>()?;
+    let keys = uuids
+        .iter()
+        .map(|u| uuid_key(u))
+        .collect::<Result<Vec<_>>>()?;
     let write = |k: usize| txn(SB, [set_actions(&uuids[spread(k, rows)], &actions(k))]);
 
     // Everybody follows the table and sees the first writes.
@@ -124,22 +195,38 @@ async fn one(bench: &Bench, side: Side, clients: usize, rows: usize, before: usi
     let first = Arc::new(Expect::after(&keys, before));
     let mut set = tokio::task::JoinSet::new();
     for conn in connect_all(&server.sock, clients).await? {
-        set.spawn(follow(conn, server.sock.clone(), Arc::clone(&first), synced_tx.clone(), go_rx.clone()));
+        set.spawn(follow(
+            conn,
+            server.sock.clone(),
+            Arc::clone(&first),
+            synced_tx.clone(),
+            go_rx.clone(),
+        ));
     }
     pipeline(&mut writer, (0..before).map(write), WRITER_WINDOW).await?;
     for _ in 0..clients {
-        synced_rx.recv().await.ok_or_else(|| anyhow!("a client stopped before its first sync"))?;
+        synced_rx
+            .recv()
+            .await
+            .ok_or_else(|| anyhow!("a client stopped before its first sync"))?;
     }
     drop(writer);
 
     // Restart; changes happen while the clients are away.
     server.restart()?;
     let mut writer = server.wait_ready(bench.timeout).await?;
-    pipeline(&mut writer, (before..before + during).map(write), WRITER_WINDOW).await?;
+    pipeline(
+        &mut writer,
+        (before..before + during).map(write),
+        WRITER_WINDOW,
+    )
+    .await?;
 
     let meter = Meter::start(&server)?;
     let start = Instant::now();
-    go_tx.send(Some(Arc::new(Expect::after(&keys, before + during)))).map_err(|_| anyhow!("every client has gone"))?;
+    go_tx
+        .send(Some(Arc::new(Expect::after(&keys, before + during))))
+        .map_err(|_| anyhow!("every client has gone"))?;
     let done = join_all(set).await?;
     let resync = meter.stop()?;
     let last = done.iter().map(|r| r.done).max().unwrap_or(start);
@@ -149,7 +236,9 @@ async fn one(bench: &Bench, side: Side, clients: usize, rows: usize, before: usi
     let reply = fresh.call("monitor_cond_since", request(ZERO)).await?;
     let mut replica = Replica::new("Logical_Flow", "actions");
     replica.apply(&reply[2], |_, _| {})?;
-    Expect::after(&keys, before + during).check(&replica).context("a fresh client's full copy")?;
+    Expect::after(&keys, before + during)
+        .check(&replica)
+        .context("a fresh client's full copy")?;
 
     Ok(Outcome {
         resync,
@@ -178,18 +267,29 @@ async fn follow(
     let mut last = ZERO.to_string();
     subscribe(&mut conn, &mut replica, &mut last).await?;
     catch_up(&mut conn, &mut replica, &mut last, &first).await?;
-    synced.send(()).await.map_err(|_| anyhow!("the benchmark has gone"))?;
+    synced
+        .send(())
+        .await
+        .map_err(|_| anyhow!("the benchmark has gone"))?;
     while let Some(msg) = conn.recv().await? {
         apply_notification(msg, &mut replica, &mut last)?;
     }
 
-    let expect = go.wait_for(Option::is_some).await.map_err(|_| anyhow!("no go signal"))?.clone();
+    let expect = go
+        .wait_for(Option::is_some)
+        .await
+        .map_err(|_| anyhow!("no go signal"))?
+        .clone();
     let expect = expect.ok_or_else(|| anyhow!("empty go signal"))?;
     let mut conn = Conn::connect(&sock, CONNECT_PATIENCE).await?;
     let found = subscribe(&mut conn, &mut replica, &mut last).await?;
     catch_up(&mut conn, &mut replica, &mut last, &expect).await?;
     expect.check(&replica)?;
-    Ok(Resync { bytes: conn.bytes_in, done: conn.last_read, found })
+    Ok(Resync {
+        bytes: conn.bytes_in,
+        done: conn.last_read,
+        found,
+    })
 }
 
 /// Sends `monitor_cond_since` with `last` and applies the reply: only the
@@ -197,29 +297,48 @@ async fn follow(
 /// whether it was found.
 async fn subscribe(conn: &mut Conn, replica: &mut Replica, last: &mut String) -> Result<bool> {
     let id = conn.send("monitor_cond_since", request(last)).await?;
-    let reply = conn.reply_to(id, &mut |m, _| bail!("notification {m} before the monitor reply")).await?;
+    let reply = conn
+        .reply_to(id, &mut |m, _| {
+            bail!("notification {m} before the monitor reply")
+        })
+        .await?;
     let [found, txn_id, updates] = reply.as_array().map(Vec::as_slice).unwrap_or_default() else {
         bail!("monitor_cond_since reply is not [found, last-txn-id, updates]: {reply}");
     };
-    let found = found.as_bool().ok_or_else(|| anyhow!("found is not a boolean: {found}"))?;
+    let found = found
+        .as_bool()
+        .ok_or_else(|| anyhow!("found is not a boolean: {found}"))?;
     if !found {
         replica.rows.clear();
     }
     replica.apply(updates, |_, _| {})?;
-    *last = txn_id.as_str().ok_or_else(|| anyhow!("last-txn-id is not a string: {txn_id}"))?.to_string();
+    *last = txn_id
+        .as_str()
+        .ok_or_else(|| anyhow!("last-txn-id is not a string: {txn_id}"))?
+        .to_string();
     Ok(found)
 }
 
-async fn catch_up(conn: &mut Conn, replica: &mut Replica, last: &mut String, expect: &Expect) -> Result<()> {
+async fn catch_up(
+    conn: &mut Conn,
+    replica: &mut Replica,
+    last: &mut String,
+    expect: &Expect,
+) -> Result<()> {
     while !expect.met_by(replica) {
-        let msg = conn.recv().await?.ok_or_else(|| anyhow!("server closed the connection before the client was in sync"))?;
+        let msg = conn
+            .recv()
+            .await?
+            .ok_or_else(|| anyhow!("server closed the connection before the client was in sync"))?;
         apply_notification(msg, replica, last)?;
     }
     Ok(())
 }
 
 fn apply_notification(msg: Message, replica: &mut Replica, last: &mut String) -> Result<()> {
-    let Message::Notification { method, params } = msg else { bail!("unexpected message {}", msg.to_json()) };
+    let Message::Notification { method, params } = msg else {
+        bail!("unexpected message {}", msg.to_json())
+    };
     let (updates, txn_id) = notification_updates(&method, &params)?;
     replica.apply(updates, |_, _| {})?;
     if let Some(id) = txn_id {

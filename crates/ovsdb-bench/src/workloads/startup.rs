@@ -42,29 +42,71 @@ struct Outcome {
 pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Report>> {
     let rows = bench.count(1_000_000, 1000);
     let dps = bench.count(1000, 10);
-    let source = bench.phase("writing the start-up database", generate(bench, rows, dps)).await?;
+    let source = bench
+        .phase("writing the start-up database", generate(bench, rows, dps))
+        .await?;
     let size = std::fs::metadata(&source)?.len();
     let mut out = Vec::new();
     for side in Side::BOTH {
-        out.push(bench.phase(&format!("startup on {}", side.program_name()), one(bench, side, &source, rows, dps)).await?);
+        out.push(
+            bench
+                .phase(
+                    &format!("startup on {}", side.program_name()),
+                    one(bench, side, &source, rows, dps),
+                )
+                .await?,
+        );
     }
     let [ovs, rovn] = [&out[0], &out[1]];
     let secs = |c: &Cost| c.wall.as_secs_f64();
     let cpu = |c: &Cost| c.cpu.as_secs_f64();
     let mib = |b: u64| b as f64 / MIB;
-    let what = format!("{rows} Logical_Flow rows and {dps} datapaths, {:.0} MiB file", mib(size));
+    let what = format!(
+        "{rows} Logical_Flow rows and {dps} datapaths, {:.0} MiB file",
+        mib(size)
+    );
     let mut reports = Vec::new();
     if startup {
         reports.push(Report {
             workload: "startup",
             setup: what.clone(),
             figures: vec![
-                Figure::new("start until list_dbs and a select answer", "s", Better::Lower, secs(&ovs.startup), secs(&rovn.startup))
-                    .target(Target::Ratio(3.0)),
-                Figure::new("start-up: server CPU", "s", Better::Lower, cpu(&ovs.startup), cpu(&rovn.startup)),
-                Figure::new("compaction (ovsdb-server/compact)", "s", Better::Lower, secs(&ovs.compaction), secs(&rovn.compaction)),
-                Figure::new("compaction: server CPU", "s", Better::Lower, cpu(&ovs.compaction), cpu(&rovn.compaction)),
-                Figure::new("compacted file", "MiB", Better::Lower, mib(ovs.compacted_size), mib(rovn.compacted_size)),
+                Figure::new(
+                    "start until list_dbs and a select answer",
+                    "s",
+                    Better::Lower,
+                    secs(&ovs.startup),
+                    secs(&rovn.startup),
+                )
+                .target(Target::Ratio(3.0)),
+                Figure::new(
+                    "start-up: server CPU",
+                    "s",
+                    Better::Lower,
+                    cpu(&ovs.startup),
+                    cpu(&rovn.startup),
+                ),
+                Figure::new(
+                    "compaction (ovsdb-server/compact)",
+                    "s",
+                    Better::Lower,
+                    secs(&ovs.compaction),
+                    secs(&rovn.compaction),
+                ),
+                Figure::new(
+                    "compaction: server CPU",
+                    "s",
+                    Better::Lower,
+                    cpu(&ovs.compaction),
+                    cpu(&rovn.compaction),
+                ),
+                Figure::new(
+                    "compacted file",
+                    "MiB",
+                    Better::Lower,
+                    mib(ovs.compacted_size),
+                    mib(rovn.compacted_size),
+                ),
             ],
         });
     }
@@ -73,9 +115,21 @@ pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Repor
             workload: "memory",
             setup: what,
             figures: vec![
-                Figure::new("peak RSS (VmHWM) once loaded", "MiB", Better::Lower, mib(ovs.peak_rss), mib(rovn.peak_rss))
-                    .target(Target::Ratio(2.0)),
-                Figure::new("RSS once loaded", "MiB", Better::Lower, mib(ovs.rss), mib(rovn.rss)),
+                Figure::new(
+                    "peak RSS (VmHWM) once loaded",
+                    "MiB",
+                    Better::Lower,
+                    mib(ovs.peak_rss),
+                    mib(rovn.peak_rss),
+                )
+                .target(Target::Ratio(2.0)),
+                Figure::new(
+                    "RSS once loaded",
+                    "MiB",
+                    Better::Lower,
+                    mib(ovs.rss),
+                    mib(rovn.rss),
+                ),
             ],
         });
     }
@@ -87,7 +141,14 @@ pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Repor
 async fn generate(bench: &Bench, rows: usize, dps: usize) -> Result<PathBuf> {
     let dir = bench.dir("startup/source")?;
     let db = bench.create_db(&dir, Schema::Southbound)?;
-    let mut server = Server::start(Side::Ovs, &bench.programs, &dir, std::slice::from_ref(&db), bench.timeout).await?;
+    let mut server = Server::start(
+        Side::Ovs,
+        &bench.programs,
+        &dir,
+        std::slice::from_ref(&db),
+        bench.timeout,
+    )
+    .await?;
     let mut conn = Conn::connect(&server.sock, bench.timeout).await?;
     let dps = insert_datapaths(&mut conn, dps).await?;
     insert_flows(&mut conn, 0..rows, &dps, BATCH).await?;
@@ -99,17 +160,24 @@ async fn generate(bench: &Bench, rows: usize, dps: usize) -> Result<PathBuf> {
 async fn one(bench: &Bench, side: Side, source: &Path, rows: usize, dps: usize) -> Result<Outcome> {
     let dir = bench.server_dir("startup", side)?;
     let db = dir.join(source.file_name().context("database file name")?);
-    std::fs::copy(source, &db).with_context(|| format!("copying {} to {}", source.display(), db.display()))?;
+    std::fs::copy(source, &db)
+        .with_context(|| format!("copying {} to {}", source.display(), db.display()))?;
 
     let start = Instant::now();
     let mut server = Server::spawn(side, &bench.programs, &dir, std::slice::from_ref(&db))?;
     let mut conn = server.wait_ready(bench.timeout).await?;
     let datapaths = conn.transact(SB, vec![json!({"op": "select", "table": "Datapath_Binding", "where": [], "columns": ["_uuid"]})]).await?;
-    let startup = Cost { wall: start.elapsed(), cpu: server.cpu()?, client_cpu: Duration::ZERO };
+    let startup = Cost {
+        wall: start.elapsed(),
+        cpu: server.cpu()?,
+        client_cpu: Duration::ZERO,
+    };
     let (peak_rss, rss) = (server.peak_rss()?, server.rss()?);
     let n = datapaths[0]["rows"].as_array().map_or(0, Vec::len);
     ensure!(n == dps, "{n} datapaths after start-up, expected {dps}");
-    check_flows(&mut conn, rows).await.context("after start-up")?;
+    check_flows(&mut conn, rows)
+        .await
+        .context("after start-up")?;
 
     let inode = std::fs::metadata(&db)?.ino();
     let meter = Meter::start(&server)?;
@@ -118,15 +186,27 @@ async fn one(bench: &Bench, side: Side, source: &Path, rows: usize, dps: usize) 
     let deadline = Instant::now() + bench.timeout;
     while std::fs::metadata(&db).map(|m| m.ino()).unwrap_or(inode) == inode {
         if Instant::now() > deadline {
-            bail!("{} was not replaced within {:?} of ovsdb-server/compact", db.display(), bench.timeout);
+            bail!(
+                "{} was not replaced within {:?} of ovsdb-server/compact",
+                db.display(),
+                bench.timeout
+            );
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let compaction = meter.stop()?;
     let compacted_size = std::fs::metadata(&db)?.len();
-    check_flows(&mut conn, rows).await.context("after compaction")?;
+    check_flows(&mut conn, rows)
+        .await
+        .context("after compaction")?;
     server.check_running()?;
-    Ok(Outcome { startup, peak_rss, rss, compaction, compacted_size })
+    Ok(Outcome {
+        startup,
+        peak_rss,
+        rss,
+        compaction,
+        compacted_size,
+    })
 }
 
 /// Counts the flows of [`PROBE_TABLE`].
@@ -136,6 +216,9 @@ async fn check_flows(conn: &mut Conn, rows: usize) -> Result<()> {
         .await?;
     let n = res[0]["rows"].as_array().map_or(0, Vec::len);
     let want = flows_in_table(rows, PROBE_TABLE);
-    ensure!(n == want, "{n} flows in table {PROBE_TABLE}, expected {want}");
+    ensure!(
+        n == want,
+        "{n} flows in table {PROBE_TABLE}, expected {want}"
+    );
     Ok(())
 }

@@ -37,20 +37,49 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let mut sb = Vec::new();
     let mut nb = Vec::new();
     for side in Side::BOTH {
-        sb.push(bench.phase(&format!("txn (Southbound) on {}", side.program_name()), southbound(bench, side, n)).await?);
-        nb.push(bench.phase(&format!("txn (Northbound) on {}", side.program_name()), northbound(bench, side, n)).await?);
+        sb.push(
+            bench
+                .phase(
+                    &format!("txn (Southbound) on {}", side.program_name()),
+                    southbound(bench, side, n),
+                )
+                .await?,
+        );
+        nb.push(
+            bench
+                .phase(
+                    &format!("txn (Northbound) on {}", side.program_name()),
+                    northbound(bench, side, n),
+                )
+                .await?,
+        );
     }
     let mut figures = Vec::new();
-    for (label, costs) in [("SB Port_Binding.chassis", &sb), ("NB Logical_Switch_Port insert", &nb)] {
+    for (label, costs) in [
+        ("SB Port_Binding.chassis", &sb),
+        ("NB Logical_Switch_Port insert", &nb),
+    ] {
         let rate = |c: &Cost| n as f64 / c.wall.as_secs_f64();
         let cpu_per_txn = |c: &Cost| c.cpu.as_secs_f64() * 1e6 / n as f64;
         figures.push(
-            Figure::new(format!("{label}: throughput"), "txn/s", Better::Higher, rate(&costs[0]), rate(&costs[1]))
-                .target(Target::Ratio(3.0)),
+            Figure::new(
+                format!("{label}: throughput"),
+                "txn/s",
+                Better::Higher,
+                rate(&costs[0]),
+                rate(&costs[1]),
+            )
+            .target(Target::Ratio(3.0)),
         );
         figures.push(
-            Figure::new(format!("{label}: server CPU/txn"), "µs", Better::Lower, cpu_per_txn(&costs[0]), cpu_per_txn(&costs[1]))
-                .target(Target::Ratio(3.0)),
+            Figure::new(
+                format!("{label}: server CPU/txn"),
+                "µs",
+                Better::Lower,
+                cpu_per_txn(&costs[0]),
+                cpu_per_txn(&costs[1]),
+            )
+            .target(Target::Ratio(3.0)),
         );
         figures.push(generator_busy(&format!("{label}: "), &costs[0], &costs[1]));
     }
@@ -68,7 +97,11 @@ type MakeTxn = Box<dyn Fn(usize) -> Json>;
 /// next number when its previous transaction is answered. Requests are
 /// serialised beforehand, so the clients only send and check replies.
 async fn closed_loop(server: &Server, n: usize, make: MakeTxn) -> Result<Cost> {
-    let requests: Arc<Vec<Vec<u8>>> = Arc::new((0..n).map(|i| request("transact", make(i), i as u64)).collect());
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..n)
+            .map(|i| request("transact", make(i), i as u64))
+            .collect(),
+    );
     let conns = connect_all(&server.sock, CLIENTS).await?;
     let next = Arc::new(AtomicUsize::new(0));
     let meter = Meter::start(server)?;
@@ -78,9 +111,13 @@ async fn closed_loop(server: &Server, n: usize, make: MakeTxn) -> Result<Cost> {
         set.spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(bytes) = requests.get(i) else { return Ok(()) };
+                let Some(bytes) = requests.get(i) else {
+                    return Ok(());
+                };
                 conn.send_bytes(bytes).await?;
-                let result = conn.reply_to(i as u64, &mut |m, _| bail!("unexpected notification {m}")).await?;
+                let result = conn
+                    .reply_to(i as u64, &mut |m, _| bail!("unexpected notification {m}"))
+                    .await?;
                 check_counts(&check_transact(result)?)?;
             }
         });
@@ -96,14 +133,18 @@ fn chassis_of(i: usize) -> usize {
 }
 
 async fn southbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
-    let server = bench.fresh_server("txn-sb", side, Schema::Southbound).await?;
+    let server = bench
+        .fresh_server("txn-sb", side, Schema::Southbound)
+        .await?;
     let mut conn = Conn::connect(&server.sock, bench.timeout).await?;
     let dps = insert_datapaths(&mut conn, DATAPATHS).await?;
     let mut ops = Vec::new();
     for c in 0..CHASSIS {
         let ip = format!("192.168.{}.{}", c / 250, c % 250 + 1);
-        ops.push(json!({"op": "insert", "table": "Encap", "uuid-name": format!("e{c}"),
-            "row": {"type": "geneve", "ip": ip, "chassis_name": format!("chassis-{c}")}}));
+        ops.push(
+            json!({"op": "insert", "table": "Encap", "uuid-name": format!("e{c}"),
+            "row": {"type": "geneve", "ip": ip, "chassis_name": format!("chassis-{c}")}}),
+        );
         ops.push(json!({"op": "insert", "table": "Chassis", "row": {
             "name": format!("chassis-{c}"), "hostname": format!("hv{c}.example.com"),
             "encaps": ["named-uuid", format!("e{c}")]}}));
@@ -122,8 +163,13 @@ async fn southbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
     let make: MakeTxn = {
         let (bindings, chassis) = (bindings.clone(), chassis.clone());
         Box::new(move |i| {
-            txn(SB, [json!({"op": "update", "table": "Port_Binding", "where": by_uuid(&bindings[i % PORT_BINDINGS]),
-                "row": {"chassis": ["uuid", chassis[chassis_of(i)]]}})])
+            txn(
+                SB,
+                [
+                    json!({"op": "update", "table": "Port_Binding", "where": by_uuid(&bindings[i % PORT_BINDINGS]),
+                "row": {"chassis": ["uuid", chassis[chassis_of(i)]]}}),
+                ],
+            )
         })
     };
     let cost = closed_loop(&server, n, make).await?;
@@ -134,35 +180,57 @@ async fn southbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|r| Some((r["_uuid"][1].as_str()?, r["chassis"][1].as_str().unwrap_or(""))))
+        .filter_map(|r| {
+            Some((
+                r["_uuid"][1].as_str()?,
+                r["chassis"][1].as_str().unwrap_or(""),
+            ))
+        })
         .collect();
-    ensure!(held.len() == PORT_BINDINGS, "{} Port_Binding rows, expected {PORT_BINDINGS}", held.len());
+    ensure!(
+        held.len() == PORT_BINDINGS,
+        "{} Port_Binding rows, expected {PORT_BINDINGS}",
+        held.len()
+    );
     for (p, uuid) in bindings.iter().enumerate() {
-        let want = (p..n).step_by(PORT_BINDINGS).last().map_or("", |i| chassis[chassis_of(i)].as_str());
+        let want = (p..n)
+            .step_by(PORT_BINDINGS)
+            .next_back()
+            .map_or("", |i| chassis[chassis_of(i)].as_str());
         let got = held.get(uuid.as_str()).copied();
         let index = |u: Option<&str>| chassis.iter().position(|c| Some(c.as_str()) == u);
-        ensure!(got == Some(want), "binding {p} holds chassis #{:?}, expected #{:?}", index(got), index(Some(want)));
+        ensure!(
+            got == Some(want),
+            "binding {p} holds chassis #{:?}, expected #{:?}",
+            index(got),
+            index(Some(want))
+        );
     }
     Ok(cost)
 }
 
 async fn northbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
-    let server = bench.fresh_server("txn-nb", side, Schema::Northbound).await?;
+    let server = bench
+        .fresh_server("txn-nb", side, Schema::Northbound)
+        .await?;
     let mut conn = Conn::connect(&server.sock, bench.timeout).await?;
     let ops = (0..SWITCHES).map(|s| json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("ls-{s}")}})).collect();
     let switches = inserted_uuids(&conn.transact(NB, ops).await?)?;
 
     let make: MakeTxn = Box::new(move |i| {
         let (a, b) = (i >> 8 & 0xff, i & 0xff);
-        txn(NB, [
-            json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": "port", "row": {
+        txn(
+            NB,
+            [
+                json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": "port", "row": {
                 "name": format!("port-{i}"),
                 "addresses": ["set", [format!("0a:00:00:01:{a:02x}:{b:02x} 10.1.{a}.{b}")]],
                 "port_security": ["set", [format!("0a:00:00:01:{a:02x}:{b:02x} 10.1.{a}.{b}")]],
                 "external_ids": ["map", [["neutron:device_owner", "compute:nova"], ["neutron:port_name", format!("vm-{i}")]]]}}),
-            json!({"op": "mutate", "table": "Logical_Switch", "where": by_uuid(&switches[i % SWITCHES]),
+                json!({"op": "mutate", "table": "Logical_Switch", "where": by_uuid(&switches[i % SWITCHES]),
                 "mutations": [["ports", "insert", ["set", [["named-uuid", "port"]]]]]}),
-        ])
+            ],
+        )
     });
     let cost = closed_loop(&server, n, make).await?;
 
@@ -171,15 +239,25 @@ async fn northbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
     let count = ports[0]["rows"].as_array().map_or(0, Vec::len);
     ensure!(count == n, "{count} Logical_Switch_Port rows, expected {n}");
     let switches = conn.transact(NB, vec![json!({"op": "select", "table": "Logical_Switch", "where": [], "columns": ["ports"]})]).await?;
-    let referenced: usize = switches[0]["rows"].as_array().into_iter().flatten().map(|r| set_len(&r["ports"])).sum();
-    ensure!(referenced == n, "switches reference {referenced} ports, expected {n}");
+    let referenced: usize = switches[0]["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| set_len(&r["ports"]))
+        .sum();
+    ensure!(
+        referenced == n,
+        "switches reference {referenced} ports, expected {n}"
+    );
     Ok(cost)
 }
 
 /// Elements of a set datum in RFC 7047 notation (a lone atom is one).
 fn set_len(datum: &Json) -> usize {
     match datum {
-        Json::Array(a) if a.first() == Some(&json!("set")) => a.get(1).and_then(Json::as_array).map_or(0, Vec::len),
+        Json::Array(a) if a.first() == Some(&json!("set")) => {
+            a.get(1).and_then(Json::as_array).map_or(0, Vec::len)
+        }
         _ => 1,
     }
 }
