@@ -157,10 +157,15 @@ fn read_schema_file(path: &str) -> Result<Schema> {
 
 /// The schema of a standalone database file.
 fn read_db_schema(path: &str) -> Result<Schema> {
-    let mut reader = LogReader::open(path, &[dbfile::STANDALONE]).map_err(fatal)?;
+    let mut reader = LogReader::open(path, &[dbfile::STANDALONE, dbfile::CLUSTERED]).map_err(fatal)?;
+    if reader.magic() != dbfile::STANDALONE {
+        return Err(fatal(format!(
+            "ovsdb error: {path}: cannot apply this operation to clustered database file"
+        )));
+    }
     match reader.read().map_err(fatal)? {
         Some(json) => Schema::from_json(&json).map_err(|e| fatal(data::error_text(&e))),
-        None => Err(fatal(format!("ovsdb error: {path}: database file contains no schema"))),
+        None => Err(fatal("unexpected end of file reading schema")),
     }
 }
 
@@ -175,8 +180,21 @@ fn open_db(path: &str, mode: OpenMode) -> Result<ovsdb_storage::log::Opened> {
     Ok(opened)
 }
 
+/// Open vSwitch's warning when another process holds a database's lock.
+fn log_lock_holder(path: &str, e: &ovsdb_storage::error::Error) {
+    if let ovsdb_storage::error::Error::Locked { pid: Some(pid), .. } = e {
+        let lock = ovsdb_storage::lockfile::lock_path(Path::new(path));
+        cli::log(
+            "lockfile",
+            "WARN",
+            &format!("{}: cannot lock file because it is already locked by pid {pid}", lock.display()),
+        );
+    }
+}
+
 fn storage_error(path: &str, e: ovsdb_storage::error::Error) -> cli::Fatal {
     use ovsdb_storage::error::Error as E;
+    log_lock_holder(path, &e);
     match e {
         E::Locked { .. } | E::AlreadyOpen { .. } => fatal(format!(
             "I/O error: {path}: failed to lock lockfile ({})",
@@ -239,12 +257,17 @@ fn rewrite(src: &str, dst: Option<&str>, new_schema: Option<Schema>, comment: &s
         None => Path::new(&format!("{src_name}.tmp")).to_path_buf(),
     };
     let dst_name = dst_path.to_string_lossy().into_owned();
-    let lock_failed = |name: &str| fatal(format!("{name}: failed to lock lockfile ({})", cli::errno_text(libc::EAGAIN)));
+    let lock = |path: &Path, name: &str| {
+        LockFile::lock(path).map_err(|e| {
+            log_lock_holder(name, &e);
+            fatal(format!("{name}: failed to lock lockfile ({})", cli::errno_text(libc::EAGAIN)))
+        })
+    };
     let _src_lock = match dst {
-        None => Some(LockFile::lock(&src_path).map_err(|_| lock_failed(&src_name))?),
+        None => Some(lock(&src_path, &src_name)?),
         Some(_) => None,
     };
-    let _dst_lock = LockFile::lock(&dst_path).map_err(|_| lock_failed(&dst_name))?;
+    let _dst_lock = lock(&dst_path, &dst_name)?;
 
     let opened = open_db(&src_name, OpenMode::ReadOnly)?;
     let db = match new_schema {
@@ -372,16 +395,21 @@ fn transact(args: &[String], write: bool) -> Result<()> {
             (Json::Array(vec![Json::from_serde(&e.to_json())]), None)
         }
     };
-    if let (true, Some(commit)) = (write, commit) {
-        let res = opened.log.append(&commit).and_then(|_| opened.log.sync());
-        if let Err(e) = res
-            && let Json::Array(a) = &mut results
-        {
-            let mut err = Json::object();
-            err.put("error", Json::string("I/O error"));
-            err.put("details", Json::string(e.to_string()));
-            a.push(err);
+    let failure = match commit {
+        Some(commit) if write => opened.log.append(&commit).and_then(|_| opened.log.sync()).err().map(|e| e.to_string()),
+        // A read-only file cannot take the commit: ovsdb-tool reports the
+        // write it could not start (at the end of the file's records).
+        Some(_) => Some(format!("{path}: cannot truncate to length {}", opened.log.len())),
+        None => None,
+    };
+    if let (Some(details), Json::Array(a)) = (failure, &mut results) {
+        let mut err = Json::object();
+        err.put("error", Json::string("I/O error"));
+        err.put("details", Json::string(details));
+        if !write {
+            err.put("io-error", Json::string(cli::errno_text(libc::EINVAL)));
         }
+        a.push(err);
     }
     puts(&results.to_text(ovs_json::SORT));
     Ok(())
