@@ -35,7 +35,10 @@ pub type Result<T, E = Fatal> = std::result::Result<T, E>;
 
 /// `ovs_fatal(0, ...)`: exit status 1.
 pub fn fatal(message: impl Into<String>) -> Fatal {
-    Fatal { message: Some(message.into()), status: 1 }
+    Fatal {
+        message: Some(message.into()),
+        status: 1,
+    }
 }
 
 /// Prints `PROGRAM: message` on stderr (`ovs_error`).
@@ -94,8 +97,17 @@ pub fn parse_options(args: &[String], specs: &[&[Spec]]) -> Result<options::Pars
             OptionError::Unknown(o) if !o.starts_with("--") => {
                 format!("invalid option -- '{}'", o.trim_start_matches('-'))
             }
-            OptionError::MissingValue(o) if specs.iter().flat_map(|s| s.iter()).any(|s| s.long == o && s.short.is_some()) => {
-                let short = specs.iter().flat_map(|s| s.iter()).find(|s| s.long == o).and_then(|s| s.short);
+            OptionError::MissingValue(o)
+                if specs
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .any(|s| s.long == o && s.short.is_some()) =>
+            {
+                let short = specs
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .find(|s| s.long == o)
+                    .and_then(|s| s.short);
                 match args.iter().any(|a| a == &format!("--{o}")) {
                     true => format!("option '--{o}' requires an argument"),
                     false => format!("option requires an argument -- '{}'", short.unwrap_or('?')),
@@ -105,7 +117,10 @@ pub fn parse_options(args: &[String], specs: &[&[Spec]]) -> Result<options::Pars
         };
         let argv0 = ARGV0.get().map(String::as_str).unwrap_or(program_name());
         let _ = writeln!(std::io::stderr(), "{argv0}: {msg}");
-        Fatal { message: None, status: 1 }
+        Fatal {
+            message: None,
+            status: 1,
+        }
     })
 }
 
@@ -188,9 +203,15 @@ pub fn init_fatal_signals() {
             if libc::sigwait(&set, &mut sig) != 0 {
                 return;
             }
-            let name = std::ffi::CStr::from_ptr(libc::strsignal(sig)).to_string_lossy().into_owned();
+            let name = std::ffi::CStr::from_ptr(libc::strsignal(sig))
+                .to_string_lossy()
+                .into_owned();
             let _ = std::io::stdout().flush();
-            log("fatal_signal", "WARN", &format!("terminating with signal {sig} ({name})"));
+            log(
+                "fatal_signal",
+                "WARN",
+                &format!("terminating with signal {sig} ({name})"),
+            );
             libc::signal(sig, libc::SIG_DFL);
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             libc::raise(sig);

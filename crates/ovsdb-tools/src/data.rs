@@ -47,10 +47,17 @@ pub fn atom_to_json(atom: &Atom) -> Json {
 pub fn datum_to_json(datum: &Datum) -> Json {
     match datum {
         Datum::Set(a) if a.len() == 1 => atom_to_json(&a[0]),
-        Datum::Set(a) => Json::Array(vec![Json::string("set"), Json::Array(a.iter().map(atom_to_json).collect())]),
+        Datum::Set(a) => Json::Array(vec![
+            Json::string("set"),
+            Json::Array(a.iter().map(atom_to_json).collect()),
+        ]),
         Datum::Map(p) => Json::Array(vec![
             Json::string("map"),
-            Json::Array(p.iter().map(|(k, v)| Json::Array(vec![atom_to_json(k), atom_to_json(v)])).collect()),
+            Json::Array(
+                p.iter()
+                    .map(|(k, v)| Json::Array(vec![atom_to_json(k), atom_to_json(v)]))
+                    .collect(),
+            ),
         ]),
     }
 }
@@ -100,7 +107,11 @@ pub fn compare_atoms(a: &Atom, b: &Atom) -> Ordering {
 /// element, then values.
 pub fn compare_datums(a: &Datum, b: &Datum) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| {
-        let keys = a.keys().zip(b.keys()).map(|(x, y)| compare_atoms(x, y)).find(|o| o.is_ne());
+        let keys = a
+            .keys()
+            .zip(b.keys())
+            .map(|(x, y)| compare_atoms(x, y))
+            .find(|o| o.is_ne());
         keys.unwrap_or_else(|| {
             a.as_map()
                 .iter()
@@ -145,7 +156,11 @@ mod tests {
     }
 
     fn datum(t: &Type, j: &str) -> Datum {
-        datum_from_json(t, &Json::parse(format!("[{j}]").as_bytes()).unwrap().as_array().unwrap()[0]).unwrap()
+        datum_from_json(
+            t,
+            &Json::parse(format!("[{j}]").as_bytes()).unwrap().as_array().unwrap()[0],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -159,7 +174,11 @@ mod tests {
     #[test]
     fn ordering() {
         let t = ty(r#"{"key": "integer", "min": 0, "max": "unlimited"}"#);
-        let (a, b, c) = (datum(&t, "[\"set\", []]"), datum(&t, "5"), datum(&t, "[\"set\", [1, 2]]"));
+        let (a, b, c) = (
+            datum(&t, "[\"set\", []]"),
+            datum(&t, "5"),
+            datum(&t, "[\"set\", [1, 2]]"),
+        );
         assert_eq!(compare_datums(&a, &b), Ordering::Less);
         assert_eq!(compare_datums(&c, &b), Ordering::Greater);
         assert_eq!(compare_datums(&b, &datum(&t, "4")), Ordering::Greater);
@@ -170,6 +189,9 @@ mod tests {
         let t = ty(r#"{"key": {"type": "integer", "maxInteger": 3}}"#);
         let j = Json::Integer(9);
         assert!(datum_from_json(&t, &j).is_err());
-        assert_eq!(datum_to_json(&unconstrained_datum_from_json(&t, &j).unwrap()).to_text(0), "9");
+        assert_eq!(
+            datum_to_json(&unconstrained_datum_from_json(&t, &j).unwrap()).to_text(0),
+            "9"
+        );
     }
 }

@@ -89,7 +89,13 @@ impl LogReader {
             }
             h.magic.to_string()
         };
-        Ok(LogReader { name: name.to_string(), bytes, offset: 0, magic, failed: None })
+        Ok(LogReader {
+            name: name.to_string(),
+            bytes,
+            offset: 0,
+            magic,
+            failed: None,
+        })
     }
 
     pub fn magic(&self) -> &str {
@@ -202,13 +208,27 @@ mod tests {
         let mut r = LogReader::open(name, &[STANDALONE]).unwrap();
         r.read().unwrap();
         let e = r.read().unwrap_err();
-        assert!(e.starts_with(&format!("I/O error: {name}: error reading 12 bytes starting at offset {}", first + 58)), "{e}");
+        assert!(
+            e.starts_with(&format!(
+                "I/O error: {name}: error reading 12 bytes starting at offset {}",
+                first + 58
+            )),
+            "{e}"
+        );
 
         std::fs::write(&path, b"").unwrap();
-        assert_eq!(LogReader::open(name, &[STANDALONE, CLUSTERED]).err().unwrap(), format!("ovsdb error: {name}: cannot identify file type"));
+        assert_eq!(
+            LogReader::open(name, &[STANDALONE, CLUSTERED]).err().unwrap(),
+            format!("ovsdb error: {name}: cannot identify file type")
+        );
         std::fs::write(&path, b"garbage\n").unwrap();
-        assert_eq!(LogReader::open(name, &[STANDALONE]).err().unwrap(), format!("ovsdb error: {name}: unexpected file format"));
-        let e = LogReader::open(&format!("{name}.missing"), &[STANDALONE]).err().unwrap();
+        assert_eq!(
+            LogReader::open(name, &[STANDALONE]).err().unwrap(),
+            format!("ovsdb error: {name}: unexpected file format")
+        );
+        let e = LogReader::open(&format!("{name}.missing"), &[STANDALONE])
+            .err()
+            .unwrap();
         assert!(e.ends_with("open failed (No such file or directory)"), "{e}");
     }
 }

@@ -91,7 +91,13 @@ impl Message {
     fn from_json(json: Json) -> Option<Message> {
         let Json::Object(mut o) = json else { return None };
         let mut take = |name: &str| o.remove(name).filter(|v| !v.is_null());
-        let (method, params, result, error, id) = (take("method"), take("params"), take("result"), take("error"), take("id"));
+        let (method, params, result, error, id) = (
+            take("method"),
+            take("params"),
+            take("result"),
+            take("error"),
+            take("id"),
+        );
         if !o.is_empty() {
             return None;
         }
@@ -160,14 +166,25 @@ impl Connection {
                     )));
                 }
                 Err(OpenError::Io(e)) => {
-                    return Err(cli::fatal(format!("failed to connect or listen to \"{remote}\" ({})", cli::strerror(&e))));
+                    return Err(cli::fatal(format!(
+                        "failed to connect or listen to \"{remote}\" ({})",
+                        cli::strerror(&e)
+                    )));
                 }
             },
             Err(OpenError::Io(e)) => {
-                return Err(cli::fatal(format!("failed to connect to \"{remote}\" ({})", cli::strerror(&e))));
+                return Err(cli::fatal(format!(
+                    "failed to connect to \"{remote}\" ({})",
+                    cli::strerror(&e)
+                )));
             }
         };
-        Ok(Connection { stream, name: remote.to_string(), buf: Vec::new(), next_id: 0 })
+        Ok(Connection {
+            stream,
+            name: remote.to_string(),
+            buf: Vec::new(),
+            next_id: 0,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -178,7 +195,11 @@ impl Connection {
     pub fn send_request(&mut self, method: &str, params: Json) -> std::io::Result<Json> {
         let id = Json::Integer(self.next_id);
         self.next_id += 1;
-        self.send(&Message::Request { method: method.into(), params, id: id.clone() })?;
+        self.send(&Message::Request {
+            method: method.into(),
+            params,
+            id: id.clone(),
+        })?;
         Ok(id)
     }
 
@@ -201,7 +222,11 @@ impl Connection {
             let mut chunk = [0u8; 65536];
             let n = self.stream.read(&mut chunk).map_err(RecvError::Io)?;
             if n == 0 {
-                return Err(if parser.is_started() { RecvError::Protocol } else { RecvError::Eof });
+                return Err(if parser.is_started() {
+                    RecvError::Protocol
+                } else {
+                    RecvError::Eof
+                });
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -224,9 +249,10 @@ impl Connection {
     pub fn transact_checked(&mut self, method: &str, params: Json, json_flags: u32) -> Result<Json, Fatal> {
         match self.transact(method, params) {
             Ok(Message::Reply { result, .. }) => Ok(result),
-            Ok(Message::Error { error, .. }) => {
-                Err(cli::fatal(format!("transaction returned error: {}", error.to_text(json_flags))))
-            }
+            Ok(Message::Error { error, .. }) => Err(cli::fatal(format!(
+                "transaction returned error: {}",
+                error.to_text(json_flags)
+            ))),
             Ok(_) => Err(cli::fatal("transaction failed")),
             Err(e) => Err(cli::fatal(format!("transaction failed ({})", e.text()))),
         }
@@ -274,7 +300,9 @@ fn accept(remote: &str) -> Result<Stream, OpenError> {
     if let Some(target) = remote.strip_prefix("ptcp:") {
         // ptcp:PORT[:IP]
         let (port, ip) = target.split_once(':').unwrap_or((target, "0.0.0.0"));
-        let port: u16 = port.parse().map_err(|_| OpenError::Io(std::io::Error::from_raw_os_error(libc::EINVAL)))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| OpenError::Io(std::io::Error::from_raw_os_error(libc::EINVAL)))?;
         let ip = ip.trim_start_matches('[').trim_end_matches(']');
         let listener = std::net::TcpListener::bind((ip, port)).map_err(OpenError::Io)?;
         return listener.accept().map(|(s, _)| Stream::Tcp(s)).map_err(OpenError::Io);

@@ -197,7 +197,11 @@ fn serialize(json: &Json, flags: u32, depth: usize, out: &mut String) {
         Json::Object(o) => {
             out.push('{');
             indent(flags, depth + 1, out);
-            let members: Vec<(&str, &Json)> = if flags & SORT != 0 { o.sorted() } else { o.iter().collect() };
+            let members: Vec<(&str, &Json)> = if flags & SORT != 0 {
+                o.sorted()
+            } else {
+                o.iter().collect()
+            };
             for (i, (name, value)) in members.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -335,7 +339,10 @@ impl Parser {
 
     fn fail(&mut self, msg: impl std::fmt::Display) {
         if self.error.is_none() {
-            self.error = Some(format!("line {}, column {}, byte {}: {msg}", self.line, self.column, self.byte));
+            self.error = Some(format!(
+                "line {}, column {}, byte {}: {msg}",
+                self.line, self.column, self.byte
+            ));
             self.done = true;
         }
     }
@@ -496,7 +503,11 @@ impl Parser {
                 }
             }
             Some((parent, _)) => {
-                self.state = if matches!(parent, Json::Array(_)) { State::ArrayNext } else { State::ObjectNext };
+                self.state = if matches!(parent, Json::Array(_)) {
+                    State::ArrayNext
+                } else {
+                    State::ObjectNext
+                };
                 self.put_value(value);
             }
         }
@@ -653,13 +664,21 @@ fn lex_number(text: &[u8]) -> Result<Token, &'static str> {
             significand *= 10;
             pow10 -= 1;
         }
+        #[allow(
+            clippy::manual_is_multiple_of,
+            reason = "is_multiple_of is newer than the workspace's rust-version"
+        )]
         while pow10 < 0 && significand % 10 == 0 {
             significand /= 10;
             pow10 += 1;
         }
         let limit = if negative { i64::MAX as u64 + 1 } else { i64::MAX as u64 };
         if pow10 == 0 && significand <= limit {
-            let v = if negative { (significand as i64).wrapping_neg() } else { significand as i64 };
+            let v = if negative {
+                (significand as i64).wrapping_neg()
+            } else {
+                significand as i64
+            };
             return Ok(Token::Integer(v));
         }
     }
@@ -768,21 +787,41 @@ mod tests {
 
     #[test]
     fn numbers_as_open_vswitch_classifies_them() {
-        assert_eq!(round("[1, -0, 1e2, 1.5, 0.1, 1e20, 1.0, -5, 9223372036854775807]"),
-                   "[1,0,100,1.5,0.1,1e+20,1,-5,9223372036854775807]");
-        assert!(matches!(Json::parse(b"[1e18]").unwrap().as_array().unwrap()[0], Json::Integer(_)));
-        assert!(matches!(Json::parse(b"[1e19]").unwrap().as_array().unwrap()[0], Json::Real(_)));
-        assert_eq!(round("[1e19, 1.25e-7, -9223372036854775808]"), "[1e+19,1.25e-07,-9223372036854775808]");
+        assert_eq!(
+            round("[1, -0, 1e2, 1.5, 0.1, 1e20, 1.0, -5, 9223372036854775807]"),
+            "[1,0,100,1.5,0.1,1e+20,1,-5,9223372036854775807]"
+        );
+        assert!(matches!(
+            Json::parse(b"[1e18]").unwrap().as_array().unwrap()[0],
+            Json::Integer(_)
+        ));
+        assert!(matches!(
+            Json::parse(b"[1e19]").unwrap().as_array().unwrap()[0],
+            Json::Real(_)
+        ));
+        assert_eq!(
+            round("[1e19, 1.25e-7, -9223372036854775808]"),
+            "[1e+19,1.25e-07,-9223372036854775808]"
+        );
         assert_eq!(round("[0.30000000000000004]"), "[0.3]");
     }
 
     #[test]
     fn strings_and_escapes() {
-        assert_eq!(round(r#"["a\"b\\c\/d\u0041\n\u0001é\ud83d\ude00"]"#), "[\"a\\\"b\\\\c/dA\\n\\u0001é😀\"]");
-        assert_eq!(err(r#"["\u0000"]"#), "line 0, column 8, byte 8: null bytes not supported in quoted strings");
+        assert_eq!(
+            round(r#"["a\"b\\c\/d\u0041\n\u0001é\ud83d\ude00"]"#),
+            "[\"a\\\"b\\\\c/dA\\n\\u0001é😀\"]"
+        );
+        assert_eq!(
+            err(r#"["\u0000"]"#),
+            "line 0, column 8, byte 8: null bytes not supported in quoted strings"
+        );
         assert_eq!(err(r#"["\q"]"#), "line 0, column 4, byte 4: bad escape \\q");
         assert_eq!(err("[1e400]"), "line 0, column 6, byte 6: number outside valid range");
-        assert_eq!(err("[1.5e-310]"), "line 0, column 9, byte 9: number outside valid range");
+        assert_eq!(
+            err("[1.5e-310]"),
+            "line 0, column 9, byte 9: number outside valid range"
+        );
         assert_eq!(round("[1e-400]"), "[0]");
     }
 
@@ -790,24 +829,42 @@ mod tests {
     fn errors_carry_positions() {
         assert_eq!(err(""), "line 0, column 0, byte 0: empty input stream");
         assert_eq!(err("[1,"), "line 0, column 3, byte 3: unexpected end of input");
-        assert_eq!(err("[1 2]"), "line 0, column 4, byte 4: syntax error expecting ']' or ','");
+        assert_eq!(
+            err("[1 2]"),
+            "line 0, column 4, byte 4: syntax error expecting ']' or ','"
+        );
         assert_eq!(err("\n[tru]"), "line 1, column 4, byte 5: invalid keyword 'tru'");
         assert_eq!(err("[01]"), "line 0, column 3, byte 3: leading zeros not allowed");
         assert_eq!(err("1"), "line 0, column 1, byte 1: syntax error at beginning of input");
         assert_eq!(err("[] x"), "line 0, column 4, byte 4: invalid keyword 'x'");
         assert_eq!(err("[] X"), "line 0, column 3, byte 3: invalid character 'X'");
-        assert_eq!(err("[] []"), "line 0, column 3, byte 3: trailing garbage at end of input");
-        assert_eq!(err("{\"a\" 1}"), "line 0, column 6, byte 6: syntax error parsing object expecting ':'");
-        assert_eq!(err("[\"a\nb\"]"), "line 0, column 3, byte 3: U+000A must be escaped in quoted string");
+        assert_eq!(
+            err("[] []"),
+            "line 0, column 3, byte 3: trailing garbage at end of input"
+        );
+        assert_eq!(
+            err("{\"a\" 1}"),
+            "line 0, column 6, byte 6: syntax error parsing object expecting ':'"
+        );
+        assert_eq!(
+            err("[\"a\nb\"]"),
+            "line 0, column 3, byte 3: U+000A must be escaped in quoted string"
+        );
         assert_eq!(err("[1]\u{1}"), "line 0, column 3, byte 3: invalid character U+0001");
         let deep = "[".repeat(1001);
-        assert_eq!(err(&deep), "line 0, column 1000, byte 1000: input exceeds maximum nesting depth 1000");
+        assert_eq!(
+            err(&deep),
+            "line 0, column 1000, byte 1000: input exceeds maximum nesting depth 1000"
+        );
     }
 
     #[test]
     fn pretty_printing() {
         let j = Json::parse(br#"{"b": [1, {}], "a": {"x": []}}"#).unwrap();
-        assert_eq!(j.to_text(SORT | PRETTY), "{\n  \"a\": {\n    \"x\": []},\n  \"b\": [\n    1,\n    {\n      }]}");
+        assert_eq!(
+            j.to_text(SORT | PRETTY),
+            "{\n  \"a\": {\n    \"x\": []},\n  \"b\": [\n    1,\n    {\n      }]}"
+        );
     }
 
     #[test]

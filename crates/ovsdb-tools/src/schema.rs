@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
+use ovsdb::AtomicType;
 use ovsdb::schema::DatabaseSchema;
 use ovsdb::types::{BaseType, RefType, Type};
-use ovsdb::AtomicType;
 
 use crate::data;
 use crate::ovs_json::Json;
@@ -76,28 +76,63 @@ impl Schema {
 
         let field = |name: &str| json.get(name).and_then(Json::as_str).unwrap_or("").to_string();
         let mut tables: Shash<TableSchema> = Shash::new();
-        for (table_name, tjson) in json.get("tables").and_then(Json::as_object).into_iter().flat_map(|t| t.iter()) {
+        for (table_name, tjson) in json
+            .get("tables")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flat_map(|t| t.iter())
+        {
             let mut columns = Shash::new();
             let mut add = |c: Column| {
-                let c = Column { index: columns.len(), ..c };
+                let c = Column {
+                    index: columns.len(),
+                    ..c
+                };
                 columns.add(c.name.clone(), c);
             };
             let uuid = Type::scalar(AtomicType::Uuid);
-            add(Column { name: "_uuid".into(), ty: uuid.clone(), mutable: false, persistent: true, index: 0 });
-            add(Column { name: "_version".into(), ty: uuid, mutable: false, persistent: false, index: 0 });
-            for (col_name, cjson) in tjson.get("columns").and_then(Json::as_object).into_iter().flat_map(|c| c.iter()) {
+            add(Column {
+                name: "_uuid".into(),
+                ty: uuid.clone(),
+                mutable: false,
+                persistent: true,
+                index: 0,
+            });
+            add(Column {
+                name: "_version".into(),
+                ty: uuid,
+                mutable: false,
+                persistent: false,
+                index: 0,
+            });
+            for (col_name, cjson) in tjson
+                .get("columns")
+                .and_then(Json::as_object)
+                .into_iter()
+                .flat_map(|c| c.iter())
+            {
                 let ty = Type::from_json(&cjson.get("type").map(Json::to_serde).unwrap_or_default())?;
                 let weak = ty.key.is_weak_ref() || ty.value.as_ref().is_some_and(BaseType::is_weak_ref);
                 let mutable = !matches!(cjson.get("mutable"), Some(Json::False)) || weak;
                 let persistent = !matches!(cjson.get("ephemeral"), Some(Json::True));
-                add(Column { name: col_name.to_string(), ty, mutable, persistent, index: 0 });
+                add(Column {
+                    name: col_name.to_string(),
+                    ty,
+                    mutable,
+                    persistent,
+                    index: 0,
+                });
             }
             let indexes = tjson
                 .get("indexes")
                 .and_then(Json::as_array)
                 .map(|ixs| {
                     ixs.iter()
-                        .map(|ix| ix.as_array().map(|a| a.iter().filter_map(Json::as_str).map(String::from).collect()).unwrap_or_default())
+                        .map(|ix| {
+                            ix.as_array()
+                                .map(|a| a.iter().filter_map(Json::as_str).map(String::from).collect())
+                                .unwrap_or_default()
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -134,7 +169,13 @@ impl Schema {
                 }
             }
         }
-        Ok(Schema { name: field("name"), version: field("version"), cksum: field("cksum"), tables, engine })
+        Ok(Schema {
+            name: field("name"),
+            version: field("version"),
+            cksum: field("cksum"),
+            tables,
+            engine,
+        })
     }
 
     /// Reads a schema file (`ovsdb_schema_from_file`); the error is the
@@ -144,12 +185,18 @@ impl Schema {
             Ok(b) => b,
             Err(e) => {
                 let why = format!("error opening \"{path}\": {}", crate::strerror(&e));
-                return Err(format!("failed to read schema: \"{path}\" could not be read as JSON ({why})"));
+                return Err(format!(
+                    "failed to read schema: \"{path}\" could not be read as JSON ({why})"
+                ));
             }
         };
         let json = match Json::parse(&bytes) {
             Ok(j) => j,
-            Err(e) => return Err(format!("failed to read schema: \"{path}\" could not be read as JSON ({e})")),
+            Err(e) => {
+                return Err(format!(
+                    "failed to read schema: \"{path}\" could not be read as JSON ({e})"
+                ));
+            }
         };
         Schema::from_json(&json).map_err(|e| {
             let wrapped = ovsdb::Error {
@@ -213,7 +260,11 @@ fn table_to_json(t: &TableSchema, default_is_root: bool) -> Json {
         json.put("maxRows", Json::Integer(n));
     }
     if !t.indexes.is_empty() {
-        let ixs = t.indexes.iter().map(|ix| Json::Array(ix.iter().map(|c| Json::string(c.clone())).collect())).collect();
+        let ixs = t
+            .indexes
+            .iter()
+            .map(|ix| Json::Array(ix.iter().map(|c| Json::string(c.clone())).collect()))
+            .collect();
         json.put("indexes", Json::Array(ixs));
     }
     json

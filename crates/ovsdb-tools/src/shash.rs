@@ -85,7 +85,12 @@ impl<V: Clone> Clone for Shash<V> {
                 .nodes
                 .iter()
                 .map(|n| {
-                    n.as_ref().map(|n| Node { name: n.name.clone(), hash: n.hash, value: n.value.clone(), next: n.next })
+                    n.as_ref().map(|n| Node {
+                        name: n.name.clone(),
+                        hash: n.hash,
+                        value: n.value.clone(),
+                        next: n.next,
+                    })
                 })
                 .collect(),
             buckets: self.buckets.clone(),
@@ -103,7 +108,12 @@ impl<V: std::fmt::Debug> std::fmt::Debug for Shash<V> {
 
 impl<V> Shash<V> {
     pub fn new() -> Shash<V> {
-        Shash { nodes: Vec::new(), buckets: vec![None], mask: 0, n: 0 }
+        Shash {
+            nodes: Vec::new(),
+            buckets: vec![None],
+            mask: 0,
+            n: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -187,7 +197,12 @@ impl<V> Shash<V> {
     fn insert_node(&mut self, name: String, hash: u32, value: V) {
         let idx = self.nodes.len();
         let bucket = hash as usize & self.mask;
-        self.nodes.push(Some(Node { name, hash, value, next: self.buckets[bucket] }));
+        self.nodes.push(Some(Node {
+            name,
+            hash,
+            value,
+            next: self.buckets[bucket],
+        }));
         self.buckets[bucket] = Some(idx);
         self.n += 1;
         if self.n / 2 > self.mask {
@@ -299,7 +314,10 @@ mod tests {
         // Fixed points of the algorithm, computed by hand from its definition.
         assert_eq!(hash_bytes(b"", 0), mhash_finish(0));
         assert_ne!(hash_name("a"), hash_name("b"));
-        assert_eq!(hash_bytes(b"abcd", 0), mhash_finish(mhash_add(0, u32::from_le_bytes(*b"abcd")) ^ 4));
+        assert_eq!(
+            hash_bytes(b"abcd", 0),
+            mhash_finish(mhash_add(0, u32::from_le_bytes(*b"abcd")) ^ 4)
+        );
     }
 
     #[test]

@@ -44,7 +44,13 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Style {
-        Style { format: Format::Table, cell_format: CellFormat::String, headings: true, json_flags: ovs_json::SORT, max_column_width: 0 }
+        Style {
+            format: Format::Table,
+            cell_format: CellFormat::String,
+            headings: true,
+            json_flags: ovs_json::SORT,
+            max_column_width: 0,
+        }
     }
 }
 
@@ -92,7 +98,10 @@ fn atoi(s: &str) -> i64 {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let n = digits.bytes().take_while(u8::is_ascii_digit).fold(0i64, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as i64));
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as i64));
     if neg { -n } else { n }
 }
 
@@ -102,7 +111,7 @@ fn atoi(s: &str) -> i64 {
 pub enum Cell {
     Empty,
     Text(String),
-    Data(Json, Option<Type>),
+    Data(Json, Option<Box<Type>>),
 }
 
 impl Cell {
@@ -144,7 +153,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(headings: impl IntoIterator<Item = impl Into<String>>) -> Table {
-        Table { headings: headings.into_iter().map(Into::into).collect(), ..Table::default() }
+        Table {
+            headings: headings.into_iter().map(Into::into).collect(),
+            ..Table::default()
+        }
     }
 
     /// Adds a row; missing cells at the end are empty.
@@ -200,7 +212,11 @@ impl Printer {
     }
 
     fn texts(&self, table: &Table) -> Vec<Vec<String>> {
-        table.rows.iter().map(|r| r.iter().map(|c| c.to_text(&self.style)).collect()).collect()
+        table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_text(&self.style)).collect())
+            .collect()
     }
 
     fn format_table(&mut self, table: &Table, s: &mut String) {
@@ -327,8 +343,15 @@ impl Printer {
         if table.timestamp {
             json.put("time", Json::string(timestamp_now()));
         }
-        json.put("headings", Json::Array(table.headings.iter().map(|h| Json::string(h.clone())).collect()));
-        let data = table.rows.iter().map(|r| Json::Array(r.iter().map(Cell::to_json).collect())).collect();
+        json.put(
+            "headings",
+            Json::Array(table.headings.iter().map(|h| Json::string(h.clone())).collect()),
+        );
+        let data = table
+            .rows
+            .iter()
+            .map(|r| Json::Array(r.iter().map(Cell::to_json).collect()))
+            .collect();
         json.put("data", Json::Array(data));
         s.push_str(&json.to_text(self.style.json_flags));
         s.push('\n');
@@ -337,7 +360,11 @@ impl Printer {
 
 /// `%-*s` (or `%-*.*s` when `truncate`): left-aligned in `width` bytes.
 fn pad(s: &mut String, text: &str, width: usize, truncate: bool) {
-    let text = if truncate && text.len() > width { truncate_bytes(text, width) } else { text };
+    let text = if truncate && text.len() > width {
+        truncate_bytes(text, width)
+    } else {
+        text
+    };
     s.push_str(text);
     s.extend(std::iter::repeat_n(' ', width.saturating_sub(text.len())));
 }
@@ -432,14 +459,32 @@ mod tests {
     #[test]
     fn formats() {
         let mut p = Printer::new(Style::default());
-        assert_eq!(p.format(&sample()), "T table\nname   value\n------ -----\na      x,\"y\"\nlonger\n");
+        assert_eq!(
+            p.format(&sample()),
+            "T table\nname   value\n------ -----\na      x,\"y\"\nlonger\n"
+        );
         assert_eq!(p.format(&sample()).lines().next(), Some(""));
-        let mut p = Printer::new(Style { format: Format::Csv, ..Style::default() });
+        let mut p = Printer::new(Style {
+            format: Format::Csv,
+            ..Style::default()
+        });
         assert_eq!(p.format(&sample()), "T table\nname,value\na,\"x,\"\"y\"\"\"\nlonger,\n");
-        let mut p = Printer::new(Style { format: Format::List, ..Style::default() });
-        assert_eq!(p.format(&sample()), "T table\nname                : a\nvalue               : x,\"y\"\n\nname                : longer\nvalue               : \n");
-        let mut p = Printer::new(Style { format: Format::Json, ..Style::default() });
-        assert_eq!(p.format(&sample()), "{\"caption\":\"T table\",\"data\":[[\"a\",\"x,\\\"y\\\"\"],[\"longer\",null]],\"headings\":[\"name\",\"value\"]}\n");
+        let mut p = Printer::new(Style {
+            format: Format::List,
+            ..Style::default()
+        });
+        assert_eq!(
+            p.format(&sample()),
+            "T table\nname                : a\nvalue               : x,\"y\"\n\nname                : longer\nvalue               : \n"
+        );
+        let mut p = Printer::new(Style {
+            format: Format::Json,
+            ..Style::default()
+        });
+        assert_eq!(
+            p.format(&sample()),
+            "{\"caption\":\"T table\",\"data\":[[\"a\",\"x,\\\"y\\\"\"],[\"longer\",null]],\"headings\":[\"name\",\"value\"]}\n"
+        );
     }
 
     #[test]

@@ -32,29 +32,126 @@ struct Command {
 }
 
 const COMMANDS: &[Command] = &[
-    Command { name: "create", min_args: 0, max_args: 2, handler: do_create },
-    Command { name: "compact", min_args: 0, max_args: 2, handler: do_compact },
-    Command { name: "convert", min_args: 0, max_args: 3, handler: do_convert },
-    Command { name: "needs-conversion", min_args: 0, max_args: 2, handler: do_needs_conversion },
-    Command { name: "db-name", min_args: 0, max_args: 1, handler: do_db_name },
-    Command { name: "db-version", min_args: 0, max_args: 1, handler: do_db_version },
-    Command { name: "db-cksum", min_args: 0, max_args: 1, handler: do_db_cksum },
-    Command { name: "db-is-clustered", min_args: 1, max_args: 1, handler: do_db_is_clustered },
-    Command { name: "db-is-standalone", min_args: 1, max_args: 1, handler: do_db_is_standalone },
-    Command { name: "schema-name", min_args: 0, max_args: 1, handler: do_schema_name },
-    Command { name: "schema-version", min_args: 0, max_args: 1, handler: do_schema_version },
-    Command { name: "schema-cksum", min_args: 0, max_args: 1, handler: do_schema_cksum },
-    Command { name: "query", min_args: 1, max_args: 2, handler: do_query },
-    Command { name: "transact", min_args: 1, max_args: 2, handler: do_transact },
-    Command { name: "show-log", min_args: 0, max_args: 1, handler: do_show_log },
-    Command { name: "compare-versions", min_args: 3, max_args: 3, handler: do_compare_versions },
-    Command { name: "help", min_args: 0, max_args: usize::MAX, handler: do_help },
-    Command { name: "list-commands", min_args: 0, max_args: usize::MAX, handler: do_list_commands },
+    Command {
+        name: "create",
+        min_args: 0,
+        max_args: 2,
+        handler: do_create,
+    },
+    Command {
+        name: "compact",
+        min_args: 0,
+        max_args: 2,
+        handler: do_compact,
+    },
+    Command {
+        name: "convert",
+        min_args: 0,
+        max_args: 3,
+        handler: do_convert,
+    },
+    Command {
+        name: "needs-conversion",
+        min_args: 0,
+        max_args: 2,
+        handler: do_needs_conversion,
+    },
+    Command {
+        name: "db-name",
+        min_args: 0,
+        max_args: 1,
+        handler: do_db_name,
+    },
+    Command {
+        name: "db-version",
+        min_args: 0,
+        max_args: 1,
+        handler: do_db_version,
+    },
+    Command {
+        name: "db-cksum",
+        min_args: 0,
+        max_args: 1,
+        handler: do_db_cksum,
+    },
+    Command {
+        name: "db-is-clustered",
+        min_args: 1,
+        max_args: 1,
+        handler: do_db_is_clustered,
+    },
+    Command {
+        name: "db-is-standalone",
+        min_args: 1,
+        max_args: 1,
+        handler: do_db_is_standalone,
+    },
+    Command {
+        name: "schema-name",
+        min_args: 0,
+        max_args: 1,
+        handler: do_schema_name,
+    },
+    Command {
+        name: "schema-version",
+        min_args: 0,
+        max_args: 1,
+        handler: do_schema_version,
+    },
+    Command {
+        name: "schema-cksum",
+        min_args: 0,
+        max_args: 1,
+        handler: do_schema_cksum,
+    },
+    Command {
+        name: "query",
+        min_args: 1,
+        max_args: 2,
+        handler: do_query,
+    },
+    Command {
+        name: "transact",
+        min_args: 1,
+        max_args: 2,
+        handler: do_transact,
+    },
+    Command {
+        name: "show-log",
+        min_args: 0,
+        max_args: 1,
+        handler: do_show_log,
+    },
+    Command {
+        name: "compare-versions",
+        min_args: 3,
+        max_args: 3,
+        handler: do_compare_versions,
+    },
+    Command {
+        name: "help",
+        min_args: 0,
+        max_args: usize::MAX,
+        handler: do_help,
+    },
+    Command {
+        name: "list-commands",
+        min_args: 0,
+        max_args: usize::MAX,
+        handler: do_list_commands,
+    },
 ];
 
 /// Clustered-database commands of ovsdb-tool that this one lacks.
-const CLUSTER_COMMANDS: &[&str] =
-    &["create-cluster", "join-cluster", "db-cid", "db-sid", "db-local-address", "check-cluster", "cluster-to-standalone"];
+const CLUSTER_COMMANDS: &[&str] = &[
+    "create-cluster",
+    "join-cluster",
+    "db-cid",
+    "db-sid",
+    "db-local-address",
+    "check-cluster",
+    "cluster-to-standalone",
+];
 
 const TOOL_OPTIONS: &[Spec] = &[
     options::short("more", 'm', Arg::None),
@@ -98,7 +195,11 @@ pub fn run(args: &[String]) -> Result<()> {
                 return Ok(());
             }
             "version" => {
-                puts(&format!("{} (Open vSwitch) {}", cli::program_name(), crate::OVS_VERSION));
+                puts(&format!(
+                    "{} (Open vSwitch) {}",
+                    cli::program_name(),
+                    crate::OVS_VERSION
+                ));
                 return Ok(());
             }
             "cid" => {
@@ -116,15 +217,23 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
         if CLUSTER_COMMANDS.contains(&name.as_str()) {
-            return Err(fatal(format!("'{name}': clustered databases are not supported by this ovsdb-tool")));
+            return Err(fatal(format!(
+                "'{name}': clustered databases are not supported by this ovsdb-tool"
+            )));
         }
         return Err(fatal(format!("unknown command '{name}'; use --help for help")));
     };
     if rest.len() < command.min_args {
-        return Err(fatal(format!("'{}' command requires at least {} arguments", command.name, command.min_args)));
+        return Err(fatal(format!(
+            "'{}' command requires at least {} arguments",
+            command.name, command.min_args
+        )));
     }
     if rest.len() > command.max_args {
-        return Err(fatal(format!("'{}' command takes at most {} arguments", command.name, command.max_args)));
+        return Err(fatal(format!(
+            "'{}' command takes at most {} arguments",
+            command.name, command.max_args
+        )));
     }
     // Handlers see the command name as argument 0, as in ovsdb-tool.
     (command.handler)(&ctx, &parsed.positional)
@@ -187,7 +296,10 @@ fn log_lock_holder(path: &str, e: &ovsdb_storage::error::Error) {
         cli::log(
             "lockfile",
             "WARN",
-            &format!("{}: cannot lock file because it is already locked by pid {pid}", lock.display()),
+            &format!(
+                "{}: cannot lock file because it is already locked by pid {pid}",
+                lock.display()
+            ),
         );
     }
 }
@@ -200,7 +312,11 @@ fn storage_error(path: &str, e: ovsdb_storage::error::Error) -> cli::Fatal {
             "I/O error: {path}: failed to lock lockfile ({})",
             cli::errno_text(libc::EAGAIN)
         )),
-        E::Io { op, path: p, source } => fatal(format!("I/O error: {}: {op} failed ({})", p.display(), cli::strerror(&source))),
+        E::Io { op, path: p, source } => fatal(format!(
+            "I/O error: {}: {op} failed ({})",
+            p.display(),
+            cli::strerror(&source)
+        )),
         other => fatal(format!("ovsdb error: {path}: {other}")),
     }
 }
@@ -222,8 +338,14 @@ fn write_new_file(path: &str, bytes: &[u8]) -> Result<()> {
     let dangling = p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) && !p.exists();
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).mode(0o660);
-    if dangling { opts.create(true) } else { opts.create_new(true) };
-    let mut file = opts.open(p).map_err(|e| fatal(format!("I/O error: {path}: create failed ({})", cli::strerror(&e))))?;
+    if dangling {
+        opts.create(true)
+    } else {
+        opts.create_new(true)
+    };
+    let mut file = opts
+        .open(p)
+        .map_err(|e| fatal(format!("I/O error: {path}: create failed ({})", cli::strerror(&e))))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| fatal(format!("I/O error: {path}: write failed ({})", cli::strerror(&e))))?;
@@ -260,7 +382,10 @@ fn rewrite(src: &str, dst: Option<&str>, new_schema: Option<Schema>, comment: &s
     let lock = |path: &Path, name: &str| {
         LockFile::lock(path).map_err(|e| {
             log_lock_holder(name, &e);
-            fatal(format!("{name}: failed to lock lockfile ({})", cli::errno_text(libc::EAGAIN)))
+            fatal(format!(
+                "{name}: failed to lock lockfile ({})",
+                cli::errno_text(libc::EAGAIN)
+            ))
         })
     };
     let _src_lock = match dst {
@@ -277,14 +402,20 @@ fn rewrite(src: &str, dst: Option<&str>, new_schema: Option<Schema>, comment: &s
     };
     match std::fs::remove_file(&dst_path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(fatal(format!("I/O error: {dst_name}: remove failed ({})", cli::strerror(&e))));
+            return Err(fatal(format!(
+                "I/O error: {dst_name}: remove failed ({})",
+                cli::strerror(&e)
+            )));
         }
         _ => {}
     }
     ovsdb_storage::log::write_database(&dst_path, &db, Some(comment)).map_err(|e| storage_error(&dst_name, e))?;
     if dst.is_none() {
         std::fs::rename(&dst_path, &src_path).map_err(|e| {
-            fatal(format!("failed to rename \"{dst_name}\" to \"{src_name}\" ({})", cli::strerror(&e)))
+            fatal(format!(
+                "failed to rename \"{dst_name}\" to \"{src_name}\" ({})",
+                cli::strerror(&e)
+            ))
         })?;
         if let Some(dir) = src_path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
@@ -344,7 +475,14 @@ fn do_db_cksum(_ctx: &Context, args: &[String]) -> Result<()> {
 /// Exits with status 2 unless the file's magic is `magic`.
 fn db_has_magic(path: &str, magic: &str) -> Result<()> {
     let reader = LogReader::open(path, &[dbfile::STANDALONE, dbfile::CLUSTERED]).map_err(fatal)?;
-    if reader.magic() == magic { Ok(()) } else { Err(cli::Fatal { message: None, status: 2 }) }
+    if reader.magic() == magic {
+        Ok(())
+    } else {
+        Err(cli::Fatal {
+            message: None,
+            status: 2,
+        })
+    }
 }
 
 fn do_db_is_clustered(_ctx: &Context, args: &[String]) -> Result<()> {
@@ -396,7 +534,12 @@ fn transact(args: &[String], write: bool) -> Result<()> {
         }
     };
     let failure = match commit {
-        Some(commit) if write => opened.log.append(&commit).and_then(|_| opened.log.sync()).err().map(|e| e.to_string()),
+        Some(commit) if write => opened
+            .log
+            .append(&commit)
+            .and_then(|_| opened.log.sync())
+            .err()
+            .map(|e| e.to_string()),
         // A read-only file cannot take the commit: ovsdb-tool reports the
         // write it could not start (at the end of the file's records).
         Some(_) => Some(format!("{path}: cannot truncate to length {}", opened.log.len())),
@@ -419,7 +562,9 @@ fn do_show_log(ctx: &Context, args: &[String]) -> Result<()> {
     let path = arg_or(args, 1, default_db);
     let mut reader = LogReader::open(&path, &[dbfile::STANDALONE, dbfile::CLUSTERED]).map_err(fatal)?;
     if reader.magic() != dbfile::STANDALONE {
-        return Err(fatal(format!("{path}: clustered databases are not supported by this ovsdb-tool")));
+        return Err(fatal(format!(
+            "{path}: clustered databases are not supported by this ovsdb-tool"
+        )));
     }
     let mut schema: Option<Schema> = None;
     let mut names: HashMap<String, String> = HashMap::new();
@@ -428,7 +573,10 @@ fn do_show_log(ctx: &Context, args: &[String]) -> Result<()> {
         cli::out(&format!("record {i}:"));
         if i == 0 {
             let s = Schema::from_json(&json).map_err(|e| fatal(data::error_text(&e)))?;
-            puts(&format!(" \"{}\" schema, version=\"{}\", cksum=\"{}\"", s.name, s.version, s.cksum));
+            puts(&format!(
+                " \"{}\" schema, version=\"{}\", cksum=\"{}\"",
+                s.name, s.version, s.cksum
+            ));
             schema = Some(s);
         } else {
             print_change_record(ctx, &json, schema.as_ref(), &mut names);
@@ -460,7 +608,9 @@ fn print_db_changes(ctx: &Context, json: &Json, schema: Option<&Schema>, names: 
     let diff = matches!(tables.get("_is_diff"), Some(Json::True));
     let mut first = true;
     for (table, rows) in tables.iter() {
-        let Some(rows) = rows.as_object().filter(|_| !table.starts_with('_')) else { continue };
+        let Some(rows) = rows.as_object().filter(|_| !table.starts_with('_')) else {
+            continue;
+        };
         if first {
             cli::out("\n");
             first = false;
@@ -482,7 +632,11 @@ fn print_db_changes(ctx: &Context, json: &Json, schema: Option<&Schema>, names: 
                     for (column, value) in cols.iter() {
                         let ty = table_schema.and_then(|t| t.columns.get(column)).map(|c| &c.ty);
                         let text = ty
-                            .and_then(|ty| data::datum_from_json(ty, value).ok().map(|d| ovsdb::display::datum_to_string(&d, ty)))
+                            .and_then(|ty| {
+                                data::datum_from_json(ty, value)
+                                    .ok()
+                                    .map(|d| ovsdb::display::datum_to_string(&d, ty))
+                            })
                             .unwrap_or_else(|| value.to_text(ovs_json::SORT));
                         puts(&format!("    {column}={text}"));
                     }
@@ -506,7 +660,8 @@ fn print_db_changes(ctx: &Context, json: &Json, schema: Option<&Schema>, names: 
 
 fn do_compare_versions(_ctx: &Context, args: &[String]) -> Result<()> {
     let parse = |s: &str| {
-        ovsdb::schema::parse_version(s).ok_or_else(|| fatal(format!("{s}: not an OVSDB version number in format x.y.z")))
+        ovsdb::schema::parse_version(s)
+            .ok_or_else(|| fatal(format!("{s}: not an OVSDB version number in format x.y.z")))
     };
     let (a, op, b) = (parse(&args[1])?, args[2].as_str(), parse(&args[3])?);
     let holds = match op {
@@ -518,7 +673,14 @@ fn do_compare_versions(_ctx: &Context, args: &[String]) -> Result<()> {
         "!=" => a != b,
         _ => return Err(fatal(format!("{op}: not a relational operator"))),
     };
-    if holds { Ok(()) } else { Err(cli::Fatal { message: None, status: 2 }) }
+    if holds {
+        Ok(())
+    } else {
+        Err(cli::Fatal {
+            message: None,
+            status: 2,
+        })
+    }
 }
 
 fn do_help(_ctx: &Context, _args: &[String]) -> Result<()> {

@@ -21,7 +21,9 @@ fn normalize_backup(text: &str) -> String {
             let mut l = line.to_string();
             if let Some(i) = l.find("\"_date\":") {
                 let start = i + "\"_date\":".len();
-                let end = l[start..].find(|c: char| !c.is_ascii_digit()).map_or(l.len(), |n| start + n);
+                let end = l[start..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(l.len(), |n| start + n);
                 l.replace_range(start..end, "0");
             }
             out.push_str(&l);
@@ -40,9 +42,16 @@ fn backups(side: Side) {
         assert_eq!((ours.status, &ours.stderr), (0, &String::new()));
         // The schema record is exactly the same; the data record too, but
         // for its time.
-        let (c_schema, ours_schema) = (c.stdout.lines().take(2).collect::<Vec<_>>(), ours.stdout.lines().take(2).collect::<Vec<_>>());
+        let (c_schema, ours_schema) = (
+            c.stdout.lines().take(2).collect::<Vec<_>>(),
+            ours.stdout.lines().take(2).collect::<Vec<_>>(),
+        );
         assert_eq!(c_schema, ours_schema, "schema record of {db}");
-        assert_eq!(normalize_backup(&c.stdout), normalize_backup(&ours.stdout), "backup of {db}");
+        assert_eq!(
+            normalize_backup(&c.stdout),
+            normalize_backup(&ours.stdout),
+            "backup of {db}"
+        );
 
         // Each backup is a database file Open vSwitch reads.
         let file = env.path(&format!("{db}.backup"));
@@ -95,10 +104,32 @@ fn restores(side: Side) {
         let remote = env.start_server(&format!("s{i}"), side, &[db]);
         let cmd = env.command(client, "ovsdb-client", &["restore", &remote, "Types"]);
         let out = common::run_with_input(cmd, Some(&backup));
-        assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "restore by {client:?}");
-        assert_eq!(contents(&env, &remote), expected, "contents after restore by {client:?}");
+        assert_eq!(
+            (out.status, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "", ""),
+            "restore by {client:?}"
+        );
+        assert_eq!(
+            contents(&env, &remote),
+            expected,
+            "contents after restore by {client:?}"
+        );
         // The references were restored too: both kids, the weak map, the favorite.
-        let refs = env.run(Side::C, "ovsdb-client", &["--bare", "dump", &remote, "Types", "Collections", "name", "kids", "named", "favorite"]);
+        let refs = env.run(
+            Side::C,
+            "ovsdb-client",
+            &[
+                "--bare",
+                "dump",
+                &remote,
+                "Types",
+                "Collections",
+                "name",
+                "kids",
+                "named",
+                "favorite",
+            ],
+        );
         assert_eq!(refs.stdout.matches('-').count(), 4 * 4, "{}", refs.stdout);
     }
 
@@ -127,7 +158,11 @@ fn restores_on_rovsdb_server() {
 fn conversions(side: Side) {
     let mut env = Env::new();
     let db = env.create_db("types", &test_schema_path("types.ovsschema"));
-    let out = env.run(Side::C, "ovsdb-tool", &["transact", db.to_str().unwrap(), POPULATE_TYPES]);
+    let out = env.run(
+        Side::C,
+        "ovsdb-tool",
+        &["transact", db.to_str().unwrap(), POPULATE_TYPES],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
     let mut remotes = Vec::new();
     for name in ["a", "b"] {
@@ -143,21 +178,40 @@ fn conversions(side: Side) {
     // Debian's ovsdb-server 3.1 exits when it happens).
     if side == Side::Rust {
         let out = env.same("ovsdb-client", &["convert", &remotes[0], bad.to_str().unwrap()]);
-        assert!(out.stderr.contains("column ints: syntax error: set must have 0 to 2 members"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("column ints: syntax error: set must have 0 to 2 members"),
+            "{}",
+            out.stderr
+        );
     }
     env.same("ovsdb-client", &["needs-conversion", &remotes[0], v2]);
 
     for (remote, side) in remotes.iter().zip([Side::C, Side::Rust]) {
         let out = env.run(side, "ovsdb-client", &["convert", remote, v2]);
-        assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "convert by {side:?}");
+        assert_eq!(
+            (out.status, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "", ""),
+            "convert by {side:?}"
+        );
     }
     env.same("ovsdb-client", &["needs-conversion", &remotes[0], v2]);
     let dump = |remote: &str| env.run(Side::C, "ovsdb-client", &["dump", remote, "Types"]);
     let (a, b) = (dump(&remotes[0]), dump(&remotes[1]));
     assert_eq!(a, b, "contents after conversion");
-    assert!(a.stdout.contains("added") && !a.stdout.contains("Limited"), "{}", a.stdout);
-    let version = |remote: &str| env.run(Side::C, "ovsdb-client", &["get-schema-version", remote, "Types"]).stdout;
-    assert_eq!((version(&remotes[0]), version(&remotes[1])), ("1.3.0\n".into(), "1.3.0\n".into()));
+    assert!(
+        a.stdout.contains("added") && !a.stdout.contains("Limited"),
+        "{}",
+        a.stdout
+    );
+    let version = |remote: &str| {
+        env.run(Side::C, "ovsdb-client", &["get-schema-version", remote, "Types"])
+            .stdout
+    };
+    assert_eq!(
+        (version(&remotes[0]), version(&remotes[1])),
+        ("1.3.0\n".into(), "1.3.0\n".into())
+    );
 }
 
 #[test]
@@ -182,7 +236,10 @@ impl Background {
         let mut cmd = env.command(side, "ovsdb-client", args);
         let file = std::fs::File::create(&out).unwrap();
         cmd.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
-        Background { child: cmd.spawn().expect("ovsdb-client"), out }
+        Background {
+            child: cmd.spawn().expect("ovsdb-client"),
+            out,
+        }
     }
 
     fn text(&self) -> String {
@@ -190,7 +247,11 @@ impl Background {
     }
 
     fn wait_for(&self, what: &str) {
-        wait_until(&format!("{what:?} in {}", self.out.display()), Duration::from_secs(10), || self.text().contains(what));
+        wait_until(
+            &format!("{what:?} in {}", self.out.display()),
+            Duration::from_secs(10),
+            || self.text().contains(what),
+        );
     }
 
     fn stop(mut self) -> String {
@@ -249,12 +310,21 @@ fn locks_on_rovsdb_server() {
 
 fn waits(side: Side) {
     let (env, r) = populated(side);
-    for args in [["wait", &r, "Types", "added"], ["wait", &r, "Types", "connected"], ["wait", &r, "Nope", "removed"]] {
+    for args in [
+        ["wait", &r, "Types", "added"],
+        ["wait", &r, "Types", "connected"],
+        ["wait", &r, "Nope", "removed"],
+    ] {
         env.same("ovsdb-client", &args);
     }
     // A database that is not there yet: both keep waiting.
     for client in [Side::C, Side::Rust] {
-        let w = Background::start(&env, client, &format!("wait-{client:?}"), &["wait", &r, "Nope", "added"]);
+        let w = Background::start(
+            &env,
+            client,
+            &format!("wait-{client:?}"),
+            &["wait", &r, "Nope", "added"],
+        );
         w.wait_for("connected");
         std::thread::sleep(Duration::from_millis(100));
         let mut child = w.child;

@@ -29,8 +29,16 @@ fn schema_commands(side: Side) {
         vec!["-f", "csv", "list-tables", r, "Types"],
         vec!["-f", "json", "list-columns", r, "Types", "Scalars"],
         vec!["--bare", "list-columns", r, "Types", "Scalars"],
-        vec!["needs-conversion", r, test_schema_path("types.ovsschema").to_str().unwrap()],
-        vec!["needs-conversion", r, test_schema_path("types-v2.ovsschema").to_str().unwrap()],
+        vec![
+            "needs-conversion",
+            r,
+            test_schema_path("types.ovsschema").to_str().unwrap(),
+        ],
+        vec![
+            "needs-conversion",
+            r,
+            test_schema_path("types-v2.ovsschema").to_str().unwrap(),
+        ],
         vec!["needs-conversion", r, schema_path("ovn-nb.ovsschema").to_str().unwrap()],
     ] {
         env.same("ovsdb-client", &args);
@@ -67,7 +75,15 @@ fn dumps(side: Side) {
         vec!["--bare", "dump", r, "Types"],
         vec!["--max-column-width=6", "dump", r, "Types", "Collections"],
         vec!["--pretty", "-f", "json", "dump", r, "Types", "Collections"],
-        vec!["--format=csv", "--data=bare", "--no-headings", "dump", r, "OVN_Northbound", "Logical_Switch"],
+        vec![
+            "--format=csv",
+            "--data=bare",
+            "--no-headings",
+            "dump",
+            r,
+            "OVN_Northbound",
+            "Logical_Switch",
+        ],
         vec!["dump", r, "_Server"],
         vec!["dump", r, "Types", "Nope"],
         vec!["dump", r, "Types", "Scalars", "nope"],
@@ -108,7 +124,16 @@ fn transactions(side: Side) {
         env.same("ovsdb-client", &["--pretty", "transact", r, txn]);
         env.same("ovsdb-client", &["query", r, txn]);
     }
-    for bad in ["", "[", "{}", "[1]", "[\"Types\", tru]", "\"Types\"", "[\"a\\u0000\"]", "[1e999]"] {
+    for bad in [
+        "",
+        "[",
+        "{}",
+        "[1]",
+        "[\"Types\", tru]",
+        "\"Types\"",
+        "[\"a\\u0000\"]",
+        "[1e999]",
+    ] {
         env.same("ovsdb-client", &["transact", r, bad]);
         env.same("ovsdb-client", &["query", r, bad]);
     }

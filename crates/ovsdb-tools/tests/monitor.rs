@@ -59,7 +59,10 @@ impl Running {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        (std::fs::read_to_string(&self.stdout).unwrap(), std::fs::read_to_string(&self.stderr).unwrap())
+        (
+            std::fs::read_to_string(&self.stdout).unwrap(),
+            std::fs::read_to_string(&self.stderr).unwrap(),
+        )
     }
 }
 
@@ -108,7 +111,13 @@ fn monitors(side: Side) {
     let r = "REMOTE";
     for args in [
         vec!["monitor", r, "Types", "Scalars"],
-        vec!["monitor", r, "Types", "Collections", "name,ints,smap,reals,kids,bmap,favorite"],
+        vec![
+            "monitor",
+            r,
+            "Types",
+            "Collections",
+            "name,ints,smap,reals,kids,bmap,favorite",
+        ],
         vec!["monitor", r, "Types", "Scalars", "name,i,!modify", "r,!insert"],
         vec!["monitor", r, "Types", "Scalars", "name", "i,!initial,!delete"],
         vec!["monitor", r, "Types", "ALL"],
@@ -117,10 +126,24 @@ fn monitors(side: Side) {
         vec!["-d", "json", "monitor", r, "Types", "Scalars", "name,r,u"],
         vec!["monitor-cond", r, "Types", "[true]", "Scalars"],
         vec!["monitor-cond", r, "Types", r#"[["i", ">", 10]]"#, "Scalars", "name,i"],
-        vec!["monitor-cond", r, "Types", r#"[["name", "!=", "x"]]"#, "Collections", "name,ints,smap"],
+        vec![
+            "monitor-cond",
+            r,
+            "Types",
+            r#"[["name", "!=", "x"]]"#,
+            "Collections",
+            "name,ints,smap",
+        ],
         vec!["--bare", "monitor-cond", r, "Types", "[true]", "Collections"],
         vec!["monitor-cond-since", r, "Types", "[true]", "Scalars", "name,i,r"],
-        vec!["monitor-cond-since", r, "Types", "00000000-0000-0000-0000-000000000000", "[true]", "Child"],
+        vec![
+            "monitor-cond-since",
+            r,
+            "Types",
+            "00000000-0000-0000-0000-000000000000",
+            "[true]",
+            "Child",
+        ],
     ] {
         // A fresh server for each, since the steps change the data.
         let (env, remote) = populated(side);

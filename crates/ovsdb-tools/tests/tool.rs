@@ -88,9 +88,18 @@ fn history_file(env: &Env) -> PathBuf {
     drop(server_env);
     let f = s(&file);
     for (side, txn) in [
-        (Side::C, r#"["Types", {"op": "update", "table": "Limited", "where": [], "row": {"x": 5}}, {"op": "comment", "comment": "by ovsdb-tool"}]"#),
-        (Side::Rust, r#"["Types", {"op": "insert", "table": "Limited", "row": {"x": 6}}, {"op": "comment", "comment": "by rovsdb-tool"}]"#),
-        (Side::Rust, r#"["Types", {"op": "update", "table": "Collections", "where": [["name", "==", "empty"]], "row": {"strs": ["set", ["p", "q"]], "imap": ["map", [[5, 0.5]]]}}]"#),
+        (
+            Side::C,
+            r#"["Types", {"op": "update", "table": "Limited", "where": [], "row": {"x": 5}}, {"op": "comment", "comment": "by ovsdb-tool"}]"#,
+        ),
+        (
+            Side::Rust,
+            r#"["Types", {"op": "insert", "table": "Limited", "row": {"x": 6}}, {"op": "comment", "comment": "by rovsdb-tool"}]"#,
+        ),
+        (
+            Side::Rust,
+            r#"["Types", {"op": "update", "table": "Collections", "where": [["name", "==", "empty"]], "row": {"strs": ["set", ["p", "q"]], "imap": ["map", [[5, 0.5]]]}}]"#,
+        ),
     ] {
         let out = env.run(side, "ovsdb-tool", &["transact", f, txn]);
         assert!(out.status == 0 && !out.stdout.contains("error"), "{side:?}: {out:?}");
@@ -128,7 +137,11 @@ fn schema_and_file_reports() {
         vec!["--more", "--more", "show-log", h],
         vec!["needs-conversion", h, s(&schemas[4])],
         vec!["needs-conversion", h, s(&schemas[5])],
-        vec!["query", h, r#"["Types", {"op": "select", "table": "Scalars", "where": [["name", "==", "renamed"]], "columns": ["name", "i", "r", "u"]}]"#],
+        vec![
+            "query",
+            h,
+            r#"["Types", {"op": "select", "table": "Scalars", "where": [["name", "==", "renamed"]], "columns": ["name", "i", "r", "u"]}]"#,
+        ],
         vec!["compare-versions", "1.2.3", "<", "1.10.0"],
         vec!["compare-versions", "1.2.3", ">=", "1.10.0"],
         vec!["compare-versions", "2.0.0", "==", "2.0.0"],
@@ -140,7 +153,14 @@ fn schema_and_file_reports() {
     // The defaults: OVS_DBDIR/conf.db and OVS_PKGDATADIR/vswitch.ovsschema.
     std::fs::copy(&hist, env.path("conf.db")).unwrap();
     std::fs::copy(schema_path("vswitch.ovsschema"), env.path("vswitch.ovsschema")).unwrap();
-    for cmd in ["db-name", "db-version", "schema-name", "schema-cksum", "show-log", "needs-conversion"] {
+    for cmd in [
+        "db-name",
+        "db-version",
+        "schema-name",
+        "schema-cksum",
+        "show-log",
+        "needs-conversion",
+    ] {
         env.same("ovsdb-tool", &[cmd]);
     }
 }
@@ -187,8 +207,14 @@ fn transactions_on_files() {
     env.same("ovsdb-tool", &["-mm", "show-log", s(&b)]);
 
     for bad in ["", "[", "{}", "[\"Types\", tru]"] {
-        let (c, r) = (env.run(Side::C, "ovsdb-tool", &["query", s(&a), bad]), env.run(Side::Rust, "ovsdb-tool", &["query", s(&b), bad]));
-        assert_eq!((c.status, c.stdout, c.stderr.replace("a.db", "X")), (r.status, r.stdout, r.stderr.replace("b.db", "X")));
+        let (c, r) = (
+            env.run(Side::C, "ovsdb-tool", &["query", s(&a), bad]),
+            env.run(Side::Rust, "ovsdb-tool", &["query", s(&b), bad]),
+        );
+        assert_eq!(
+            (c.status, c.stdout, c.stderr.replace("a.db", "X")),
+            (r.status, r.stdout, r.stderr.replace("b.db", "X"))
+        );
     }
 }
 
@@ -215,7 +241,11 @@ fn compact_and_convert() {
             vec!["convert", s(&copy), s(&v2)],
         ] {
             let out = env.run(side, "ovsdb-tool", &args);
-            assert_eq!((out.status, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""), "{side:?} {args:?}");
+            assert_eq!(
+                (out.status, out.stdout.as_str(), out.stderr.as_str()),
+                (0, "", ""),
+                "{side:?} {args:?}"
+            );
         }
         // Every file made reads the same with both tools.
         let mut row = Vec::new();
@@ -223,7 +253,12 @@ fn compact_and_convert() {
             let c = env.run(Side::C, "ovsdb-tool", &["query", s(file), all]);
             let r = env.run(Side::Rust, "ovsdb-tool", &["query", s(file), all]);
             assert_eq!(c.status, 0, "{}", c.stderr);
-            assert_eq!(normalize_results(&c.stdout), normalize_results(&r.stdout), "{side:?} {}", file.display());
+            assert_eq!(
+                normalize_results(&c.stdout),
+                normalize_results(&r.stdout),
+                "{side:?} {}",
+                file.display()
+            );
             row.push(normalize_results(&c.stdout));
             env.same("ovsdb-tool", &["db-version", s(file)]);
             let log = env.run(Side::C, "ovsdb-tool", &["-mm", "show-log", s(file)]);
@@ -232,25 +267,44 @@ fn compact_and_convert() {
         assert_eq!(row[1], row[2], "in-place and separate conversion agree");
         results.push(row);
     }
-    assert_eq!(results[0], results[1], "ovsdb-tool's and rovsdb-tool's files hold the same rows");
+    assert_eq!(
+        results[0], results[1],
+        "ovsdb-tool's and rovsdb-tool's files hold the same rows"
+    );
 
     // Debian's ovsdb-server serves what rovsdb-tool wrote.
     let converted = env.path("Rust-converted.db");
     let remote = env.start_server("serve", Side::C, &[converted]);
-    let dump = env.run(Side::C, "ovsdb-client", &["dump", &remote, "Types", "Scalars", "name", "i", "added", "level"]);
+    let dump = env.run(
+        Side::C,
+        "ovsdb-client",
+        &["dump", &remote, "Types", "Scalars", "name", "i", "added", "level"],
+    );
     assert_eq!(dump.status, 0, "{}", dump.stderr);
-    assert!(dump.stdout.contains("renamed") && dump.stdout.contains("added"), "{}", dump.stdout);
+    assert!(
+        dump.stdout.contains("renamed") && dump.stdout.contains("added"),
+        "{}",
+        dump.stdout
+    );
 
     // A conversion the data does not survive leaves the file alone.
     let bad = test_schema_path("types-bad.ovsschema");
     let target = env.path("full.db");
     std::fs::copy(&hist, &target).unwrap();
     let grow = r#"["Types", {"op": "mutate", "table": "Collections", "where": [], "mutations": [["ints", "insert", ["set", [7, 8, 9]]]]}]"#;
-    assert_eq!(env.run(Side::Rust, "ovsdb-tool", &["transact", s(&target), grow]).status, 0);
+    assert_eq!(
+        env.run(Side::Rust, "ovsdb-tool", &["transact", s(&target), grow])
+            .status,
+        0
+    );
     let before = std::fs::read(&target).unwrap();
     let out = env.run(Side::Rust, "ovsdb-tool", &["convert", s(&target), s(&bad)]);
     assert_eq!(out.status, 1);
-    assert!(out.stderr.starts_with("ovsdb-tool: ") && out.stderr.contains("column ints"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("ovsdb-tool: ") && out.stderr.contains("column ints"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(std::fs::read(&target).unwrap(), before);
 }
 
@@ -268,8 +322,16 @@ fn create_writes_what_ovsdb_tool_writes() {
     {
         let (c, r) = (env.path(&format!("c{i}.db")), env.path(&format!("r{i}.db")));
         assert_eq!(env.run(Side::C, "ovsdb-tool", &["create", s(&c), s(schema)]).status, 0);
-        assert_eq!(env.run(Side::Rust, "ovsdb-tool", &["create", s(&r), s(schema)]).status, 0);
-        assert_eq!(std::fs::read(&c).unwrap(), std::fs::read(&r).unwrap(), "{}", schema.display());
+        assert_eq!(
+            env.run(Side::Rust, "ovsdb-tool", &["create", s(&r), s(schema)]).status,
+            0
+        );
+        assert_eq!(
+            std::fs::read(&c).unwrap(),
+            std::fs::read(&r).unwrap(),
+            "{}",
+            schema.display()
+        );
         // Creating over an existing file fails alike.
         env.same("ovsdb-tool", &["create", s(&c), s(schema)]);
     }
@@ -311,7 +373,14 @@ fn bad_files_and_arguments() {
         write("truncated.db", &bytes[..bytes.len() - 10]),
         write("badhash.db", &bad_hash),
         write("badheader.db", &bad_header),
-        write("notjson.db", &[b"OVSDB JSON 4 ".to_vec(), b"2ca1a8e7ac1bc1e8ce1e6d9b7b7a23c1bc4be8d1\n{{{\n".to_vec()].concat()),
+        write(
+            "notjson.db",
+            &[
+                b"OVSDB JSON 4 ".to_vec(),
+                b"2ca1a8e7ac1bc1e8ce1e6d9b7b7a23c1bc4be8d1\n{{{\n".to_vec(),
+            ]
+            .concat(),
+        ),
         env.path("missing.db"),
     ];
     for f in &files {
@@ -331,27 +400,57 @@ fn bad_files_and_arguments() {
 
     // Clustered files are recognised, not otherwise handled.
     let clustered = env.path("clustered.db");
-    let out = env.run(Side::C, "ovsdb-tool", &["create-cluster", s(&clustered), s(&test_schema_path("types.ovsschema")), "unix:/nowhere"]);
+    let out = env.run(
+        Side::C,
+        "ovsdb-tool",
+        &[
+            "create-cluster",
+            s(&clustered),
+            s(&test_schema_path("types.ovsschema")),
+            "unix:/nowhere",
+        ],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
-    for args in [vec!["db-name", s(&clustered)], vec!["db-is-clustered", s(&clustered)], vec!["db-is-standalone", s(&clustered)], vec!["db-version", s(&clustered)]] {
+    for args in [
+        vec!["db-name", s(&clustered)],
+        vec!["db-is-clustered", s(&clustered)],
+        vec!["db-is-standalone", s(&clustered)],
+        vec!["db-version", s(&clustered)],
+    ] {
         env.same("ovsdb-tool", &args);
     }
     let out = env.run(Side::Rust, "ovsdb-tool", &["show-log", s(&clustered)]);
     assert_eq!(out.status, 1);
-    assert!(out.stderr.contains("clustered databases are not supported"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("clustered databases are not supported"),
+        "{}",
+        out.stderr
+    );
 
     // Schema files.
     let bad_json = write("bad.ovsschema", b"{\"name\": ");
-    for args in [vec!["schema-name", "/nonexistent.ovsschema"], vec!["schema-version", s(&bad_json)], vec!["create", "x.db", s(&bad_json)]] {
+    for args in [
+        vec!["schema-name", "/nonexistent.ovsschema"],
+        vec!["schema-version", s(&bad_json)],
+        vec!["create", "x.db", s(&bad_json)],
+    ] {
         env.same("ovsdb-tool", &args);
     }
     // An invalid schema fails in both; the engine words some reasons
     // differently from Open vSwitch.
-    let invalid = write("invalid.ovsschema", br#"{"name": "x", "tables": {"T": {"columns": {"a": {"type": "int"}}}}}"#);
+    let invalid = write(
+        "invalid.ovsschema",
+        br#"{"name": "x", "tables": {"T": {"columns": {"a": {"type": "int"}}}}}"#,
+    );
     for side in [Side::C, Side::Rust] {
         let out = env.run(side, "ovsdb-tool", &["schema-name", s(&invalid)]);
         assert_eq!(out.status, 1);
-        assert!(out.stderr.starts_with("ovsdb-tool: syntax \"\"int\"\": syntax error: failed to parse"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with("ovsdb-tool: syntax \"\"int\"\": syntax error: failed to parse"),
+            "{}",
+            out.stderr
+        );
     }
 
     // Command lines.

@@ -28,7 +28,12 @@ pub enum ConvertError {
     WrongDatabase { from: String, to: String },
     /// A value does not fit its column's type in the new schema.
     #[error("table {table}, row {row}, column {column}: {source}")]
-    Value { table: String, row: String, column: String, source: Error },
+    Value {
+        table: String,
+        row: String,
+        column: String,
+        source: Box<Error>,
+    },
     /// The converted rows, taken together, break a rule of the new schema
     /// (a reference, `maxRows`, an index).
     #[error("{0}")]
@@ -40,7 +45,10 @@ impl ConvertError {
     pub fn to_error(&self) -> Error {
         match self {
             ConvertError::WrongDatabase { .. } => Error::syntax(self.to_string()),
-            ConvertError::Value { source, .. } => Error { details: self.to_string(), ..source.clone() },
+            ConvertError::Value { source, .. } => Error {
+                details: self.to_string(),
+                ..(**source).clone()
+            },
             ConvertError::Commit(e) => e.clone(),
         }
     }
@@ -49,11 +57,16 @@ impl ConvertError {
 /// Converts `db` to `schema`. `db` is not changed.
 pub fn convert(db: &Database, schema: Arc<DatabaseSchema>) -> Result<Database, ConvertError> {
     if db.schema.name != schema.name {
-        return Err(ConvertError::WrongDatabase { from: db.schema.name.clone(), to: schema.name.clone() });
+        return Err(ConvertError::WrongDatabase {
+            from: db.schema.name.clone(),
+            to: schema.name.clone(),
+        });
     }
     let mut ops = vec![Json::String(schema.name.clone())];
     for (old_id, old_table) in db.schema.tables.iter().enumerate() {
-        let Some(new_table) = schema.table(&old_table.name) else { continue };
+        let Some(new_table) = schema.table(&old_table.name) else {
+            continue;
+        };
         // Columns present in both schemas: (old id, new column).
         let shared: Vec<_> = old_table
             .user_columns()
@@ -67,7 +80,7 @@ pub fn convert(db: &Database, schema: Arc<DatabaseSchema>) -> Result<Database, C
                     table: old_table.name.clone(),
                     row: row.uuid.to_string(),
                     column: new_col.name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 if !datum.is_default(&new_col.ty) {
                     values.insert(new_col.name.clone(), json);
@@ -94,7 +107,10 @@ pub fn convert(db: &Database, schema: Arc<DatabaseSchema>) -> Result<Database, C
             Ok(converted)
         }
         // Only `wait` operations block, and there are none.
-        Outcome::Blocked { .. } => Err(ConvertError::Commit(Error::new(ErrorKind::Internal, "conversion blocked"))),
+        Outcome::Blocked { .. } => Err(ConvertError::Commit(Error::new(
+            ErrorKind::Internal,
+            "conversion blocked",
+        ))),
     }
 }
 
@@ -102,7 +118,11 @@ pub fn convert(db: &Database, schema: Arc<DatabaseSchema>) -> Result<Database, C
 fn first_error(results: &Json) -> Option<Error> {
     let error_of = |r: &Json| {
         let tag = r.get("error")?.as_str()?;
-        let kind = ALL_KINDS.iter().copied().find(|k| k.tag() == tag).unwrap_or(ErrorKind::Generic);
+        let kind = ALL_KINDS
+            .iter()
+            .copied()
+            .find(|k| k.tag() == tag)
+            .unwrap_or(ErrorKind::Generic);
         let details = r.get("details").and_then(Json::as_str).unwrap_or("").to_string();
         let syntax = r.get("syntax").and_then(Json::as_str).map(str::to_string);
         Some(Error { kind, details, syntax })
@@ -150,7 +170,9 @@ mod tests {
 
     fn db_with(s: &Arc<DatabaseSchema>, ops: Json) -> Database {
         let mut db = Database::new(Arc::clone(s));
-        let Outcome::Done { results, commit } = txn::execute(&db, &ops, &ExecContext::simple()) else { panic!() };
+        let Outcome::Done { results, commit } = txn::execute(&db, &ops, &ExecContext::simple()) else {
+            panic!()
+        };
         assert!(first_error(&results).is_none(), "{results}");
         db.apply(&commit.unwrap());
         db
@@ -168,12 +190,15 @@ mod tests {
     }
 
     fn sample(s: &Arc<DatabaseSchema>) -> Database {
-        db_with(s, json!(["D",
+        db_with(
+            s,
+            json!(["D",
             {"op": "insert", "table": "B", "row": {"x": 7}, "uuid-name": "b"},
             {"op": "insert", "table": "A", "uuid": "00000000-0000-0000-0000-000000000001",
              "row": {"name": "a1", "n": ["set", [1, 2]], "gone": "g", "kid": ["named-uuid", "b"]}},
             {"op": "insert", "table": "A", "row": {"name": "a2", "n": 5}},
-            {"op": "insert", "table": "Old", "row": {"y": 1}}]))
+            {"op": "insert", "table": "Old", "row": {"y": 1}}]),
+        )
     }
 
     #[test]
@@ -187,10 +212,14 @@ mod tests {
                 "flag": {"type": "boolean"},
                 "kid": {"type": {"key": {"type": "uuid", "refTable": "B"}, "min": 0, "max": 1}}}},
             "B": {"columns": {"x": {"type": "integer"}, "z": {"type": "real"}}}}}));
-        let Ok(new) = convert(&old, Arc::clone(&v2)) else { panic!("not converted") };
+        let Ok(new) = convert(&old, Arc::clone(&v2)) else {
+            panic!("not converted")
+        };
         assert_eq!(new.n_rows(), 3);
         let (_, ts, a) = new.table_by_name("A").unwrap();
-        let a1 = a.get(&Uuid::parse("00000000-0000-0000-0000-000000000001").unwrap()).unwrap();
+        let a1 = a
+            .get(&Uuid::parse("00000000-0000-0000-0000-000000000001").unwrap())
+            .unwrap();
         let col = |n: &str| ts.column_id(n).unwrap();
         assert_eq!(a1.field(col("n")).to_json(), json!(["set", [1, 2]]));
         assert_eq!(a1.field(col("added")).to_json(), json!(["map", []]));
@@ -208,7 +237,12 @@ mod tests {
         let v2 = schema(json!({"name": "D", "tables": {
             "A": {"isRoot": true, "columns": {"n": {"type": {"key": {"type": "integer", "maxInteger": 1}, "min": 0, "max": "unlimited"}}}}}}));
         let Err(e) = convert(&old, v2) else { panic!("converted") };
-        let ConvertError::Value { table, column, source, .. } = &e else { panic!("{e}") };
+        let ConvertError::Value {
+            table, column, source, ..
+        } = &e
+        else {
+            panic!("{e}")
+        };
         assert_eq!((table.as_str(), column.as_str()), ("A", "n"));
         assert_eq!(source.kind, ErrorKind::ConstraintViolation);
         assert!(e.to_string().starts_with("table A, row "), "{e}");
@@ -222,13 +256,18 @@ mod tests {
         let v2 = schema(json!({"name": "D", "tables": {
             "A": {"isRoot": true, "indexes": [["k"]], "columns": {"k": {"type": "integer"}}}}}));
         let Err(e) = convert(&old, v2) else { panic!("converted") };
-        assert!(matches!(&e, ConvertError::Commit(err) if err.kind == ErrorKind::ConstraintViolation), "{e}");
+        assert!(
+            matches!(&e, ConvertError::Commit(err) if err.kind == ErrorKind::ConstraintViolation),
+            "{e}"
+        );
 
         // Rows of non-root tables nobody refers to any more are collected.
         let v3 = schema(json!({"name": "D", "tables": {
             "A": {"isRoot": true, "columns": {"name": {"type": "string"}}},
             "B": {"columns": {"x": {"type": "integer"}}}}}));
-        let Ok(new) = convert(&old, v3) else { panic!("not converted") };
+        let Ok(new) = convert(&old, v3) else {
+            panic!("not converted")
+        };
         assert_eq!(new.table_by_name("B").unwrap().2.len(), 0);
     }
 

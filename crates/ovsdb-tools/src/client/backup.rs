@@ -16,7 +16,9 @@ use crate::schema::Schema;
 
 pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, _args: &[String]) -> Result<()> {
     if std::io::stdout().is_terminal() {
-        return Err(fatal("not writing backup to a terminal; please redirect stdout to a file"));
+        return Err(fatal(
+            "not writing backup to a terminal; please redirect stdout to a file",
+        ));
     }
     let conn = need_rpc(rpc)?;
     let schema = fetch_schema(ctx, conn, db)?;
@@ -26,7 +28,12 @@ pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &st
     // count, since other rows may refer to theirs.
     let mut txn = vec![Json::string(db)];
     for (name, table) in schema.tables.iter() {
-        let columns = table.columns.values().filter(|c| c.persistent).map(|c| Json::string(&c.name)).collect();
+        let columns = table
+            .columns
+            .values()
+            .filter(|c| c.persistent)
+            .map(|c| Json::string(&c.name))
+            .collect();
         let mut op = Json::object();
         op.put("op", Json::string("select"));
         op.put("table", Json::string(name));
@@ -63,15 +70,26 @@ pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &st
         for row in rows {
             let mut row = row.clone();
             let Some(obj) = row.as_object_mut() else {
-                return Err(fatal(format!("{name} table reply row is not an object: {}", row.to_text(0))));
+                return Err(fatal(format!(
+                    "{name} table reply row is not an object: {}",
+                    row.to_text(0)
+                )));
             };
             let Some(uuid_json) = obj.remove("_uuid") else {
-                return Err(fatal(format!("{name} table reply row lacks _uuid member: {}", row.to_text(0))));
+                return Err(fatal(format!(
+                    "{name} table reply row lacks _uuid member: {}",
+                    row.to_text(0)
+                )));
             };
             let uuid = crate::data::datum_from_json(&ovsdb::types::Type::scalar(ovsdb::AtomicType::Uuid), &uuid_json)
                 .ok()
                 .and_then(|d| d.as_scalar().and_then(Atom::as_uuid))
-                .ok_or_else(|| fatal(format!("syntax \"{}\": syntax error: expected [\"uuid\", <string>]", uuid_json.to_text(crate::ovs_json::SORT))))?;
+                .ok_or_else(|| {
+                    fatal(format!(
+                        "syntax \"{}\": syntax error: expected [\"uuid\", <string>]",
+                        uuid_json.to_text(crate::ovs_json::SORT)
+                    ))
+                })?;
             out_rows.put(&uuid.to_string(), row);
         }
         output.put(name, out_rows);
@@ -84,16 +102,22 @@ pub(super) fn do_backup(ctx: &mut Context, rpc: Option<&mut Connection>, db: &st
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(super) fn do_restore(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, _args: &[String]) -> Result<()> {
     if std::io::stdin().is_terminal() {
-        return Err(fatal("not reading backup from a terminal; please redirect stdin from a file"));
+        return Err(fatal(
+            "not reading backup from a terminal; please redirect stdin from a file",
+        ));
     }
     let conn = need_rpc(rpc)?;
     let mut bytes = Vec::new();
-    std::io::stdin().read_to_end(&mut bytes).map_err(|e| fatal(format!("/dev/stdin: read failed ({})", cli::strerror(&e))))?;
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| fatal(format!("/dev/stdin: read failed ({})", cli::strerror(&e))))?;
     let backup_schema = read_schema_record(&bytes, "/dev/stdin")?;
     let loaded = ovsdb_storage::load::load(&bytes).map_err(|e| fatal(format!("/dev/stdin: {e}")))?;
 
@@ -105,7 +129,10 @@ pub(super) fn do_restore(ctx: &mut Context, rpc: Option<&mut Connection>, db: &s
                 backup_schema.version, online.version
             )
         } else {
-            format!("backup schema and database schema are both version {} but still differ", backup_schema.version)
+            format!(
+                "backup schema and database schema are both version {} but still differ",
+                backup_schema.version
+            )
         };
         if !ctx.force {
             return Err(fatal(format!(
@@ -122,7 +149,9 @@ pub(super) fn do_restore(ctx: &mut Context, rpc: Option<&mut Connection>, db: &s
         del.put("table", Json::string(name));
         del.put("where", Json::Array(vec![]));
         txn.push(del);
-        let Some((_, ts, rows)) = engine.table_by_name(name) else { continue };
+        let Some((_, ts, rows)) = engine.table_by_name(name) else {
+            continue;
+        };
         for row in rows.rows.values() {
             let mut row_json = Json::object();
             for (col_id, col) in ts.user_columns() {
@@ -169,10 +198,17 @@ fn datum_with_row_names(datum: &Datum, col: &ovsdb::schema::ColumnSchema) -> Jso
     let value_ref = col.ty.value.as_ref().is_some_and(|v| v.ref_table.is_some());
     match datum {
         Datum::Set(a) if a.len() == 1 => atom(&a[0], key_ref),
-        Datum::Set(a) => Json::Array(vec![Json::string("set"), Json::Array(a.iter().map(|x| atom(x, key_ref)).collect())]),
+        Datum::Set(a) => Json::Array(vec![
+            Json::string("set"),
+            Json::Array(a.iter().map(|x| atom(x, key_ref)).collect()),
+        ]),
         Datum::Map(p) => Json::Array(vec![
             Json::string("map"),
-            Json::Array(p.iter().map(|(k, v)| Json::Array(vec![atom(k, key_ref), atom(v, value_ref)])).collect()),
+            Json::Array(
+                p.iter()
+                    .map(|(k, v)| Json::Array(vec![atom(k, key_ref), atom(v, value_ref)]))
+                    .collect(),
+            ),
         ]),
     }
 }

@@ -44,16 +44,76 @@ struct Command {
 }
 
 const COMMANDS: &[Command] = &[
-    Command { name: "list-dbs", need: Need::Rpc, min_args: 0, max_args: 0, handler: do_list_dbs },
-    Command { name: "get-schema", need: Need::Database, min_args: 0, max_args: 0, handler: do_get_schema },
-    Command { name: "get-schema-version", need: Need::Database, min_args: 0, max_args: 0, handler: do_get_schema_version },
-    Command { name: "get-schema-cksum", need: Need::Database, min_args: 0, max_args: 0, handler: do_get_schema_cksum },
-    Command { name: "list-tables", need: Need::Database, min_args: 0, max_args: 0, handler: do_list_tables },
-    Command { name: "list-columns", need: Need::Database, min_args: 0, max_args: 1, handler: do_list_columns },
-    Command { name: "transact", need: Need::None, min_args: 1, max_args: 2, handler: do_transact },
-    Command { name: "query", need: Need::None, min_args: 1, max_args: 2, handler: do_query },
-    Command { name: "monitor", need: Need::Database, min_args: 1, max_args: usize::MAX, handler: monitor::do_monitor },
-    Command { name: "monitor-cond", need: Need::Database, min_args: 2, max_args: 3, handler: monitor::do_monitor_cond },
+    Command {
+        name: "list-dbs",
+        need: Need::Rpc,
+        min_args: 0,
+        max_args: 0,
+        handler: do_list_dbs,
+    },
+    Command {
+        name: "get-schema",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: do_get_schema,
+    },
+    Command {
+        name: "get-schema-version",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: do_get_schema_version,
+    },
+    Command {
+        name: "get-schema-cksum",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: do_get_schema_cksum,
+    },
+    Command {
+        name: "list-tables",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: do_list_tables,
+    },
+    Command {
+        name: "list-columns",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 1,
+        handler: do_list_columns,
+    },
+    Command {
+        name: "transact",
+        need: Need::None,
+        min_args: 1,
+        max_args: 2,
+        handler: do_transact,
+    },
+    Command {
+        name: "query",
+        need: Need::None,
+        min_args: 1,
+        max_args: 2,
+        handler: do_query,
+    },
+    Command {
+        name: "monitor",
+        need: Need::Database,
+        min_args: 1,
+        max_args: usize::MAX,
+        handler: monitor::do_monitor,
+    },
+    Command {
+        name: "monitor-cond",
+        need: Need::Database,
+        min_args: 2,
+        max_args: 3,
+        handler: monitor::do_monitor_cond,
+    },
     Command {
         name: "monitor-cond-since",
         need: Need::Database,
@@ -61,16 +121,76 @@ const COMMANDS: &[Command] = &[
         max_args: 4,
         handler: monitor::do_monitor_cond_since,
     },
-    Command { name: "wait", need: Need::None, min_args: 2, max_args: 3, handler: monitor::do_wait },
-    Command { name: "convert", need: Need::None, min_args: 1, max_args: 2, handler: do_convert },
-    Command { name: "needs-conversion", need: Need::None, min_args: 1, max_args: 2, handler: do_needs_conversion },
-    Command { name: "dump", need: Need::Database, min_args: 0, max_args: usize::MAX, handler: do_dump },
-    Command { name: "backup", need: Need::Database, min_args: 0, max_args: 0, handler: backup::do_backup },
-    Command { name: "restore", need: Need::Database, min_args: 0, max_args: 0, handler: backup::do_restore },
-    Command { name: "lock", need: Need::Rpc, min_args: 1, max_args: 1, handler: monitor::do_lock },
-    Command { name: "steal", need: Need::Rpc, min_args: 1, max_args: 1, handler: monitor::do_steal },
-    Command { name: "unlock", need: Need::Rpc, min_args: 1, max_args: 1, handler: monitor::do_unlock },
-    Command { name: "help", need: Need::None, min_args: 0, max_args: usize::MAX, handler: do_help },
+    Command {
+        name: "wait",
+        need: Need::None,
+        min_args: 2,
+        max_args: 3,
+        handler: monitor::do_wait,
+    },
+    Command {
+        name: "convert",
+        need: Need::None,
+        min_args: 1,
+        max_args: 2,
+        handler: do_convert,
+    },
+    Command {
+        name: "needs-conversion",
+        need: Need::None,
+        min_args: 1,
+        max_args: 2,
+        handler: do_needs_conversion,
+    },
+    Command {
+        name: "dump",
+        need: Need::Database,
+        min_args: 0,
+        max_args: usize::MAX,
+        handler: do_dump,
+    },
+    Command {
+        name: "backup",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: backup::do_backup,
+    },
+    Command {
+        name: "restore",
+        need: Need::Database,
+        min_args: 0,
+        max_args: 0,
+        handler: backup::do_restore,
+    },
+    Command {
+        name: "lock",
+        need: Need::Rpc,
+        min_args: 1,
+        max_args: 1,
+        handler: monitor::do_lock,
+    },
+    Command {
+        name: "steal",
+        need: Need::Rpc,
+        min_args: 1,
+        max_args: 1,
+        handler: monitor::do_steal,
+    },
+    Command {
+        name: "unlock",
+        need: Need::Rpc,
+        min_args: 1,
+        max_args: 1,
+        handler: monitor::do_unlock,
+    },
+    Command {
+        name: "help",
+        need: Need::None,
+        min_args: 0,
+        max_args: usize::MAX,
+        handler: do_help,
+    },
 ];
 
 const CLIENT_OPTIONS: &[Spec] = &[
@@ -151,7 +271,11 @@ pub fn run(args: &[String]) -> Result<()> {
                 return Ok(());
             }
             "version" => {
-                puts(&format!("{} (Open vSwitch) {}", cli::program_name(), crate::OVS_VERSION));
+                puts(&format!(
+                    "{} (Open vSwitch) {}",
+                    cli::program_name(),
+                    crate::OVS_VERSION
+                ));
                 return Ok(());
             }
             "timestamp" => ctx_timestamp = true,
@@ -169,7 +293,12 @@ pub fn run(args: &[String]) -> Result<()> {
             _ => {}
         }
     }
-    let mut ctx = Context { printer: Printer::new(style), timestamp: ctx_timestamp, force, db_change_aware };
+    let mut ctx = Context {
+        printer: Printer::new(style),
+        timestamp: ctx_timestamp,
+        force,
+        db_change_aware,
+    };
 
     let Some((name, rest)) = parsed.positional.split_first() else {
         return Err(fatal("missing command name; use --help for help"));
@@ -187,7 +316,10 @@ pub fn run(args: &[String]) -> Result<()> {
         database = db.unwrap_or_default();
     }
     if args.len() < command.min_args || args.len() > command.max_args {
-        return Err(fatal(format!("invalid syntax for '{}' (use --help for help)", command.name)));
+        return Err(fatal(format!(
+            "invalid syntax for '{}' (use --help for help)",
+            command.name
+        )));
     }
     (command.handler)(&mut ctx, rpc.as_mut(), &database, args)
 }
@@ -214,7 +346,12 @@ fn is_remote(arg: &str) -> bool {
 /// Connects to the server named by the first argument, or the default one,
 /// and settles the database for [`Need::Database`] commands. Returns how
 /// many arguments were used, the connection and the database.
-fn open_rpc(min_args: usize, need: Need, args: &[String], database: Option<String>) -> Result<(usize, Connection, Option<String>)> {
+fn open_rpc(
+    min_args: usize,
+    need: Need,
+    args: &[String],
+    database: Option<String>,
+) -> Result<(usize, Connection, Option<String>)> {
     let mut idx = 0;
     let remote = if args.len() > min_args && is_remote(&args[0]) {
         idx = 1;
@@ -235,7 +372,11 @@ fn open_rpc(min_args: usize, need: Need, args: &[String], database: Option<Strin
             let candidates: Vec<&String> = dbs.iter().filter(|d| !d.starts_with('_')).collect();
             match candidates.as_slice() {
                 [one] => database = Some((*one).clone()),
-                _ => return Err(fatal("could not find a default database, please specify a database name")),
+                _ => {
+                    return Err(fatal(
+                        "could not find a default database, please specify a database name",
+                    ));
+                }
             }
         }
     }
@@ -249,7 +390,10 @@ fn connect_any(remote: &str) -> Result<Connection> {
     if remotes.len() <= 1 {
         return Connection::open(remote);
     }
-    remotes.iter().find_map(|r| Connection::open(r).ok()).ok_or_else(|| fatal("no servers were available"))
+    remotes
+        .iter()
+        .find_map(|r| Connection::open(r).ok())
+        .ok_or_else(|| fatal("no servers were available"))
 }
 
 fn fetch_dbs(conn: &mut Connection) -> Result<Vec<String>> {
@@ -269,7 +413,11 @@ fn fetch_dbs(conn: &mut Connection) -> Result<Vec<String>> {
 }
 
 fn fetch_schema(ctx: &Context, conn: &mut Connection, database: &str) -> Result<Schema> {
-    let result = conn.transact_checked("get_schema", Json::Array(vec![Json::string(database)]), ctx.json_flags())?;
+    let result = conn.transact_checked(
+        "get_schema",
+        Json::Array(vec![Json::string(database)]),
+        ctx.json_flags(),
+    )?;
     Schema::from_json(&result).map_err(|e| fatal(crate::data::error_text(&e)))
 }
 
@@ -290,7 +438,11 @@ fn send_db_change_aware(ctx: &Context, conn: &mut Connection) -> Result<()> {
             error.to_text(0)
         ))),
         Ok(_) => Ok(()),
-        Err(e) => Err(fatal(format!("{}: error setting db_change_aware ({})", conn.name(), e.text()))),
+        Err(e) => Err(fatal(format!(
+            "{}: error setting db_change_aware ({})",
+            conn.name(),
+            e.text()
+        ))),
     }
 }
 
@@ -330,7 +482,11 @@ fn do_list_tables(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, _ar
 fn do_list_columns(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[String]) -> Result<()> {
     let schema = fetch_schema(ctx, need_rpc(rpc)?, db)?;
     let only = args.first();
-    let mut t = Table::new(if only.is_some() { vec!["Column", "Type"] } else { vec!["Table", "Column", "Type"] });
+    let mut t = Table::new(if only.is_some() {
+        vec!["Column", "Type"]
+    } else {
+        vec!["Table", "Column", "Type"]
+    });
     for (tname, ts) in schema.tables.iter() {
         if only.is_some_and(|o| o != tname) {
             continue;
@@ -416,7 +572,8 @@ fn database_info_request(database: &str) -> Json {
 
 fn database_info_row<'a>(result: &'a Json, database: &str) -> Option<&'a Json> {
     let rows = result.as_array()?.first()?.get("rows")?.as_array()?;
-    rows.iter().find(|r| r.get("name").and_then(Json::as_str) == Some(database))
+    rows.iter()
+        .find(|r| r.get("name").and_then(Json::as_str) == Some(database))
 }
 
 /// Reads the schema file named by the last argument; its database is the
@@ -432,7 +589,9 @@ fn persist_ephemeral_columns(schema: &mut Schema, file: &str) {
     let mut example = (String::new(), String::new());
     let names: Vec<String> = schema.tables.keys().map(String::from).collect();
     for tname in names {
-        let Some(t) = schema.tables.get_mut(&tname) else { continue };
+        let Some(t) = schema.tables.get_mut(&tname) else {
+            continue;
+        };
         let cols: Vec<String> = t.columns.keys().map(String::from).collect();
         for c in cols {
             if let Some(col) = t.columns.get_mut(&c)
@@ -485,7 +644,12 @@ fn do_dump(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[St
     let conn = need_rpc(rpc)?;
     let schema = fetch_schema(ctx, conn, db)?;
     let tables: Vec<&crate::schema::TableSchema> = match args.first() {
-        Some(name) => vec![schema.tables.get(name).ok_or_else(|| fatal(format!("No table \"{name}\" found.")))?],
+        Some(name) => vec![
+            schema
+                .tables
+                .get(name)
+                .ok_or_else(|| fatal(format!("No table \"{name}\" found.")))?,
+        ],
         None => schema.tables_sorted(),
     };
     // Chosen columns, in a hash table as ovsdb-client keeps them (a
@@ -493,13 +657,19 @@ fn do_dump(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[St
     let mut custom = crate::shash::Shash::new();
     if let Some(t) = tables.first().filter(|_| args.len() > 1) {
         for c in &args[1..] {
-            let col = t.columns.get(c).ok_or_else(|| fatal(format!("Table \"{}\" has no column {c}.", args[0])))?;
+            let col = t
+                .columns
+                .get(c)
+                .ok_or_else(|| fatal(format!("Table \"{}\" has no column {c}.", args[0])))?;
             custom.add(c.clone(), col.clone());
         }
     }
     let columns_of = |t: &crate::schema::TableSchema| -> Vec<crate::schema::Column> {
-        let cols: Vec<crate::schema::Column> =
-            if args.len() > 1 { custom.values().cloned().collect() } else { t.columns.values().cloned().collect() };
+        let cols: Vec<crate::schema::Column> = if args.len() > 1 {
+            custom.values().cloned().collect()
+        } else {
+            t.columns.values().cloned().collect()
+        };
         cols.into_iter().filter(|c| c.name != "_version").collect()
     };
 
@@ -509,7 +679,10 @@ fn do_dump(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[St
         op.put("op", Json::string("select"));
         op.put("table", Json::string(&t.name));
         op.put("where", Json::Array(vec![]));
-        op.put("columns", Json::Array(columns_of(t).iter().map(|c| Json::string(&c.name)).collect()));
+        op.put(
+            "columns",
+            Json::Array(columns_of(t).iter().map(|c| Json::string(&c.name)).collect()),
+        );
         txn.push(op);
     }
     let result = conn.transact_checked("transact", Json::Array(txn), ctx.json_flags())?;
@@ -551,7 +724,9 @@ fn dump_table(name: &str, mut columns: Vec<crate::schema::Column>, rows: &[Json]
         }
         let mut values = Vec::with_capacity(columns.len());
         for c in &columns {
-            let json = row.get(&c.name).ok_or_else(|| fatal(format!("row {y} in table {name} response lacks {} column", c.name)))?;
+            let json = row
+                .get(&c.name)
+                .ok_or_else(|| fatal(format!("row {y} in table {name} response lacks {} column", c.name)))?;
             let datum = crate::data::unconstrained_datum_from_json(&c.ty, json)
                 .map_err(|e| fatal(crate::data::error_text(&e)))?;
             values.push(datum);
@@ -576,7 +751,7 @@ fn dump_table(name: &str, mut columns: Vec<crate::schema::Column>, rows: &[Json]
         let cells = values
             .iter()
             .zip(&columns)
-            .map(|(d, c)| Cell::Data(crate::data::datum_to_json(d), Some(c.ty.clone())))
+            .map(|(d, c)| Cell::Data(crate::data::datum_to_json(d), Some(Box::new(c.ty.clone()))))
             .collect();
         t.add_row(cells);
     }

@@ -36,11 +36,21 @@ pub(super) fn do_monitor(ctx: &mut Context, rpc: Option<&mut Connection>, db: &s
     monitor(ctx, need_rpc(rpc)?, db, Version::V1, args, None, None)
 }
 
-pub(super) fn do_monitor_cond(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[String]) -> Result<()> {
+pub(super) fn do_monitor_cond(
+    ctx: &mut Context,
+    rpc: Option<&mut Connection>,
+    db: &str,
+    args: &[String],
+) -> Result<()> {
     monitor_cond(ctx, need_rpc(rpc)?, db, Version::V2, None, args)
 }
 
-pub(super) fn do_monitor_cond_since(ctx: &mut Context, rpc: Option<&mut Connection>, db: &str, args: &[String]) -> Result<()> {
+pub(super) fn do_monitor_cond_since(
+    ctx: &mut Context,
+    rpc: Option<&mut Connection>,
+    db: &str,
+    args: &[String],
+) -> Result<()> {
     let (last_id, args) = match Uuid::parse(&args[0]) {
         Some(u) => (u, &args[1..]),
         None => (Uuid::ZERO, args),
@@ -59,8 +69,10 @@ fn monitor_cond(
     args: &[String],
 ) -> Result<()> {
     if args.len() < 2 {
-        return Err(fatal(format!("invalid syntax for 'monitor-cond{}' (use --help for help)",
-            if version == Version::V3 { "-since" } else { "" })));
+        return Err(fatal(format!(
+            "invalid syntax for 'monitor-cond{}' (use --help for help)",
+            if version == Version::V3 { "-since" } else { "" }
+        )));
     }
     let schema = fetch_schema(ctx, conn, db)?;
     let table = schema
@@ -75,12 +87,21 @@ fn monitor_cond(
 
 /// Parses one `COLUMN,COLUMN,!initial,...` argument into a monitor request
 /// for `table`, adding its columns to `columns`.
-fn parse_monitor_columns(arg: &str, server: &str, db: &str, table: &TableSchema, columns: &mut Vec<Column>) -> Result<Json> {
+fn parse_monitor_columns(
+    arg: &str,
+    server: &str,
+    db: &str,
+    table: &TableSchema,
+    columns: &mut Vec<Column>,
+) -> Result<Json> {
     let mut names = Vec::new();
     let (mut initial, mut insert, mut delete, mut modify) = (true, true, true, true);
     let add = |c: &Column, names: &mut Vec<Json>, columns: &mut Vec<Column>| -> Result<()> {
         if columns.iter().any(|x| x.index == c.index) {
-            return Err(fatal(format!("{server}: column \"{}\" mentioned multiple times", c.name)));
+            return Err(fatal(format!(
+                "{server}: column \"{}\" mentioned multiple times",
+                c.name
+            )));
         }
         columns.push(c.clone());
         names.push(Json::string(&c.name));
@@ -94,7 +115,10 @@ fn parse_monitor_columns(arg: &str, server: &str, db: &str, table: &TableSchema,
             "!modify" => modify = false,
             name => {
                 let c = table.columns.get(name).ok_or_else(|| {
-                    fatal(format!("{server}: table \"{}\" in {db} does not have a column named \"{name}\"", table.name))
+                    fatal(format!(
+                        "{server}: table \"{}\" in {db} does not have a column named \"{name}\"",
+                        table.name
+                    ))
                 })?;
                 add(c, &mut names, columns)?;
             }
@@ -133,7 +157,11 @@ fn add_monitored_table(
     monitored: &mut Vec<Monitored>,
 ) -> Result<()> {
     let mut columns = Vec::new();
-    let groups: Vec<&str> = if args.len() > 1 { args[1..].iter().map(String::as_str).collect() } else { vec![""] };
+    let groups: Vec<&str> = if args.len() > 1 {
+        args[1..].iter().map(String::as_str).collect()
+    } else {
+        vec![""]
+    };
     let mut array = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         let mut mr = parse_monitor_columns(group, server, db, table, &mut columns)?;
@@ -145,7 +173,10 @@ fn add_monitored_table(
         array.push(mr);
     }
     requests.put(&table.name, Json::Array(array));
-    monitored.push(Monitored { table: table.clone(), columns });
+    monitored.push(Monitored {
+        table: table.clone(),
+        columns,
+    });
     Ok(())
 }
 
@@ -168,7 +199,15 @@ fn monitor(
             .tables
             .get(table_name)
             .ok_or_else(|| fatal(format!("{server}: {db} does not have a table named \"{table_name}\"")))?;
-        add_monitored_table(args, &server, db, condition.as_ref(), table, &mut requests, &mut monitored)?;
+        add_monitored_table(
+            args,
+            &server,
+            db,
+            condition.as_ref(),
+            table,
+            &mut requests,
+            &mut monitored,
+        )?;
     } else {
         if condition.is_some() {
             return Err(fatal("ALL tables are not allowed with condition"));
@@ -192,7 +231,9 @@ fn monitor(
         .send_request(method, Json::Array(params))
         .map_err(|e| fatal(format!("{server}: receive failed ({})", cli::strerror(&e))))?;
     loop {
-        let msg = conn.recv().map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
+        let msg = conn
+            .recv()
+            .map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
         match msg {
             Message::Request { method, params, id } if method == "echo" => {
                 let _ = conn.send(&Message::Reply { result: params, id });
@@ -230,7 +271,12 @@ fn monitor(
 
 /// A table of updates: row, action, then the monitored columns.
 fn update_table(ctx: &Context, m: &Monitored, caption: bool) -> Table {
-    let mut t = Table::new(["row", "action"].into_iter().map(String::from).chain(m.columns.iter().map(|c| c.name.clone())));
+    let mut t = Table::new(
+        ["row", "action"]
+            .into_iter()
+            .map(String::from)
+            .chain(m.columns.iter().map(|c| c.name.clone())),
+    );
     t.timestamp = ctx.timestamp;
     if caption {
         t.caption = Some(m.table.name.clone());
@@ -252,7 +298,7 @@ fn add_row(t: &mut Table, m: &Monitored, row: Option<&Json>, action: &str, uuid:
     let mut cells = vec![Cell::Text(uuid.to_string()), Cell::Text(action.to_string())];
     for c in &m.columns {
         cells.push(match row.get(&c.name) {
-            Some(v) => Cell::Data(v.clone(), Some(c.ty.clone())),
+            Some(v) => Cell::Data(v.clone(), Some(Box::new(c.ty.clone()))),
             None => Cell::Empty,
         });
     }
@@ -311,7 +357,9 @@ fn print_updates2(ctx: &mut Context, updates: &Json, monitored: &[Monitored]) {
                 cli::error("<row-update2> is not object");
                 continue;
             }
-            let Some((op, row)) = ["delete", "initial", "modify", "insert"].iter().find_map(|op| ru.get(op).map(|r| (*op, r)))
+            let Some((op, row)) = ["delete", "initial", "modify", "insert"]
+                .iter()
+                .find_map(|op| ru.get(op).map(|r| (*op, r)))
             else {
                 continue;
             };
@@ -342,7 +390,10 @@ fn print_updates3(ctx: &mut Context, result: &Json, monitored: &[Monitored]) {
         return;
     }
     let found = matches!(parts[0], Json::True);
-    cli::out(&format!("found: {found}, last_id: {}\n", parts[1].as_str().unwrap_or("")));
+    cli::out(&format!(
+        "found: {found}, last_id: {}\n",
+        parts[1].as_str().unwrap_or("")
+    ));
     print_updates2(ctx, &parts[2], monitored);
 }
 
@@ -366,7 +417,9 @@ fn lock(ctx: &mut Context, conn: &mut Connection, method: &str, name: &str) -> R
         .send_request(method, Json::Array(vec![Json::string(name)]))
         .map_err(|e| fatal(format!("{server}: receive failed ({})", cli::strerror(&e))))?;
     loop {
-        let msg = conn.recv().map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
+        let msg = conn
+            .recv()
+            .map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
         match msg {
             Message::Request { method, params, id } if method == "echo" => {
                 let _ = conn.send(&Message::Reply { result: params, id });
@@ -390,12 +443,20 @@ pub(super) fn do_wait(_ctx: &mut Context, _rpc: Option<&mut Connection>, _db: &s
         "added" | "removed" => false,
         _ => return Err(fatal(format!("{state}: unknown state"))),
     };
-    let remote = if args.len() > 2 { args[0].clone() } else { super::default_remote() };
+    let remote = if args.len() > 2 {
+        args[0].clone()
+    } else {
+        super::default_remote()
+    };
 
     let mut op = Json::object();
     op.put("op", Json::string("wait"));
     op.put("table", Json::string("Database"));
-    let cond = Json::Array(vec![Json::string("name"), Json::string("=="), Json::string(database.clone())]);
+    let cond = Json::Array(vec![
+        Json::string("name"),
+        Json::string("=="),
+        Json::string(database.clone()),
+    ]);
     op.put("where", Json::Array(vec![cond]));
     if until_connected {
         op.put("columns", Json::Array(vec![Json::string("connected")]));
@@ -406,7 +467,10 @@ pub(super) fn do_wait(_ctx: &mut Context, _rpc: Option<&mut Connection>, _db: &s
     } else {
         op.put("columns", Json::Array(vec![]));
         op.put("until", Json::string("=="));
-        op.put("rows", Json::Array(if state == "added" { vec![Json::object()] } else { vec![] }));
+        op.put(
+            "rows",
+            Json::Array(if state == "added" { vec![Json::object()] } else { vec![] }),
+        );
     }
     let txn = Json::Array(vec![Json::string("_Server"), op]);
 
@@ -476,13 +540,21 @@ impl Backoff {
 
     fn failed(&mut self, remote: &str, reason: &str) {
         if self.ms < MAX_BACKOFF_MS {
-            cli::log("reconnect", "INFO", &format!("{remote}: connection attempt failed ({reason})"));
+            cli::log(
+                "reconnect",
+                "INFO",
+                &format!("{remote}: connection attempt failed ({reason})"),
+            );
         }
         if self.ms < MIN_BACKOFF_MS {
             self.ms = MIN_BACKOFF_MS;
         } else if self.ms < MAX_BACKOFF_MS / 2 {
             self.ms *= 2;
-            cli::log("reconnect", "INFO", &format!("{remote}: waiting {} seconds before reconnect", self.ms / 1000));
+            cli::log(
+                "reconnect",
+                "INFO",
+                &format!("{remote}: waiting {} seconds before reconnect", self.ms / 1000),
+            );
         } else {
             if self.ms < MAX_BACKOFF_MS {
                 cli::log(
@@ -497,8 +569,14 @@ impl Backoff {
 
     fn dropped(&mut self, remote: &str, why: &crate::jsonrpc::RecvError) {
         match why {
-            crate::jsonrpc::RecvError::Eof => cli::log("reconnect", "INFO", &format!("{remote}: connection closed by peer")),
-            other => cli::log("reconnect", "WARN", &format!("{remote}: connection dropped ({})", other.text())),
+            crate::jsonrpc::RecvError::Eof => {
+                cli::log("reconnect", "INFO", &format!("{remote}: connection closed by peer"))
+            }
+            other => cli::log(
+                "reconnect",
+                "WARN",
+                &format!("{remote}: connection dropped ({})", other.text()),
+            ),
         }
         self.ms = MIN_BACKOFF_MS;
     }
@@ -518,7 +596,10 @@ pub(super) fn check_transaction_reply(result: &Json) -> Result<()> {
             return Err(fatal("result array element is not object"));
         }
         if r.get("error").is_some() {
-            return Err(fatal(format!("server returned error reply: {}", r.to_text(crate::ovs_json::SORT))));
+            return Err(fatal(format!(
+                "server returned error reply: {}",
+                r.to_text(crate::ovs_json::SORT)
+            )));
         }
     }
     Ok(())

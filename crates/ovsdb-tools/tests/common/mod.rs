@@ -56,7 +56,9 @@ pub fn rovsdb_server() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        Programs::cargo_built(&root).path(Component::DbServer, Impl::Ours).expect("rovsdb-server")
+        Programs::cargo_built(&root)
+            .path(Component::DbServer, Impl::Ours)
+            .expect("rovsdb-server")
     })
     .clone()
 }
@@ -72,12 +74,19 @@ pub struct Env {
 impl Env {
     pub fn new() -> Env {
         // Short paths: unix socket names are limited to 108 bytes.
-        let dir = tempfile::Builder::new().prefix("rovt").tempdir_in("/tmp").expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("rovt")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
         let ours = dir.path().join("ours");
         std::fs::create_dir_all(&ours).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rovsdb-client"), ours.join("ovsdb-client")).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rovsdb-tool"), ours.join("ovsdb-tool")).unwrap();
-        Env { dir, ours, registry: Registry::default() }
+        Env {
+            dir,
+            ours,
+            registry: Registry::default(),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -100,8 +109,8 @@ impl Env {
         let program = self.program(side, tool);
         let dir = program.parent().expect("program directory");
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path)))
-            .expect("PATH");
+        let path =
+            std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path))).expect("PATH");
         let mut cmd = Command::new(tool);
         cmd.env("PATH", path).args(args).current_dir(self.dir.path());
         for var in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_PKGDATADIR", "OVS_LOGDIR"] {
@@ -135,7 +144,11 @@ impl Env {
     /// Creates `NAME.db` from `schema` with Debian's ovsdb-tool.
     pub fn create_db(&self, name: &str, schema: &Path) -> PathBuf {
         let db = self.path(&format!("{name}.db"));
-        let out = self.run(Side::C, "ovsdb-tool", &["create", db.to_str().unwrap(), schema.to_str().unwrap()]);
+        let out = self.run(
+            Side::C,
+            "ovsdb-tool",
+            &["create", db.to_str().unwrap(), schema.to_str().unwrap()],
+        );
         assert_eq!(out.status, 0, "ovsdb-tool create: {}", out.stderr);
         db
     }
@@ -227,7 +240,10 @@ pub fn normalize(text: &str) -> String {
 /// Polls `probe` every few milliseconds until it holds, for at most
 /// `timeout`; panics naming `what` otherwise.
 pub fn wait_until(what: &str, timeout: Duration, probe: impl FnMut() -> bool) {
-    assert!(poll_until(timeout, probe), "timed out after {timeout:?} waiting for {what}");
+    assert!(
+        poll_until(timeout, probe),
+        "timed out after {timeout:?} waiting for {what}"
+    );
 }
 
 /// Polls `probe` until it holds or `timeout` passes; says which.
