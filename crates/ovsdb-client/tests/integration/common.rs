@@ -69,12 +69,20 @@ pub struct Server {
     pub imp: Impl,
     pub dir: PathBuf,
     dbs: Vec<PathBuf>,
+    /// Listening remotes beyond `punix:DIR/db.sock`.
+    extra_remotes: Vec<String>,
     daemon: Option<Daemon>,
 }
 
 impl Server {
     pub fn start(imp: Impl, dir: &Path, dbs: &[PathBuf]) -> Server {
-        let mut server = Server { imp, dir: dir.to_path_buf(), dbs: dbs.to_vec(), daemon: None };
+        Server::start_with(imp, dir, dbs, &[])
+    }
+
+    /// Also listening on `extra_remotes` (`ptcp:PORT:IP`...).
+    pub fn start_with(imp: Impl, dir: &Path, dbs: &[PathBuf], extra_remotes: &[String]) -> Server {
+        let mut server =
+            Server { imp, dir: dir.to_path_buf(), dbs: dbs.to_vec(), extra_remotes: extra_remotes.to_vec(), daemon: None };
         server.restart();
         server
     }
@@ -92,6 +100,7 @@ impl Server {
         self.stop();
         let _ = std::fs::remove_file(self.sock());
         let mut args = vec![format!("--remote=punix:{}", self.sock().display()).into()];
+        args.extend(self.extra_remotes.iter().map(|r| format!("--remote={r}").into()));
         args.extend(self.dbs.iter().map(|d| d.clone().into_os_string()));
         let spec = DaemonSpec {
             name: "ovsdb-server".into(),
@@ -130,6 +139,11 @@ impl Server {
             d.kill();
         }
     }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
 /// Short waits, so reconnections happen quickly.

@@ -158,7 +158,21 @@ async fn database_removed_and_added_back(imp: Impl) {
     assert_eq!(client.status().stats.inconsistencies, 0);
 }
 
-crate::against_both!(resume_after_connection_loss, server_restart, failover_between_remotes, database_removed_and_added_back);
+/// The same over TCP, with a dead remote first in the list.
+async fn tcp_remotes(imp: Impl) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::common::free_port();
+    let db = create_db(dir.path(), "nb", &schema_text("ovn-nb.ovsschema"));
+    let _server = Server::start_with(imp, dir.path(), &[db], &[format!("ptcp:{port}:127.0.0.1")]);
+    let dead = crate::common::free_port();
+    let remotes = ovsdb_client::Remote::parse_list(&format!("tcp:127.0.0.1:{dead},tcp:127.0.0.1:{port}")).unwrap();
+    let client = connected(config(nb::DATABASE, remotes.clone()).monitor_typed::<nb::LogicalSwitch>()).await;
+    assert_eq!(client.status().remote, Some(remotes[1].clone()));
+    insert(&client, "a").await;
+    assert_eq!(switches(&client.replica()).len(), 1);
+}
+
+crate::against_both!(tcp_remotes, resume_after_connection_loss, server_restart, failover_between_remotes, database_removed_and_added_back);
 
 /// A fake server that reads and never answers: the client probes, gives
 /// up, and reconnects; and it answers the server's own "echo".
