@@ -34,8 +34,8 @@ pub enum ClientError {
     /// The driver task is gone (the runtime shut down).
     #[error("client closed")]
     Closed,
-    #[error("lock {0:?} is not configured")]
-    NoLock(String),
+    #[error("no lock is configured")]
+    NoLock,
 }
 
 /// Why [`Client::transact_with_retry`] gave up.
@@ -197,7 +197,7 @@ impl Client {
 
     /// Waits until the configured lock is held.
     pub async fn wait_lock(&self) -> Result<(), ClientError> {
-        let name = self.lock_status().name.ok_or_else(|| ClientError::NoLock(String::new()))?;
+        let name = self.lock_status().name.ok_or(ClientError::NoLock)?;
         self.wait_status(|_, s| s.lock.held && s.lock.name.as_deref() == Some(name.as_str())).await
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ovsdb_client::core::Phase;
 use ovsdb_client::reconnect::Timing;
 use ovsdb_client::typed::Table as _;
-use ovsdb_client::{Client, Transaction, nb};
+use ovsdb_client::{Clause, Client, Condition, Transaction, nb};
 use sandbox::Impl;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -172,7 +172,85 @@ async fn tcp_remotes(imp: Impl) {
     assert_eq!(switches(&client.replica()).len(), 1);
 }
 
-crate::against_both!(tcp_remotes, resume_after_connection_loss, server_restart, failover_between_remotes, database_removed_and_added_back);
+/// Rows that enter and leave a monitor's condition while the client is
+/// away: on resuming, the server must send them as inserts and deletes.
+async fn resume_with_condition(imp: Impl) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = nb_server(imp, dir.path());
+    let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
+    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
+    let x = insert(&writer, "in").await;
+    let y = insert(&writer, "out").await;
+    let inside = Condition::any(vec![Clause::eq("name", "in")]);
+    let client = connected(
+        config(nb::DATABASE, vec![proxy.remote()])
+            .monitor_typed::<nb::LogicalSwitch>()
+            .condition(nb::LogicalSwitch::TABLE, inside),
+    )
+    .await;
+    assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [x]);
+    client.take_changes();
+
+    proxy.cut();
+    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    let rename = |u: ovsdb::Uuid, name: &str| {
+        let old = writer.replica().get::<nb::LogicalSwitch>(u).unwrap();
+        let new = nb::LogicalSwitch { name: name.into(), ..old.clone() };
+        (new, old)
+    };
+    let mut txn = Transaction::new(nb::DATABASE);
+    let (new, old) = rename(x, "gone");
+    txn.update_row(&new, Some(&old));
+    let (new, old) = rename(y, "in");
+    txn.update_row(&new, Some(&old));
+    within("renames", writer.transact(&txn)).await.unwrap();
+    let z = insert(&writer, "in").await;
+    insert(&writer, "out").await;
+    proxy.restore();
+    within("the client to reconnect", client.wait_connected()).await.unwrap();
+
+    let mut want = vec![y, z];
+    want.sort();
+    assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), want);
+    let changes = client.take_changes();
+    let t = changes.table(nb::LogicalSwitch::TABLE).unwrap();
+    let mut inserted: Vec<_> = t.inserted.iter().map(|r| r.uuid).collect();
+    inserted.sort();
+    assert_eq!(inserted, want);
+    assert_eq!(t.deleted.iter().map(|r| r.uuid).collect::<Vec<_>>(), [x]);
+    let st = client.status().stats;
+    assert_eq!(st.resumed_syncs, u64::from(imp == Impl::Ours));
+}
+
+/// A condition set while disconnected takes effect after reconnecting
+/// (the monitor resumes with the condition the replica reflects, then
+/// changes it).
+async fn condition_set_while_disconnected(imp: Impl) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = nb_server(imp, dir.path());
+    let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
+    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
+    let a = insert(&writer, "a").await;
+    let named = |n: &str| Condition::any(vec![Clause::eq("name", n)]);
+    let client = connected(
+        config(nb::DATABASE, vec![proxy.remote()])
+            .monitor_typed::<nb::LogicalSwitch>()
+            .condition(nb::LogicalSwitch::TABLE, named("a")),
+    )
+    .await;
+    assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [a]);
+
+    proxy.cut();
+    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    let seqno = client.set_condition(nb::LogicalSwitch::TABLE, named("b"));
+    let b = insert(&writer, "b").await;
+    insert(&writer, "c").await;
+    proxy.restore();
+    within("the new condition", client.wait_condition(seqno)).await.unwrap();
+    assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [b]);
+}
+
+crate::against_both!(condition_set_while_disconnected, resume_with_condition, tcp_remotes, resume_after_connection_loss, server_restart, failover_between_remotes, database_removed_and_added_back);
 
 /// A fake server that reads and never answers: the client probes, gives
 /// up, and reconnects; and it answers the server's own "echo".
