@@ -32,6 +32,41 @@ async fn two_switches(writer: &Client, client: &Client) -> (ovsdb::Uuid, ovsdb::
     (a, b)
 }
 
+/// A server, a writer connected to it, and a proxy in front of it whose
+/// connections the test cuts.
+struct Partition {
+    writer: Client,
+    proxy: Proxy,
+    /// Kept for its drop: the server stops with the fixture.
+    _server: Server,
+    _dir: tempfile::TempDir,
+}
+
+impl Partition {
+    async fn new(imp: Impl) -> Partition {
+        let dir = tempfile::tempdir().unwrap();
+        let server = nb_server(imp, dir.path());
+        let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
+        let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
+        Partition { writer, proxy, _server: server, _dir: dir }
+    }
+
+    /// A client behind the proxy, replicating the switches.
+    fn config(&self) -> ovsdb_client::Config {
+        config(nb::DATABASE, vec![self.proxy.remote()]).monitor_typed::<nb::LogicalSwitch>()
+    }
+
+    async fn cut(&self, client: &Client) {
+        self.proxy.cut();
+        within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    }
+
+    async fn restore(&self, client: &Client) {
+        self.proxy.restore();
+        within("the client to reconnect", client.wait_connected()).await.unwrap();
+    }
+}
+
 /// Missed changes while disconnected: a modify, a delete, an insert.
 async fn miss_some(writer: &Client, modify: ovsdb::Uuid, delete: ovsdb::Uuid) -> ovsdb::Uuid {
     let old = writer.replica().get::<nb::LogicalSwitch>(modify).unwrap();
@@ -57,19 +92,15 @@ fn assert_missed(client: &Client, modified: ovsdb::Uuid, deleted: ovsdb::Uuid, i
 }
 
 async fn resume_after_connection_loss(imp: Impl) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = nb_server(imp, dir.path());
-    let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
-    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
-    let client = connected(config(nb::DATABASE, vec![proxy.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
-    let (a, b) = two_switches(&writer, &client).await;
+    let net = Partition::new(imp).await;
+    let writer = &net.writer;
+    let client = connected(net.config()).await;
+    let (a, b) = two_switches(writer, &client).await;
 
-    proxy.cut();
-    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
-    let c = miss_some(&writer, a, b).await;
-    proxy.restore();
-    within("the client to reconnect", client.wait_until(|s| s.phase == Phase::Monitoring)).await.unwrap();
-    let truth = server_switches(&writer).await;
+    net.cut(&client).await;
+    let c = miss_some(writer, a, b).await;
+    net.restore(&client).await;
+    let truth = server_switches(writer).await;
     assert_eq!(switches(&client.replica()), truth);
     assert_missed(&client, a, b, c);
 
@@ -175,24 +206,16 @@ async fn tcp_remotes(imp: Impl) {
 /// Rows that enter and leave a monitor's condition while the client is
 /// away: on resuming, the server must send them as inserts and deletes.
 async fn resume_with_condition(imp: Impl) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = nb_server(imp, dir.path());
-    let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
-    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
-    let x = insert(&writer, "in").await;
-    let y = insert(&writer, "out").await;
+    let net = Partition::new(imp).await;
+    let writer = &net.writer;
+    let x = insert(writer, "in").await;
+    let y = insert(writer, "out").await;
     let inside = Condition::any(vec![Clause::eq("name", "in")]);
-    let client = connected(
-        config(nb::DATABASE, vec![proxy.remote()])
-            .monitor_typed::<nb::LogicalSwitch>()
-            .condition(nb::LogicalSwitch::TABLE, inside),
-    )
-    .await;
+    let client = connected(net.config().condition(nb::LogicalSwitch::TABLE, inside)).await;
     assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [x]);
     client.take_changes();
 
-    proxy.cut();
-    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    net.cut(&client).await;
     let rename = |u: ovsdb::Uuid, name: &str| {
         let old = writer.replica().get::<nb::LogicalSwitch>(u).unwrap();
         let new = nb::LogicalSwitch { name: name.into(), ..old.clone() };
@@ -204,10 +227,9 @@ async fn resume_with_condition(imp: Impl) {
     let (new, old) = rename(y, "in");
     txn.update_row(&new, Some(&old));
     within("renames", writer.transact(&txn)).await.unwrap();
-    let z = insert(&writer, "in").await;
-    insert(&writer, "out").await;
-    proxy.restore();
-    within("the client to reconnect", client.wait_connected()).await.unwrap();
+    let z = insert(writer, "in").await;
+    insert(writer, "out").await;
+    net.restore(&client).await;
 
     let mut want = vec![y, z];
     want.sort();
@@ -226,26 +248,17 @@ async fn resume_with_condition(imp: Impl) {
 /// (the monitor resumes with the condition the replica reflects, then
 /// changes it).
 async fn condition_set_while_disconnected(imp: Impl) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = nb_server(imp, dir.path());
-    let proxy = Proxy::start(dir.path().join("proxy.sock"), server.sock());
-    let writer = connected(config(nb::DATABASE, vec![server.remote()]).monitor_typed::<nb::LogicalSwitch>()).await;
-    let a = insert(&writer, "a").await;
+    let net = Partition::new(imp).await;
+    let a = insert(&net.writer, "a").await;
     let named = |n: &str| Condition::any(vec![Clause::eq("name", n)]);
-    let client = connected(
-        config(nb::DATABASE, vec![proxy.remote()])
-            .monitor_typed::<nb::LogicalSwitch>()
-            .condition(nb::LogicalSwitch::TABLE, named("a")),
-    )
-    .await;
+    let client = connected(net.config().condition(nb::LogicalSwitch::TABLE, named("a"))).await;
     assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [a]);
 
-    proxy.cut();
-    within("the client to notice", client.wait_until(|s| s.phase != Phase::Monitoring)).await.unwrap();
+    net.cut(&client).await;
     let seqno = client.set_condition(nb::LogicalSwitch::TABLE, named("b"));
-    let b = insert(&writer, "b").await;
-    insert(&writer, "c").await;
-    proxy.restore();
+    let b = insert(&net.writer, "b").await;
+    insert(&net.writer, "c").await;
+    net.proxy.restore();
     within("the new condition", client.wait_condition(seqno)).await.unwrap();
     assert_eq!(switches(&client.replica()).keys().copied().collect::<Vec<_>>(), [b]);
 }
