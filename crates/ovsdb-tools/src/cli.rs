@@ -165,10 +165,19 @@ fn stdout_failed() -> bool {
 }
 
 static LOG_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static CONSOLE_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops [`log`] lines: a detached daemon has no console.
+pub fn disable_console_log() {
+    CONSOLE_OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// A log line on the console (stderr) in Open vSwitch's default console
 /// format: `TIME|SEQ|MODULE|LEVEL|MESSAGE`, time in UTC to the second.
 pub fn log(module: &str, level: &str, message: &str) {
+    if CONSOLE_OFF.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let seq = LOG_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let ts = daemon::log::timestamp(std::time::SystemTime::now());
     // The daemons' format carries milliseconds; the console's does not.
@@ -177,6 +186,18 @@ pub fn log(module: &str, level: &str, message: &str) {
         None => ts,
     };
     let _ = writeln!(std::io::stderr(), "{ts}|{seq:05}|{module}|{level}|{message}");
+}
+
+/// Files to remove when a fatal signal ends the process (pidfiles).
+static REMOVE_ON_SIGNAL: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes `path` if a fatal signal ends the process, as Open vSwitch
+/// removes its pidfiles.
+pub fn remove_on_fatal_signal(path: &std::path::Path) {
+    REMOVE_ON_SIGNAL
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(path.to_path_buf());
 }
 
 /// The signals after which Open vSwitch's programs log their end and die.
@@ -188,7 +209,7 @@ const FATAL_SIGNALS: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGH
 /// in the caller and received by a thread of their own.
 pub fn init_fatal_signals() {
     // SAFETY: plain libc signal-set manipulation on local values; the
-    // waiting thread only formats a message and re-raises the signal.
+    // waiting thread only logs, removes files and re-raises the signal.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -212,6 +233,9 @@ pub fn init_fatal_signals() {
                 "WARN",
                 &format!("terminating with signal {sig} ({name})"),
             );
+            for path in REMOVE_ON_SIGNAL.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                let _ = std::fs::remove_file(path);
+            }
             libc::signal(sig, libc::SIG_DFL);
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             libc::raise(sig);

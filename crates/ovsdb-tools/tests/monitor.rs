@@ -161,3 +161,61 @@ fn monitors_on_ovsdb_server() {
 fn monitors_on_rovsdb_server() {
     monitors(Side::Rust);
 }
+
+/// `--detach`: the command returns once the initial contents are out and
+/// keeps printing updates in the background until killed through its
+/// pidfile, which it removes (silently: a detached client logs nothing).
+#[test]
+fn detached_monitors() {
+    let (env, remote) = populated(Side::Rust);
+    let mut outputs = Vec::new();
+    for side in [Side::C, Side::Rust] {
+        let out_path = env.path(&format!("detached-{side:?}.out"));
+        let pidfile = env.path(&format!("detached-{side:?}.pid"));
+        let pidopt = format!("--pidfile={}", pidfile.display());
+        let mut cmd = env.command(
+            side,
+            "ovsdb-client",
+            &[
+                "--detach",
+                "--no-chdir",
+                &pidopt,
+                "monitor",
+                &remote,
+                "Types",
+                "Child",
+                "name,n",
+            ],
+        );
+        let file = std::fs::File::create(&out_path).unwrap();
+        cmd.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
+        let mut parent = cmd.spawn().expect("ovsdb-client");
+        let mut status = None;
+        common::wait_until("the detaching parent to exit", Duration::from_secs(20), || {
+            status = parent.try_wait().ok().flatten();
+            status.is_some()
+        });
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{side:?}");
+        let initial = std::fs::read_to_string(&out_path).unwrap();
+        assert!(
+            initial.contains("kid2"),
+            "{side:?} printed the initial contents before returning: {initial}"
+        );
+        let txn =
+            r#"["Types", {"op": "update", "table": "Child", "where": [["name", "==", "kid1"]], "row": {"n": 10}}]"#;
+        assert_eq!(env.run(Side::C, "ovsdb-client", &["transact", &remote, txn]).status, 0);
+        common::wait_until("the update", Duration::from_secs(10), || {
+            std::fs::read_to_string(&out_path).unwrap().contains("new")
+        });
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        // SAFETY: kill(2) on the pid the detached client wrote.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        common::wait_until("the pidfile to go", Duration::from_secs(10), || !pidfile.exists());
+        outputs.push(normalize(&std::fs::read_to_string(&out_path).unwrap()));
+        // Undo the update for the next run.
+        let undo =
+            r#"["Types", {"op": "update", "table": "Child", "where": [["name", "==", "kid1"]], "row": {"n": 1}}]"#;
+        assert_eq!(env.run(Side::C, "ovsdb-client", &["transact", &remote, undo]).status, 0);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

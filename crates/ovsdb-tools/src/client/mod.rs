@@ -12,6 +12,7 @@
 //! [`monitor`], backups in [`backup`].
 
 mod backup;
+mod daemonize;
 mod monitor;
 
 use daemon::options::{self, Arg, Spec};
@@ -237,6 +238,7 @@ pub(crate) struct Context {
     force: bool,
     /// `--db-change-aware` (Some(true)), `--no-db-change-aware` (Some(false)).
     db_change_aware: Option<bool>,
+    daemon: daemonize::Options,
 }
 
 impl Context {
@@ -261,6 +263,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut ctx_timestamp = false;
     let mut force = false;
     let mut db_change_aware = None;
+    let mut daemon = daemonize::Options::default();
     for (name, value) in &parsed.options {
         if style.apply_option(name, value.as_deref()).map_err(fatal)? {
             continue;
@@ -289,7 +292,10 @@ pub fn run(args: &[String]) -> Result<()> {
                     _ => return Err(fatal(format!("value {v} on -t or --timeout is invalid"))),
                 }
             }
-            "private-key" | "certificate" | "ca-cert" | "bootstrap-ca-cert" => {}
+            "detach" => daemon.detach = true,
+            "no-chdir" => daemon.no_chdir = true,
+            "pidfile" => daemon.pidfile = Some(value.clone()),
+            "overwrite-pidfile" => daemon.overwrite_pidfile = true,
             _ => {}
         }
     }
@@ -298,6 +304,7 @@ pub fn run(args: &[String]) -> Result<()> {
         timestamp: ctx_timestamp,
         force,
         db_change_aware,
+        daemon,
     };
 
     let Some((name, rest)) = parsed.positional.split_first() else {

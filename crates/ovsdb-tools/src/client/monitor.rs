@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ovsdb::Uuid;
 
+use super::daemonize::Daemon;
 use super::{Context, fetch_schema, need_rpc, parse_json_arg, send_db_change_aware};
 use crate::cli::{self, Result, fatal, puts};
 use crate::jsonrpc::{Connection, Message};
@@ -190,6 +191,7 @@ fn monitor(
     last_id: Option<Uuid>,
 ) -> Result<()> {
     let server = conn.name().to_string();
+    let mut daemon = Daemon::start(&ctx.daemon, true)?;
     let schema: Schema = fetch_schema(ctx, conn, db)?;
     let mut requests = Json::object();
     let mut monitored = Vec::new();
@@ -245,6 +247,7 @@ fn monitor(
                     Version::V3 => print_updates3(ctx, &result, &monitored),
                 }
                 cli::flush();
+                daemon.complete();
             }
             Message::Notify { method, params } => {
                 let p = params.as_array().map(Vec::as_slice).unwrap_or(&[]);
@@ -413,6 +416,7 @@ pub(super) fn do_unlock(ctx: &mut Context, rpc: Option<&mut Connection>, _db: &s
 /// (`locked`, `stolen`) until interrupted.
 fn lock(ctx: &mut Context, conn: &mut Connection, method: &str, name: &str) -> Result<()> {
     let server = conn.name().to_string();
+    let mut daemon = Daemon::start(&ctx.daemon, false)?;
     let id = conn
         .send_request(method, Json::Array(vec![Json::string(name)]))
         .map_err(|e| fatal(format!("{server}: receive failed ({})", cli::strerror(&e))))?;
@@ -424,7 +428,11 @@ fn lock(ctx: &mut Context, conn: &mut Connection, method: &str, name: &str) -> R
             Message::Request { method, params, id } if method == "echo" => {
                 let _ = conn.send(&Message::Reply { result: params, id });
             }
-            Message::Reply { result, id: rid } if rid.equal(&id) => ctx.print_json(&result),
+            Message::Reply { result, id: rid } if rid.equal(&id) => {
+                ctx.print_json(&result);
+                cli::flush();
+                daemon.complete();
+            }
             Message::Notify { method, params } => {
                 puts(&method);
                 ctx.print_json(&params);
