@@ -98,6 +98,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Where the private temporary directory goes (default: `$TMPDIR`).
     pub workdir: Option<PathBuf>,
+    /// Leave the temporary directory (files, logs) behind, for a look.
+    pub keep: bool,
 }
 
 /// Shared by the workloads of one run.
@@ -105,7 +107,9 @@ pub struct Bench {
     pub scale: f64,
     pub programs: Programs,
     pub timeout: Duration,
-    dir: tempfile::TempDir,
+    /// Removes the directory when dropped, unless asked to keep it.
+    _cleanup: Option<tempfile::TempDir>,
+    dir: PathBuf,
     started: std::time::Instant,
 }
 
@@ -118,10 +122,18 @@ impl Bench {
             None => tempfile::Builder::new().prefix("rovsdb-bench.").tempdir(),
         }
         .context("creating a temporary directory")?;
+        let (dir, cleanup) = if opts.keep {
+            let path = dir.keep();
+            eprintln!("rovsdb-bench: keeping {}", path.display());
+            (path, None)
+        } else {
+            (dir.path().to_path_buf(), Some(dir))
+        };
         Ok(Bench {
             scale: opts.scale,
             programs: opts.programs.clone(),
             timeout: opts.timeout,
+            _cleanup: cleanup,
             dir,
             started: std::time::Instant::now(),
         })
@@ -134,7 +146,7 @@ impl Bench {
 
     /// A directory `name` in the run's private directory.
     pub fn dir(&self, name: &str) -> Result<PathBuf> {
-        let dir = self.dir.path().join(name);
+        let dir = self.dir.join(name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(dir)
     }

@@ -29,6 +29,7 @@ Options:
   --timeout=SECS       bound on every phase (default 900)
   --dir=DIR            where the private temporary directory goes (default $TMPDIR)
   --threads=N          load generator threads (default 1, leaving the other cores to the server)
+  --keep               leave the temporary directory (databases, logs) behind
   --json               print only the JSON lines
   -h, --help           this text";
 
@@ -42,7 +43,7 @@ fn parse_args() -> Result<Option<Cli>> {
     let mut workloads = Vec::new();
     let (mut scale, mut timeout, mut dir, mut threads, mut json_only) =
         (1.0_f64, 900.0, None, 1, false);
-    let (mut ovs, mut rovn) = (None, None);
+    let (mut ovs, mut rovn, mut keep) = (None, None, false);
     for arg in std::env::args().skip(1) {
         let (name, value) = match arg.split_once('=') {
             Some((n, v)) => (n, Some(v)),
@@ -58,6 +59,7 @@ fn parse_args() -> Result<Option<Cli>> {
             "--ovsdb-server" => ovs = Some(PathBuf::from(value()?)),
             "--rovsdb-server" => rovn = Some(PathBuf::from(value()?)),
             "--json" => json_only = true,
+            "--keep" => keep = true,
             n if n.starts_with('-') => bail!("unknown option {n}\n{USAGE}"),
             n => workloads.push(Workload::parse(n)?),
         }
@@ -82,6 +84,7 @@ fn parse_args() -> Result<Option<Cli>> {
         programs: Programs { ovs, rovn },
         timeout: Duration::from_secs_f64(timeout),
         workdir: dir,
+        keep,
     };
     Ok(Some(Cli {
         opts,
