@@ -286,8 +286,10 @@ fn lock_scenario(env: &Env, remote: &str, side: Side) -> Vec<String> {
     // With the thief gone, the lock goes back to the first holder, which
     // stayed in line for it.
     holder.wait_for("stolen\n[\"L\"]\nlocked\n[\"L\"]");
-    outs.push(holder.stop());
+    // The waiter goes first: were the holder gone, the lock would pass to
+    // it at a moment of the server's choosing.
     outs.push(waiter.stop());
+    outs.push(holder.stop());
     outs
 }
 
