@@ -269,6 +269,79 @@ pub struct LoopContext {
     pub version: String,
 }
 
+/// One batch's output, released once its files are synced (if it must be).
+struct SyncJob {
+    files: Vec<std::fs::File>,
+    needs_sync: bool,
+    sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>,
+}
+
+/// Carries out one batch's sends.
+fn dispatch(sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>) {
+    for (handle, msg) in sends {
+        match msg {
+            Some(chunks) => {
+                if !handle.send(chunks) {
+                    tracing::warn!(target: "jsonrpc", "excessive backlog, disconnecting a session");
+                }
+            }
+            None => handle.close(),
+        }
+    }
+}
+
+/// The syncer thread: group commit for batches that must be synced before
+/// they are acknowledged, and for the batches queued behind them (which
+/// may not overtake them). It takes every job queued since it last looked,
+/// syncs each file once if any job needs it (a sync covers every write
+/// before it), then carries out the jobs' sends in order. Meanwhile the
+/// server loop goes on executing.
+fn syncer(jobs: Receiver<SyncJob>, pending: Arc<AtomicU64>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        group.extend(jobs.try_iter());
+        if group.iter().any(|j| j.needs_sync) {
+            sync_files(group.iter().flat_map(|j| &j.files));
+        }
+        let n = group.len() as u64;
+        for job in group {
+            dispatch(job.sends);
+        }
+        pending.fetch_sub(n, Ordering::Release);
+    }
+}
+
+/// Syncs each underlying file once, with its newest handle (the handles
+/// are duplicates of the same few database files).
+fn sync_files<'a>(files: impl Iterator<Item = &'a std::fs::File>) {
+    use std::os::unix::fs::MetadataExt;
+    let mut latest: HashMap<(u64, u64), &std::fs::File> = HashMap::new();
+    for f in files {
+        match f.metadata() {
+            Ok(m) => {
+                latest.insert((m.dev(), m.ino()), f);
+            }
+            Err(e) => fatal_sync_error(e),
+        }
+    }
+    for f in latest.values() {
+        if let Err(e) = f.sync_data() {
+            fatal_sync_error(e);
+        }
+    }
+}
+
+/// Durability can no longer be promised: stop rather than acknowledge
+/// transactions that may be lost.
+fn fatal_sync_error(e: std::io::Error) -> ! {
+    tracing::error!(target: "ovsdb_server", "syncing a database file failed ({e}); exiting");
+    std::process::exit(1);
+}
+
+/// Written but not yet synced data is synced in the background at most this
+/// long after it was written (power-loss exposure under the default policy).
+const BACKGROUND_SYNC: Duration = Duration::from_millis(100);
+
 /// Runs the server loop until `exit` or [`Event::Shutdown`]. Returns an
 /// error if durability can no longer be guaranteed.
 pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContext) -> std::io::Result<()> {
@@ -277,9 +350,32 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
     let mut sessions: HashMap<SessionId, SessionHandle> = HashMap::new();
     let mut commits_seen = server.stats.commits;
     ctx.remotes.sync_db_remotes(&server);
+    // Jobs queued to the syncer and not yet carried out: while there are
+    // any, later batches must queue behind them to keep replies in order.
+    let pending = Arc::new(AtomicU64::new(0));
+    let (jobs, job_rx) = std::sync::mpsc::channel::<SyncJob>();
+    let syncer_pending = Arc::clone(&pending);
+    let syncer = std::thread::Builder::new().name("rovsdb-sync".into()).spawn(move || syncer(job_rx, syncer_pending))?;
+    // Background syncs of data written without a sync.
+    let (background, background_rx) = std::sync::mpsc::channel::<Vec<std::fs::File>>();
+    let background_thread = std::thread::Builder::new()
+        .name("rovsdb-bgsync".into())
+        .spawn(move || {
+            while let Ok(first) = background_rx.recv() {
+                let mut files = first;
+                files.extend(background_rx.try_iter().flatten());
+                sync_files(files.iter());
+            }
+        })?;
+    let mut unsynced: Vec<std::fs::File> = Vec::new();
+    let mut unsynced_since: Option<Instant> = None;
     let mut exiting = false;
     while !exiting {
-        let deadline = server.tick(now_ms());
+        let mut deadline = server.tick(now_ms());
+        if let Some(since) = unsynced_since {
+            let bg = (since + BACKGROUND_SYNC).duration_since(start).as_millis() as u64;
+            deadline = Some(deadline.map_or(bg, |d| d.min(bg)));
+        }
         let first = match deadline {
             Some(d) => match events.recv_timeout(Duration::from_millis(d.saturating_sub(now_ms()))) {
                 Ok(ev) => Some(ev),
@@ -291,7 +387,6 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                 Err(_) => break,
             },
         };
-        // Take a batch: all of it commits with one sync.
         let mut batch: Vec<Event> = first.into_iter().collect();
         while batch.len() < 4096 {
             match events.try_recv() {
@@ -328,22 +423,35 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             }
         }
         server.tick(now_ms());
-        server.sync()?;
-        for action in server.take_actions() {
-            match action {
-                Action::Send(id, chunks) => {
-                    if let Some(h) = sessions.get(&id)
-                        && !h.send(chunks)
-                    {
-                        tracing::warn!(target: "jsonrpc", "session {id}: excessive backlog, disconnecting");
-                    }
-                }
-                Action::Close(id) => {
-                    if let Some(h) = sessions.get(&id) {
-                        h.close();
-                    }
-                }
+        // Everything this batch committed is in its file before anyone
+        // hears of it.
+        let flushed = server.flush()?;
+        let sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)> = server
+            .take_actions()
+            .into_iter()
+            .filter_map(|action| match action {
+                Action::Send(id, chunks) => sessions.get(&id).map(|h| (h.clone(), Some(chunks))),
+                Action::Close(id) => sessions.get(&id).map(|h| (h.clone(), None)),
+            })
+            .collect();
+        if flushed.needs_sync || pending.load(Ordering::Acquire) > 0 {
+            pending.fetch_add(1, Ordering::AcqRel);
+            let files = flushed.files;
+            if flushed.needs_sync {
+                unsynced.clear();
+                unsynced_since = None;
             }
+            let _ = jobs.send(SyncJob { files, needs_sync: flushed.needs_sync, sends });
+        } else {
+            dispatch(sends);
+            if !flushed.files.is_empty() {
+                unsynced_since.get_or_insert_with(Instant::now);
+                unsynced.extend(flushed.files);
+            }
+        }
+        if unsynced_since.is_some_and(|t| t.elapsed() >= BACKGROUND_SYNC) {
+            let _ = background.send(std::mem::take(&mut unsynced));
+            unsynced_since = None;
         }
         if server.stats.commits != commits_seen {
             commits_seen = server.stats.commits;
@@ -353,6 +461,11 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             }
         }
     }
+    // Let every acknowledgement already promised go out, then stop.
+    drop(jobs);
+    let _ = syncer.join();
+    drop(background);
+    let _ = background_thread.join();
     server.sync()
 }
 

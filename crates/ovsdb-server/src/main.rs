@@ -25,19 +25,32 @@ const SERVER_OPTIONS: &[Spec] = &[
     opt("ssl-ciphers", Arg::Required),
     opt("disable-file-column-diff", Arg::None),
     opt("no-dbs", Arg::None),
+    opt("fsync", Arg::Required),
 ];
 
 fn usage() -> String {
     format!(
-        "{PROGRAM}: Open vSwitch compatible database server (rovn)\n\
-         usage: {PROGRAM} [OPTIONS] [DATABASE...]\n\
-         where each DATABASE is a database file in ovsdb format.\n\
-         The default DATABASE, if none is given, is\n  {}\n\n\
-         Remotes:\n  --remote=REMOTE          connect or listen to REMOTE:\n\
-         \x20   punix:FILE  ptcp:PORT[:IP]  unix:FILE  tcp:IP:PORT  db:DB,TABLE,COLUMN\n\n\
-         Daemon options:\n  --detach  --no-chdir  --pidfile[=FILE]  --overwrite-pidfile\n\
-         \x20 --log-file[=FILE]  -v, --verbose[=SPEC]  --unixctl=SOCKET\n\
-         \x20 -h, --help  -V, --version\n",
+        "{PROGRAM}: Open vSwitch compatible database server (rovn)
+usage: {PROGRAM} [OPTIONS] [DATABASE...]
+where each DATABASE is a database file in ovsdb format.
+The default DATABASE, if none is given, is
+  {}
+
+Remotes:
+  --remote=REMOTE          connect or listen to REMOTE:
+      punix:FILE  ptcp:PORT[:IP]  unix:FILE  tcp:IP:PORT  db:DB,TABLE,COLUMN
+
+Durability:
+  --fsync=requested        write every commit to its file before acknowledging
+                           it, and sync those that ask for \"durable\": true;
+                           the rest are synced in the background (default)
+  --fsync=always           sync every commit before acknowledging it
+
+Daemon options:
+  --detach  --no-chdir  --pidfile[=FILE]  --overwrite-pidfile
+  --log-file[=FILE]  -v, --verbose[=SPEC]  --unixctl=SOCKET
+  -h, --help  -V, --version
+",
         default_db().display()
     )
 }
@@ -107,6 +120,11 @@ fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -
     }
 
     let mut server = Server::new(ovsdb_server::server_schema());
+    match opts.last("fsync") {
+        None | Some(Some("requested")) => {}
+        Some(Some("always")) => server.set_fsync_policy(ovsdb_server::server::FsyncPolicy::Always),
+        Some(other) => return Err(format!("--fsync={}: expected \"requested\" or \"always\"", other.unwrap_or(""))),
+    }
     let files: Vec<PathBuf> = if opts.positional.is_empty() && !opts.has("no-dbs") {
         vec![default_db()]
     } else {

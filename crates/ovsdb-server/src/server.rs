@@ -2,8 +2,9 @@
 //! blocked transactions. It performs no I/O of its own: the daemon feeds it
 //! events ([`Server::connect`], [`Server::handle`], [`Server::disconnect`],
 //! [`Server::tick`]) and carries out the [`Action`]s it queues — but only
-//! after [`Server::sync`] has made every queued commit durable, so nobody
-//! hears of a change that could still be lost.
+//! after [`Server::flush`] has written every queued commit to its file
+//! (and synced it, when [`Flushed::needs_sync`] says so), so nobody hears
+//! of a change that a crash of the server could lose.
 //!
 //! Monitor updates are composed once per distinct [`MonitorSpec`] and the
 //! same bytes are queued for every session that asked for it.
@@ -41,6 +42,9 @@ pub trait Storage: Send {
     fn append(&mut self, db: &Database, commit: &Commit) -> std::io::Result<Option<Uuid>>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> std::io::Result<()>;
+    /// Writes what was appended and returns the file for the caller to
+    /// sync (None if nothing was written); durable only after that sync.
+    fn flush_for_sync(&mut self) -> std::io::Result<Option<std::fs::File>>;
     /// Rewrites the file as a snapshot of `db`.
     fn compact(&mut self, db: &Database) -> std::io::Result<()>;
     /// Rewrites the file for `db`, whose schema changed; returns the id the
@@ -50,6 +54,26 @@ pub trait Storage: Send {
     fn wants_compaction(&self) -> bool;
     /// The file's path, for messages.
     fn describe(&self) -> String;
+}
+
+/// When a commit must be on stable storage before it is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// As Open vSwitch: every commit is written to its file before it is
+    /// acknowledged (a crash of the server loses nothing acknowledged);
+    /// commits whose client asked for `"durable": true` are also synced
+    /// first. The daemon syncs the rest in the background within a moment.
+    Requested,
+    /// Every commit is synced before it is acknowledged (group commit).
+    Always,
+}
+
+/// What [`Server::flush`] wrote.
+pub struct Flushed {
+    /// Handles on the files written to.
+    pub files: Vec<std::fs::File>,
+    /// They must be synced before this batch's actions are carried out.
+    pub needs_sync: bool,
 }
 
 /// How many past commits a database keeps for `monitor_cond_since`.
@@ -161,8 +185,12 @@ pub struct Server {
     outbox: Vec<Action>,
     read_only: bool,
     pub stats: Stats,
-    /// Storages with appended but unsynced commits.
+    /// Storages with appended but unwritten commits.
     dirty: HashSet<String>,
+    /// A commit since the last flush must be synced before it is
+    /// acknowledged (it asked for `"durable": true`, or the policy says so).
+    sync_needed: bool,
+    fsync_policy: FsyncPolicy,
 }
 
 const SERVER_DB: &str = "_Server";
@@ -180,6 +208,8 @@ impl Server {
             read_only: false,
             stats: Stats::default(),
             dirty: HashSet::new(),
+            sync_needed: false,
+            fsync_policy: FsyncPolicy::Requested,
         };
         s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None, History::default()));
         s
@@ -187,6 +217,10 @@ impl Server {
 
     pub fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
+    }
+
+    pub fn set_fsync_policy(&mut self, policy: FsyncPolicy) {
+        self.fsync_policy = policy;
     }
 
     /// Serves a database, with the transactions it already had (for
@@ -258,18 +292,31 @@ impl Server {
         self.triggers.retain(|t| t.session != session);
     }
 
-    /// Takes the actions queued so far. Call [`Server::sync`] first.
+    /// Takes the actions queued so far. They may be carried out only after
+    /// [`Server::flush`] for the same batch (and the sync it may call for).
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.outbox)
     }
 
-    /// Makes every commit queued since the last call durable. On failure
-    /// the server cannot promise durability: the daemon should stop.
-    pub fn sync(&mut self) -> std::io::Result<()> {
+    /// Writes every commit queued since the last call to its file. On
+    /// failure the server cannot promise durability: the daemon should stop.
+    pub fn flush(&mut self) -> std::io::Result<Flushed> {
+        let mut files = Vec::new();
         for name in std::mem::take(&mut self.dirty) {
-            if let Some(st) = self.dbs.get_mut(&name).and_then(|e| e.storage.as_mut()) {
-                st.sync()?;
+            if let Some(st) = self.dbs.get_mut(&name).and_then(|e| e.storage.as_mut())
+                && let Some(f) = st.flush_for_sync()?
+            {
+                files.push(f);
             }
+        }
+        let needs_sync = std::mem::take(&mut self.sync_needed) && !files.is_empty();
+        Ok(Flushed { files, needs_sync })
+    }
+
+    /// Makes every commit durable now (at shutdown).
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        for f in self.flush()?.files {
+            f.sync_data()?;
         }
         Ok(())
     }
@@ -476,6 +523,7 @@ impl Server {
         if let Some(st) = entry.storage.as_mut() {
             stored_id = st.append(&entry.db, &commit).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
             self.dirty.insert(db_name.to_string());
+            self.sync_needed |= commit.durable || self.fsync_policy == FsyncPolicy::Always;
         }
         if commit.is_empty() {
             return Ok(());

@@ -1,8 +1,10 @@
 //! The server's database files, kept by `ovsdb-storage`.
 //!
-//! Durability: each commit is queued with `append`; the server loop syncs
-//! once per batch of events, before any reply or update of that batch
-//! leaves. A reply therefore means the change is on disk (fsync'd).
+//! Durability: each commit is queued with `append`; after each batch of
+//! events the server loop writes the batch's records (`flush_for_sync`)
+//! and hands the file to the syncer thread, which releases the batch's
+//! replies and updates only once `fdatasync` has returned. A reply
+//! therefore means the change is on disk.
 
 use std::path::Path;
 
@@ -19,6 +21,10 @@ impl Storage for Log {
 
     fn sync(&mut self) -> std::io::Result<()> {
         Log::sync(self).map_err(std::io::Error::other)
+    }
+
+    fn flush_for_sync(&mut self) -> std::io::Result<Option<std::fs::File>> {
+        Log::flush_for_sync(self).map_err(std::io::Error::other)
     }
 
     fn compact(&mut self, db: &Database) -> std::io::Result<()> {

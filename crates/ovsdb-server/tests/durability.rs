@@ -40,11 +40,23 @@ fn bridges_via_ovsdb_tool(db: &std::path::Path) -> BTreeSet<String> {
     v[0]["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
 }
 
+/// Under the default policy every acknowledged commit is in the file
+/// (half of them also ask for `"durable": true`, which syncs them first).
 #[test]
 fn sigkill_during_writes_loses_nothing_acknowledged() {
+    sigkill_under_load(&[]);
+}
+
+/// Under `--fsync=always` too (every commit synced before its reply).
+#[test]
+fn sigkill_with_fsync_always() {
+    sigkill_under_load(&["--fsync=always"]);
+}
+
+fn sigkill_under_load(options: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let db = test_db(dir.path());
-    let mut server = Server::start(dir.path(), std::slice::from_ref(&db));
+    let mut server = Server::start_with(dir.path(), std::slice::from_ref(&db), options);
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -56,7 +68,8 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
                     let name = format!("br-{w}-{i}");
                     let r = c.request_or_closed(
                         "transact",
-                        json!(["T", {"op": "insert", "table": "Bridge", "row": {"name": name}}]),
+                        json!(["T", {"op": "insert", "table": "Bridge", "row": {"name": name}},
+                               {"op": "commit", "durable": i % 2 == 0}]),
                     );
                     match r {
                         Some(r) if r["result"][0].get("uuid").is_some() => {

@@ -267,6 +267,19 @@ impl Log {
         self.file.sync_data().map_err(Error::io("fsync", &self.path))
     }
 
+    /// Writes queued records and returns a handle on the file for the
+    /// caller to `sync_data` when it suits it (for example on another
+    /// thread, so that work on later transactions continues meanwhile).
+    /// None if nothing was written. The records are durable only once that
+    /// sync has returned successfully.
+    pub fn flush_for_sync(&mut self) -> Result<Option<File>> {
+        if self.pending.is_empty() || self.read_only {
+            return Ok(None);
+        }
+        self.flush()?;
+        self.file.try_clone().map(Some).map_err(Error::io("dup", &self.path))
+    }
+
     /// Whether compacting is worthwhile now, by the [`CompactionPolicy`].
     pub fn compaction_due(&self, now: Instant) -> bool {
         let p = &self.policy;

@@ -39,6 +39,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path, dbs: &[PathBuf]) -> Server {
+        Server::start_with(dir, dbs, &[])
+    }
+
+    /// Like [`Server::start`], with extra command-line options.
+    pub fn start_with(dir: &Path, dbs: &[PathBuf], options: &[&str]) -> Server {
         let sock = dir.join("db.sock");
         let ctl = dir.join("server.ctl");
         let _ = std::fs::remove_file(&sock);
@@ -48,6 +53,7 @@ impl Server {
             .arg(format!("--log-file={}", dir.join("server.log").display()))
             .arg("--no-chdir")
             .arg("-vconsole:off")
+            .args(options)
             .args(dbs)
             .env("OVS_RUNDIR", dir)
             .env("OVS_LOGDIR", dir)
