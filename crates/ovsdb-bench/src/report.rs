@@ -95,10 +95,17 @@ pub const LEGEND: &str = "ratio = how many times better rovsdb-server is than ov
 impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
+        let width = self
+            .figures
+            .iter()
+            .map(|f| f.metric.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         let _ = writeln!(out, "== {}: {}", self.workload, self.setup);
         let _ = writeln!(
             out,
-            "{:<44} {:>8} {:>14} {:>14} {:>8}  target",
+            "{:<width$} {:>6} {:>13} {:>13} {:>9}  target",
             "metric", "unit", "ovsdb-server", "rovsdb-server", "ratio"
         );
         for f in &self.figures {
@@ -112,11 +119,12 @@ impl Report {
             } else {
                 "n/a".into()
             };
+            // Pad by characters: units such as "µs" are wider in bytes.
+            let unit = format!("{:>6}", f.unit);
             let _ = writeln!(
                 out,
-                "{:<44} {:>8} {:>14} {:>14} {ratio:>8}  {target}",
+                "{:<width$} {unit} {:>13} {:>13} {ratio:>9}  {target}",
                 f.metric,
-                f.unit,
                 number(f.ovs),
                 number(f.rovn),
             );
