@@ -47,6 +47,23 @@ pub fn error(message: &str) {
     let _ = writeln!(std::io::stderr(), "{}: {message}", program_name());
 }
 
+/// A program's `main`: names the program after `argv[0]`, sets up fatal
+/// signals, runs `run` with the other arguments and exits as Open vSwitch
+/// programs do.
+pub fn main(run: fn(&[String]) -> Result<()>) -> ! {
+    let mut args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    let argv0 = args.next().unwrap_or_default();
+    set_program_name(&argv0);
+    init_fatal_signals();
+    let args: Vec<String> = args.collect();
+    exit_with(run(&args))
+}
+
+/// `--version`: Open vSwitch's line, naming the release these tools match.
+pub fn print_version() {
+    puts(&format!("{} (Open vSwitch) {}", program_name(), crate::OVS_VERSION));
+}
+
 /// Ends the process as `ovs_fatal` would once `res` failed.
 pub fn exit_with(res: Result<()>) -> ! {
     let mut out = std::io::stdout();

@@ -209,7 +209,10 @@ mod tests {
         r.read().unwrap();
         let e = r.read().unwrap_err();
         let header_len = "OVSDB JSON 12 ".len() + 40 + 1;
-        let expect = format!("I/O error: {name}: error reading 12 bytes starting at offset {} (End of file)", first + header_len);
+        let expect = format!(
+            "I/O error: {name}: error reading 12 bytes starting at offset {} (End of file)",
+            first + header_len
+        );
         assert_eq!(e, expect);
 
         std::fs::write(&path, b"").unwrap();

@@ -274,11 +274,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 return Ok(());
             }
             "version" => {
-                puts(&format!(
-                    "{} (Open vSwitch) {}",
-                    cli::program_name(),
-                    crate::OVS_VERSION
-                ));
+                cli::print_version();
                 return Ok(());
             }
             "timestamp" => ctx_timestamp = true,

@@ -308,10 +308,18 @@ fn add_row(t: &mut Table, m: &Monitored, row: Option<&Json>, action: &str, uuid:
     t.add_row(cells);
 }
 
-/// `<table-updates>` of `monitor` (the initial reply and `update`).
-fn print_updates(ctx: &mut Context, updates: &Json, monitored: &[Monitored], initial: bool) {
+/// Prints a table for each monitored table that `updates` mentions,
+/// `add` turning each row update (known to be an object) into lines.
+/// `what` and `row_what` name the update and row update in messages.
+fn print_table_updates(
+    ctx: &mut Context,
+    updates: &Json,
+    monitored: &[Monitored],
+    (what, row_what): (&str, &str),
+    mut add: impl FnMut(&mut Table, &Monitored, &str, &Json),
+) {
     if updates.as_object().is_none() {
-        cli::error("<table-updates> is not object");
+        cli::error(&format!("{what} is not object"));
         return;
     }
     for m in monitored {
@@ -323,63 +331,55 @@ fn print_updates(ctx: &mut Context, updates: &Json, monitored: &[Monitored], ini
         let mut t = update_table(ctx, m, monitored.len() > 1);
         for (uuid, ru) in rows.iter() {
             if ru.as_object().is_none() {
-                cli::error("<row-update> is not object");
+                cli::error(&format!("{row_what} is not object"));
                 continue;
             }
-            let (old, new) = (ru.get("old"), ru.get("new"));
-            if initial {
-                add_row(&mut t, m, new, "initial", uuid);
-            } else if old.is_none() {
-                add_row(&mut t, m, new, "insert", uuid);
-            } else if new.is_none() {
-                add_row(&mut t, m, old, "delete", uuid);
-            } else {
-                add_row(&mut t, m, old, "old", uuid);
-                add_row(&mut t, m, new, "new", "");
-            }
+            add(&mut t, m, uuid, ru);
         }
         ctx.print_table(&t);
     }
 }
 
+/// `<table-updates>` of `monitor` (the initial reply and `update`).
+fn print_updates(ctx: &mut Context, updates: &Json, monitored: &[Monitored], initial: bool) {
+    let names = ("<table-updates>", "<row-update>");
+    print_table_updates(ctx, updates, monitored, names, |t, m, uuid, ru| {
+        let (old, new) = (ru.get("old"), ru.get("new"));
+        if initial {
+            add_row(t, m, new, "initial", uuid);
+        } else if old.is_none() {
+            add_row(t, m, new, "insert", uuid);
+        } else if new.is_none() {
+            add_row(t, m, old, "delete", uuid);
+        } else {
+            add_row(t, m, old, "old", uuid);
+            add_row(t, m, new, "new", "");
+        }
+    });
+}
+
 /// `<table-updates2>` of `monitor_cond` and `monitor_cond_since`.
 fn print_updates2(ctx: &mut Context, updates: &Json, monitored: &[Monitored]) {
-    if updates.as_object().is_none() {
-        cli::error("<table-updates2> is not object");
-        return;
-    }
-    for m in monitored {
-        let Some(tu) = updates.get(&m.table.name) else { continue };
-        let Some(rows) = tu.as_object() else {
-            cli::error(&format!("<table-update> for table {} is not object", m.table.name));
-            continue;
+    let names = ("<table-updates2>", "<row-update2>");
+    print_table_updates(ctx, updates, monitored, names, |t, m, uuid, ru| {
+        let Some((op, row)) = ["delete", "initial", "modify", "insert"]
+            .iter()
+            .find_map(|op| ru.get(op).map(|r| (*op, r)))
+        else {
+            return;
         };
-        let mut t = update_table(ctx, m, monitored.len() > 1);
-        for (uuid, ru) in rows.iter() {
-            if ru.as_object().is_none() {
-                cli::error("<row-update2> is not object");
-                continue;
-            }
-            let Some((op, row)) = ["delete", "initial", "modify", "insert"]
-                .iter()
-                .find_map(|op| ru.get(op).map(|r| (*op, r)))
-            else {
-                continue;
-            };
-            if op == "delete" {
-                if !row.is_null() {
-                    cli::error("delete method does not expect <row>");
-                    continue;
-                }
+        if op == "delete" {
+            if row.is_null() {
                 t.add_row(vec![Cell::Text(uuid.to_string()), Cell::Text(op.to_string())]);
-            } else if row.as_object().is_none() {
-                cli::error("<row> is not object");
             } else {
-                add_row(&mut t, m, Some(row), op, uuid);
+                cli::error("delete method does not expect <row>");
             }
+        } else if row.as_object().is_none() {
+            cli::error("<row> is not object");
+        } else {
+            add_row(t, m, Some(row), op, uuid);
         }
-        ctx.print_table(&t);
-    }
+    });
 }
 
 /// The reply to `monitor_cond_since`: `[found, last_id, updates]`.
