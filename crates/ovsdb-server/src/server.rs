@@ -475,9 +475,13 @@ impl Server {
     /// Finds the database a request names in its first parameter, or
     /// replies with the error.
     fn lookup_db(&mut self, session: SessionId, method: &str, params: &[Json], id: &Json) -> Option<String> {
+        if let Some(Json::String(name)) = params.first()
+            && self.dbs.contains_key(name)
+        {
+            return Some(name.clone());
+        }
         let all = Json::Array(params.to_vec());
         let err = match params.first() {
-            Some(Json::String(name)) if self.dbs.contains_key(name) => return Some(name.clone()),
             Some(Json::String(name)) => Error::syntax_in(
                 ErrorKind::UnknownDatabase,
                 &all,

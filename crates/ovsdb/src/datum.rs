@@ -8,6 +8,13 @@ use crate::atom::{Atom, NamedUuids};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::Type;
 
+/// Which side of [`Datum::changes`] an element is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Removed,
+    Added,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Datum {
     /// Sets, including scalars (exactly one element).
@@ -239,17 +246,87 @@ impl Datum {
     pub fn union(&mut self, other: &Datum) {
         match (self, other) {
             (Datum::Set(a), Datum::Set(b)) => {
-                a.extend(b.iter().cloned());
-                a.sort();
-                a.dedup();
+                // Usually a few elements into a possibly large set: insert
+                // each in place rather than re-sort the whole set.
+                for x in b {
+                    if let Err(i) = a.binary_search(x) {
+                        a.insert(i, x.clone());
+                    }
+                }
             }
             (Datum::Map(a), Datum::Map(b)) => {
-                a.extend(b.iter().cloned());
-                // Stable sort keeps the existing pair first among equal keys.
-                a.sort_by(|x, y| x.0.cmp(&y.0));
-                a.dedup_by(|later, earlier| later.0 == earlier.0);
+                for (k, v) in b {
+                    if let Err(i) = a.binary_search_by(|(ak, _)| ak.cmp(k)) {
+                        a.insert(i, (k.clone(), v.clone()));
+                    }
+                }
             }
             _ => {}
+        }
+    }
+
+    /// Visits the elements only in `old` (`f(Change::Removed, ...)`) and
+    /// only in `new` (`f(Change::Added, ...)`), in one pass over both. Map
+    /// elements are pairs: a key whose value changed is one pair removed and
+    /// one added.
+    pub fn changes(old: &Datum, new: &Datum, mut f: impl FnMut(Change, &Atom, Option<&Atom>)) {
+
+        use std::cmp::Ordering;
+        match (old, new) {
+            (Datum::Set(a), Datum::Set(b)) => {
+                let (mut i, mut j) = (0, 0);
+                while i < a.len() || j < b.len() {
+                    match (a.get(i), b.get(j)) {
+                        (Some(x), Some(y)) => match x.cmp(y) {
+                            Ordering::Less => { f(Change::Removed, x, None); i += 1; }
+                            Ordering::Greater => { f(Change::Added, y, None); j += 1; }
+                            Ordering::Equal => { i += 1; j += 1; }
+                        },
+                        (Some(x), None) => { f(Change::Removed, x, None); i += 1; }
+                        (None, Some(y)) => { f(Change::Added, y, None); j += 1; }
+                        (None, None) => break,
+                    }
+                }
+            }
+            (Datum::Map(a), Datum::Map(b)) => {
+                let (mut i, mut j) = (0, 0);
+                while i < a.len() || j < b.len() {
+                    match (a.get(i), b.get(j)) {
+                        (Some((xk, xv)), Some((yk, yv))) => match xk.cmp(yk) {
+                            Ordering::Less => { f(Change::Removed, xk, Some(xv)); i += 1; }
+                            Ordering::Greater => { f(Change::Added, yk, Some(yv)); j += 1; }
+                            Ordering::Equal => {
+                                if xv != yv {
+                                    f(Change::Removed, xk, Some(xv));
+                                    f(Change::Added, yk, Some(yv));
+                                }
+                                i += 1;
+                                j += 1;
+                            }
+                        },
+                        (Some((k, v)), None) => { f(Change::Removed, k, Some(v)); i += 1; }
+                        (None, Some((k, v))) => { f(Change::Added, k, Some(v)); j += 1; }
+                        (None, None) => break,
+                    }
+                }
+            }
+            // Different shapes never meet in one column; treat as replaced.
+            (a, b) => {
+                for (k, v) in a.pairs() {
+                    f(Change::Removed, k, v);
+                }
+                for (k, v) in b.pairs() {
+                    f(Change::Added, k, v);
+                }
+            }
+        }
+    }
+
+    /// Elements as (key, value): value is None for sets.
+    fn pairs(&self) -> Box<dyn Iterator<Item = (&Atom, Option<&Atom>)> + '_> {
+        match self {
+            Datum::Set(a) => Box::new(a.iter().map(|x| (x, None))),
+            Datum::Map(p) => Box::new(p.iter().map(|(k, v)| (k, Some(v)))),
         }
     }
 
@@ -454,6 +531,29 @@ mod tests {
         assert_eq!(d.to_json(), json!(["map", [["a", 1], ["c", 3]]]));
         d.subtract(&Datum::set(vec![Atom::string("a")]));
         assert_eq!(d.to_json(), json!(["map", [["c", 3]]]));
+    }
+
+    #[test]
+    fn changes_visits_each_difference_once() {
+        let t = ty(json!({"key": "string", "value": "integer", "min": 0, "max": "unlimited"}));
+        let old = parse(&t, json!(["map", [["a", 1], ["b", 2], ["c", 3]]])).unwrap();
+        let new = parse(&t, json!(["map", [["a", 1], ["b", 5], ["d", 4]]])).unwrap();
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
+        Datum::changes(&old, &new, |c, k, v| match c {
+            Change::Removed => removed.push((k.clone(), v.cloned())),
+            Change::Added => added.push((k.clone(), v.cloned())),
+        });
+        let s = |x: &str, n: i64| (Atom::string(x), Some(Atom::Integer(n)));
+        assert_eq!(removed, vec![s("b", 2), s("c", 3)]);
+        assert_eq!(added, vec![s("b", 5), s("d", 4)]);
+        let set = |v: &[i64]| Datum::set(v.iter().map(|&i| Atom::Integer(i)).collect());
+        let (mut r, mut a) = (Vec::new(), Vec::new());
+        Datum::changes(&set(&[1, 2, 5]), &set(&[2, 3, 5, 9]), |c, k, _| match c {
+            Change::Removed => r.push(k.clone()),
+            Change::Added => a.push(k.clone()),
+        });
+        assert_eq!(r, vec![Atom::Integer(1)]);
+        assert_eq!(a, vec![Atom::Integer(3), Atom::Integer(9)]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::atom::Atom;
-use crate::datum::Datum;
+use crate::datum::{Change, Datum};
 use crate::row::Row;
 use crate::schema::{ColumnId, DatabaseSchema, TableId, TableSchema};
 use crate::types::RefType;
@@ -154,11 +154,15 @@ impl Database {
             if old == new {
                 continue;
             }
-            if let Some(old) = old {
-                self.adjust_refs(ts, src, col_id, old, -1);
-            }
-            if let Some(new) = new {
-                self.adjust_refs(ts, src, col_id, new, 1);
+            // Only what changed: a row with a large set of references pays
+            // for the elements added and removed, not for the whole set.
+            let empty = Datum::empty(&col.ty);
+            let mut deltas: Vec<(Atom, Option<Atom>, i64)> = Vec::new();
+            Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| {
+                deltas.push((k.clone(), v.cloned(), if change == Change::Added { 1 } else { -1 }))
+            });
+            for (key, value, delta) in deltas {
+                self.adjust_ref(col_id, ts, src, &key, value.as_ref(), delta);
             }
         }
         for (i, index) in ts.indexes.iter().enumerate() {
@@ -183,15 +187,18 @@ impl Database {
         }
     }
 
-    fn adjust_refs(&mut self, ts: &TableSchema, src: RowKey, col_id: ColumnId, datum: &Datum, delta: i64) {
+    /// Counts one element (a set member, or a map pair) of column
+    /// `col_id` of `src` in or out of the reference bookkeeping.
+    fn adjust_ref(&mut self, col_id: ColumnId, ts: &TableSchema, src: RowKey, key: &Atom, value: Option<&Atom>, delta: i64) {
         let col = &ts.columns[col_id];
-        let mut visit = |target_table: TableId, ref_type: RefType, atom: &Atom| {
-            let Some(dst) = atom.as_uuid() else { return };
+        let targets = [(col.key_ref, Some(key)), (col.value_ref, value)];
+        for (target, atom) in targets {
+            let (Some((target_table, ref_type)), Some(dst)) = (target, atom.and_then(Atom::as_uuid)) else { continue };
             let table = &mut self.tables[target_table];
             match ref_type {
                 RefType::Strong => {
                     if dst == src.1 {
-                        return; // self-references do not count
+                        continue; // self-references do not count
                     }
                     let n = table.n_refs.entry(dst).or_insert(0);
                     *n = (*n as i64 + delta).max(0) as u32;
@@ -208,23 +215,6 @@ impl Database {
                         if srcs.is_empty() {
                             table.weak_srcs.remove(&dst);
                         }
-                    }
-                }
-            }
-        };
-        match datum {
-            Datum::Set(atoms) => {
-                if let Some((t, rt)) = col.key_ref {
-                    atoms.iter().for_each(|a| visit(t, rt, a));
-                }
-            }
-            Datum::Map(pairs) => {
-                for (k, v) in pairs {
-                    if let Some((t, rt)) = col.key_ref {
-                        visit(t, rt, k);
-                    }
-                    if let Some((t, rt)) = col.value_ref {
-                        visit(t, rt, v);
                     }
                 }
             }

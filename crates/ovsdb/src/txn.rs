@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::atom::{Atom, NamedUuids};
 use crate::condition::Condition;
-use crate::datum::Datum;
+use crate::datum::{Change, Datum};
 use crate::db::{Commit, Database, RowChange, RowKey, UuidMap, index_key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mutation::Mutation;
@@ -202,7 +202,7 @@ impl<'a> Txn<'a> {
     // ----- operations -----
 
     fn execute_op(&mut self, op: &Json, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
-        let mut p = ObjectParser::new(op, format!("ovsdb operation {n} of {of}"))?;
+        let mut p = ObjectParser::for_operation(op, n, of)?;
         let name = p.required_id("op")?;
         let read_only_op = matches!(name, "select" | "wait" | "abort" | "comment" | "assert");
         let res = match name {
@@ -552,13 +552,17 @@ impl<'a> Txn<'a> {
                         continue;
                     }
                     let empty = Datum::empty(&c.ty);
-                    let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
-                    for (target, dst) in strong_refs(c, &elements_not_in(old, new)) {
+                    let (mut removed, mut added) = (Vec::new(), Vec::new());
+                    Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| match change {
+                        Change::Removed => removed.extend(strong_targets(c, k, v)),
+                        Change::Added => added.extend(strong_targets(c, k, v)),
+                    });
+                    for (target, dst) in removed {
                         if dst != *uuid {
                             *ref_delta.entry((target, dst)).or_default() -= 1;
                         }
                     }
-                    for (target, dst) in strong_refs(c, &elements_not_in(new, old)) {
+                    for (target, dst) in added {
                         if dst == *uuid {
                             continue;
                         }
@@ -730,13 +734,16 @@ impl<'a> Txn<'a> {
     }
 }
 
-/// The elements (set members or map pairs) of `a` that are not in `b`.
-fn elements_not_in(a: &Datum, b: &Datum) -> Datum {
-    match (a, b) {
-        (Datum::Set(x), Datum::Set(y)) => Datum::Set(x.iter().filter(|e| y.binary_search(e).is_err()).cloned().collect()),
-        (Datum::Map(x), Datum::Map(_)) => Datum::Map(x.iter().filter(|(k, v)| b.get(k) != Some(v)).cloned().collect()),
-        _ => a.clone(),
-    }
+/// The strong references one element (set member or map pair) of a datum
+/// of column `c` holds.
+fn strong_targets(c: &crate::schema::ColumnSchema, key: &Atom, value: Option<&Atom>) -> impl Iterator<Item = RowKey> {
+    let strong = |r: Option<(TableId, RefType)>| match r {
+        Some((t, RefType::Strong)) => Some(t),
+        _ => None,
+    };
+    let k = strong(c.key_ref).zip(key.as_uuid());
+    let v = strong(c.value_ref).zip(value.and_then(Atom::as_uuid));
+    k.into_iter().chain(v)
 }
 
 /// The strong references in a datum of column `c`.

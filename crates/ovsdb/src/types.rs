@@ -354,13 +354,28 @@ impl Type {
     }
 }
 
+/// What an [`ObjectParser`] is reading, for its messages.
+enum What {
+    Text(String),
+    Operation(usize, usize),
+}
+
+impl std::fmt::Display for What {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Text(t) => f.write_str(t),
+            What::Operation(n, of) => write!(f, "ovsdb operation {n} of {of}"),
+        }
+    }
+}
+
 /// Reads the members of a JSON object and complains about missing, mistyped
 /// and unexpected ones, in the manner of RFC 7047 parsers.
 pub(crate) struct ObjectParser<'a> {
     json: &'a Json,
     obj: &'a Map<String, Json>,
     used: Vec<&'a str>,
-    what: String,
+    what: What,
     /// Set once a member was missing or mistyped; `finish` then stays quiet
     /// so that the first complaint is the one reported.
     pub failed: bool,
@@ -368,7 +383,16 @@ pub(crate) struct ObjectParser<'a> {
 
 impl<'a> ObjectParser<'a> {
     pub fn new(json: &'a Json, what: impl Into<String>) -> Result<ObjectParser<'a>> {
-        let what = what.into();
+        ObjectParser::with(json, What::Text(what.into()))
+    }
+
+    /// For operation `n` of `of` in a transaction: the description is only
+    /// formatted if there is something to complain about.
+    pub fn for_operation(json: &'a Json, n: usize, of: usize) -> Result<ObjectParser<'a>> {
+        ObjectParser::with(json, What::Operation(n, of))
+    }
+
+    fn with(json: &'a Json, what: What) -> Result<ObjectParser<'a>> {
         match json {
             Json::Object(obj) => Ok(ObjectParser { json, obj, used: Vec::new(), what, failed: false }),
             _ => Err(syntax(json, format!("{what} must be a JSON object"))),
@@ -391,14 +415,14 @@ impl<'a> ObjectParser<'a> {
         match self.optional(name) {
             Some(v) => Ok(v),
             None => {
-                let what = self.what.clone();
+                let what = self.what.to_string();
                 Err(self.fail(format!("{what}: required '{name}' member is missing")))
             }
         }
     }
 
     fn mismatch(&mut self, name: &str) -> Error {
-        let what = self.what.clone();
+        let what = self.what.to_string();
         self.fail(format!("{what}: member '{name}' has the wrong type"))
     }
 
