@@ -286,7 +286,7 @@ fn scan_ips(s: &str, mut pos: usize) -> (Vec<Ipv4Net>, Vec<Ipv6Net>, usize) {
         } else if let Some(n) = parse_ipv6_cidr(tok) {
             v6.push(n);
         } else {
-            return (v4, v6, pos + skip);
+            return (v4, v6, pos);
         }
         pos += skip + end;
     }

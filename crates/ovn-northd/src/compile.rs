@@ -143,6 +143,9 @@ struct PgState {
     addrs: UuidMap<(Vec<String>, Vec<String>)>,
     ip4: BTreeMap<String, u32>,
     ip6: BTreeMap<String, u32>,
+    /// The group has ACLs, some of them `allow-related`.
+    has_acls: bool,
+    has_stateful_acl: bool,
     diags: Vec<Diagnostic>,
 }
 
@@ -159,6 +162,8 @@ pub struct Compiler {
     pgs_of_ls: UuidMap<BTreeSet<Uuid>>,
     /// Ports whose flows read another port by name (virtual parents).
     name_refs: HashMap<String, BTreeSet<Uuid>>,
+    /// Names of Northbound address sets (they win over port groups' own).
+    nb_address_set_names: BTreeSet<String>,
     ls: UuidMap<LsState>,
     ports: UuidMap<PortState>,
     pgs: UuidMap<PgState>,
@@ -206,6 +211,7 @@ impl Compiler {
             pgs_of_port: UuidMap::default(),
             pgs_of_ls: UuidMap::default(),
             name_refs: HashMap::new(),
+            nb_address_set_names: BTreeSet::new(),
             ls: UuidMap::default(),
             ports: UuidMap::default(),
             pgs: UuidMap::default(),
@@ -320,6 +326,7 @@ impl Compiler {
             self.port_by_name.insert(p.name.clone(), p.uuid);
             self.index_name_refs(p, true);
         }
+        self.nb_address_set_names = self.nb.address_sets.iter().map(|(_, a)| a.name.clone()).collect();
         self.pgs_of_port.clear();
         for (u, pg) in self.nb.port_groups.iter() {
             for p in &pg.ports {
@@ -488,6 +495,7 @@ impl Compiler {
             RowUpdate::AddressSet(old, new) => {
                 let uuid = old.as_ref().or(new.as_ref()).map(|a| a.uuid).unwrap_or_default();
                 t.address_sets.insert(uuid);
+                self.nb_address_set_names = self.nb.address_sets.iter().map(|(_, a)| a.name.clone()).collect();
                 if let Some(o) = old {
                     self.dirty.address_sets.insert(o.name.clone());
                     self.out.address_sets.remove(&o.name);
@@ -674,8 +682,23 @@ impl Compiler {
                     t.ls_info.insert(*ls);
                 }
             }
+            let (has_acls, has_stateful_acl) = match self.nb.port_groups.get(&pg) {
+                Some(row) => (
+                    !row.acls.is_empty(),
+                    row.acls
+                        .iter()
+                        .filter_map(|a| self.nb.acls.get(a))
+                        .any(|a| a.action == "allow-related"),
+                ),
+                None => (false, false),
+            };
             let st = self.pgs.entry(pg).or_default();
+            if (st.has_acls, st.has_stateful_acl) != (has_acls, has_stateful_acl) {
+                t.ls_info.extend(st.span.iter().copied());
+            }
             st.span = span;
+            st.has_acls = has_acls;
+            st.has_stateful_acl = has_stateful_acl;
         }
 
         // Switch infos, with early cut-off.
@@ -793,18 +816,18 @@ impl Compiler {
             Some(m) => m,
             None => {
                 let m = random_mac(&mut seed);
-                opts.insert(String::from("svc_monitor_mac"), String::from(m.to_string()));
+                opts.insert(String::from("svc_monitor_mac"), m.to_string());
                 m
             }
         };
         let p = mac_prefix.0;
         opts.insert(
             String::from("mac_prefix"),
-            String::from(format!("{:02x}:{:02x}:{:02x}", p[0], p[1], p[2])),
+            format!("{:02x}:{:02x}:{:02x}", p[0], p[1], p[2]),
         );
         let vxlan = self.sb.vxlan_mode();
         let max_key = if vxlan { MAX_DP_KEY_VXLAN } else { MAX_DP_KEY_LOCAL };
-        opts.insert(String::from("max_tunid"), String::from(max_key.to_string()));
+        opts.insert(String::from("max_tunid"), max_key.to_string());
         opts.insert(
             String::from("northd_internal_version"),
             String::from(NORTHD_INTERNAL_VERSION),
@@ -863,8 +886,8 @@ impl Compiler {
         let name: String = String::from("svc_monitor_mac");
         let v = vec![String::from(self.global.svc_monitor_mac.as_str())];
         // A Northbound address set of the same name wins.
-        if !self.nb.address_sets.iter().any(|(_, a)| a.name == name) {
-            self.out.address_sets.insert(name.clone(), v);
+        if !self.nb_address_set_names.contains(&name) {
+            self.out.address_sets.insert(name.clone(), v.into_iter().collect());
         }
         self.dirty.address_sets.insert(name);
     }
@@ -972,10 +995,10 @@ impl Compiler {
         if let Some(copp) = ls.copp.and_then(|c| self.nb.copps.get(&c)) {
             let mut c = Copp::default();
             for proto in Copp::PROTOCOLS {
-                if let Some(m) = copp.meters.get(proto) {
-                    if self.global.meters.contains_key(m) {
-                        c.meters.insert(proto, m.clone());
-                    }
+                if let Some(m) = copp.meters.get(proto)
+                    && self.global.meters.contains_key(m)
+                {
+                    c.meters.insert(proto, m.clone());
                 }
             }
             info.copp = c;
@@ -1033,7 +1056,7 @@ impl Compiler {
             .iter()
             .filter_map(|u| self.nb.logical_router_ports.get(u))
             .filter(|l| is_dgp(l))
-            .map(|l| String::from(format!("cr-{}", l.name)))
+            .map(|l| format!("cr-{}", l.name))
             .collect();
         let nat = lr
             .nat
@@ -1085,7 +1108,7 @@ impl Compiler {
             lb_ips_v4,
             lb_ips_v6,
             cr_port: if is_dgp(lrp) {
-                Some(String::from(format!("cr-{}", lrp.name)))
+                Some(format!("cr-{}", lrp.name))
             } else {
                 None
             },
@@ -1126,7 +1149,7 @@ impl Compiler {
 
         // Datapath_Binding and IP_Multicast.
         let mut ext = Smap::new();
-        ext.insert(String::from("logical-switch"), String::from(ls.to_string()));
+        ext.insert(String::from("logical-switch"), ls.to_string());
         ext.insert(String::from("name"), row.name.clone());
         if let Some(n2) = row.external_ids.get("neutron:network_name").filter(|s| !s.is_empty()) {
             ext.insert(String::from("name2"), n2.clone());
@@ -1188,8 +1211,8 @@ impl Compiler {
                     self.dirty.port_groups.insert(n);
                 }
                 for suffix in ["_ip4", "_ip6"] {
-                    let n: String = String::from(format!("{}{suffix}", st.name));
-                    if !self.nb.address_sets.iter().any(|(_, a)| a.name == n) {
+                    let n: String = format!("{}{suffix}", st.name);
+                    if !self.nb_address_set_names.contains(&n) {
                         self.out.address_sets.remove(&n);
                     }
                     self.dirty.address_sets.insert(n);
@@ -1227,13 +1250,12 @@ impl Compiler {
             }
         }
         let mut names = Vec::new();
-        for (ls, mut ports) in per_ls {
+        for (ls, ports) in per_ls {
             let Some(key) = self.dp_keys.get(&ls) else {
                 continue;
             };
-            ports.sort();
-            ports.dedup();
-            let n: String = String::from(format!("{key}_{}", row.name));
+            let ports: BTreeSet<String> = ports.into_iter().collect();
+            let n: String = format!("{key}_{}", row.name);
             if self.out.port_groups.get(&n) != Some(&ports) {
                 self.out.port_groups.insert(n.clone(), ports);
                 self.dirty.port_groups.insert(n.clone());
@@ -1268,7 +1290,7 @@ impl Compiler {
         }
         if st.name != row.name && !st.name.is_empty() {
             for suffix in ["_ip4", "_ip6"] {
-                let n: String = String::from(format!("{}{suffix}", st.name));
+                let n: String = format!("{}{suffix}", st.name);
                 self.out.address_sets.remove(&n);
                 self.dirty.address_sets.insert(n);
             }
@@ -1294,34 +1316,61 @@ impl Compiler {
         if st.addrs.get(port) == new.as_ref() {
             return;
         }
+        // Addresses whose count goes to or from zero enter or leave the
+        // published sets; the others do not change them.
+        let mut gone: Vec<(bool, String)> = Vec::new();
+        let mut came: Vec<(bool, String)> = Vec::new();
         if let Some((v4, v6)) = st.addrs.remove(port) {
-            for a in v4 {
-                dec(&mut st.ip4, &a);
-            }
-            for a in v6 {
-                dec(&mut st.ip6, &a);
+            for (is6, a) in v4
+                .into_iter()
+                .map(|a| (false, a))
+                .chain(v6.into_iter().map(|a| (true, a)))
+            {
+                if dec(if is6 { &mut st.ip6 } else { &mut st.ip4 }, &a) {
+                    gone.push((is6, a));
+                }
             }
         }
         if let Some((v4, v6)) = new {
-            for a in &v4 {
-                *st.ip4.entry(a.clone()).or_default() += 1;
-            }
-            for a in &v6 {
-                *st.ip6.entry(a.clone()).or_default() += 1;
+            for (is6, a) in v4.iter().map(|a| (false, a)).chain(v6.iter().map(|a| (true, a))) {
+                let n = (if is6 { &mut st.ip6 } else { &mut st.ip4 })
+                    .entry(a.clone())
+                    .or_default();
+                *n += 1;
+                if *n == 1 {
+                    came.push((is6, a.clone()));
+                }
             }
             st.addrs.insert(*port, (v4, v6));
         }
-        self.publish_pg_address_sets(pg);
+        let names = [format!("{}_ip4", st.name), format!("{}_ip6", st.name)];
+        let changes = gone
+            .into_iter()
+            .map(|(is6, a)| (is6, a, false))
+            .chain(came.into_iter().map(|(is6, a)| (is6, a, true)));
+        for (is6, a, add) in changes {
+            let n = &names[usize::from(is6)];
+            if self.nb_address_set_names.contains(n) {
+                continue;
+            }
+            let set = self.out.address_sets.entry(n.clone()).or_default();
+            if add {
+                set.insert(a);
+            } else {
+                set.remove(&a);
+            }
+            self.dirty.address_sets.insert(n.clone());
+        }
     }
 
     fn publish_pg_address_sets(&mut self, pg: &Uuid) {
         let Some(st) = self.pgs.get(pg) else { return };
         for (suffix, set) in [("_ip4", &st.ip4), ("_ip6", &st.ip6)] {
-            let n: String = String::from(format!("{}{suffix}", st.name));
-            if self.nb.address_sets.iter().any(|(_, a)| a.name == n) {
+            let n = format!("{}{suffix}", st.name);
+            if self.nb_address_set_names.contains(&n) {
                 continue;
             }
-            let v: Vec<String> = set.keys().cloned().collect();
+            let v: BTreeSet<String> = set.keys().cloned().collect();
             if self.out.address_sets.get(&n) != Some(&v) {
                 self.out.address_sets.insert(n.clone(), v);
                 self.dirty.address_sets.insert(n);
@@ -1366,19 +1415,19 @@ impl Compiler {
                 },
             }
         }
-        if let Some(peer) = &peer {
-            if row.addresses.iter().any(|a| &**a == "router") {
-                lsp_addrs.push(peer.networks.clone());
-            }
+        if let Some(peer) = &peer
+            && row.addresses.iter().any(|a| &**a == "router")
+        {
+            lsp_addrs.push(peer.networks.clone());
         }
         let dynamic = match self.ipam.get(pu) {
             Some(d) => d.clone(),
             None => row.dynamic_addresses.clone(),
         };
-        if self.ipam.get(pu).is_some_and(|d| d.is_some()) {
-            if let Some(la) = dynamic.as_deref().and_then(extract_lsp_addresses) {
-                lsp_addrs.push(la);
-            }
+        if self.ipam.get(pu).is_some_and(|d| d.is_some())
+            && let Some(la) = dynamic.as_deref().and_then(extract_lsp_addresses)
+        {
+            lsp_addrs.push(la);
         }
         let mut n_ps_addrs = 0;
         for ps in &row.port_security {
@@ -1401,24 +1450,23 @@ impl Compiler {
         let qdisc = self.qdisc_queue_id(&row, sb_pb.as_deref());
         let dhcpv4 = row.dhcpv4_options.and_then(|u| self.nb.dhcp_options.get(&u)).cloned();
         let dhcpv6 = row.dhcpv6_options.and_then(|u| self.nb.dhcp_options.get(&u)).cloned();
-        if let Some(o) = &dhcpv4 {
-            if !row.is_external()
-                && !(o.options.contains_key("server_id")
-                    && o.options.contains_key("server_mac")
-                    && o.options.contains_key("lease_time"))
-            {
-                diags.push(Diagnostic::Dhcpv4Incomplete { port: row.name.clone() });
-            }
+        if let Some(o) = &dhcpv4
+            && !row.is_external()
+            && !(o.options.contains_key("server_id")
+                && o.options.contains_key("server_mac")
+                && o.options.contains_key("lease_time"))
+        {
+            diags.push(Diagnostic::Dhcpv4Incomplete { port: row.name.clone() });
         }
         let mut virtual_parents = Vec::new();
-        if row.is_type("virtual") {
-            if let Some(ps) = row.options.get("virtual-parents") {
-                for name in ps.split(',').filter(|s| !s.is_empty()) {
-                    if let Some(u) = self.port_by_name.get(name) {
-                        if self.ls_of_port(u) == Some(ls) {
-                            virtual_parents.push((String::from(name), *u));
-                        }
-                    }
+        if row.is_type("virtual")
+            && let Some(ps) = row.options.get("virtual-parents")
+        {
+            for name in ps.split(',').filter(|s| !s.is_empty()) {
+                if let Some(u) = self.port_by_name.get(name)
+                    && self.ls_of_port(u) == Some(ls)
+                {
+                    virtual_parents.push((String::from(name), *u));
                 }
             }
         }
@@ -1495,10 +1543,10 @@ impl Compiler {
         if !has_qos {
             return None;
         }
-        if let Some(b) = sb_pb {
-            if smap_int(&b.options, "qdisc_queue_id", 0) != 0 {
-                return b.options.get("qdisc_queue_id").cloned();
-            }
+        if let Some(b) = sb_pb
+            && smap_int(&b.options, "qdisc_queue_id", 0) != 0
+        {
+            return b.options.get("qdisc_queue_id").cloned();
         }
         // Allocate the smallest id unused on the same chassis (or, for
         // localnet ports, by this binding).
@@ -1515,9 +1563,7 @@ impl Compiler {
             .filter(|b| b.chassis == Some(owner) || b.uuid == owner)
             .filter_map(|b| b.options.get("qdisc_queue_id").and_then(|v| nb::parse_leading_int(v)))
             .collect();
-        (1..=0xf000)
-            .find(|q| !used.contains(q))
-            .map(|q| String::from(q.to_string()))
+        (1..=0xf000).find(|q| !used.contains(q)).map(|q| q.to_string())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1554,12 +1600,11 @@ impl Compiler {
             if vlan_passthru {
                 opts.insert(String::from("vlan-passthru"), String::from("true"));
             }
-            if let Some(b) = sb_pb {
-                if !b.requested_additional_chassis.is_empty() {
-                    if let Some(v) = b.options.get("additional-chassis-activated") {
-                        opts.insert(String::from("additional-chassis-activated"), v.clone());
-                    }
-                }
+            if let Some(b) = sb_pb
+                && !b.requested_additional_chassis.is_empty()
+                && let Some(v) = b.options.get("additional-chassis-activated")
+            {
+                opts.insert(String::from("additional-chassis-activated"), v.clone());
             }
             pb.options = opts;
             const KNOWN: [&str; 9] = [
@@ -1714,11 +1759,7 @@ impl Compiler {
                 };
                 let e = out.entry(*d).or_insert_with(|| sb::DnsRecords {
                     datapaths: Vec::new(),
-                    records: row
-                        .records
-                        .iter()
-                        .map(|(k, v)| (k.clone(), String::from(v.to_lowercase())))
-                        .collect(),
+                    records: row.records.iter().map(|(k, v)| (k.clone(), v.to_lowercase())).collect(),
                 });
                 e.datapaths.push(*u);
             }
@@ -1760,7 +1801,7 @@ impl Compiler {
             else {
                 continue;
             };
-            out.insert(String::from(format!("{name}__{}", acl.uuid)), meter_of(m));
+            out.insert(format!("{name}__{}", acl.uuid), meter_of(m));
         }
         self.out.meters = out;
         self.dirty.meters = true;
@@ -1831,10 +1872,10 @@ impl Compiler {
                 continue;
             }
             let cur = self.dp_keys.get(&ls.uuid).or_else(|| sb_keys.get(&ls.uuid)).copied();
-            if let Some(k) = cur.filter(|k| *k > 0 && *k <= max) {
-                if used.insert(k) {
-                    new_keys.insert(ls.uuid, k);
-                }
+            if let Some(k) = cur.filter(|k| *k > 0 && *k <= max)
+                && used.insert(k)
+            {
+                new_keys.insert(ls.uuid, k);
             }
         }
         let mut hint = 0;
@@ -2009,13 +2050,16 @@ impl Compiler {
     }
 }
 
-fn dec(m: &mut BTreeMap<String, u32>, k: &String) {
+/// Decrements a count; true when it reaches zero (and is removed).
+fn dec(m: &mut BTreeMap<String, u32>, k: &String) -> bool {
     if let Some(n) = m.get_mut(k) {
         *n -= 1;
         if *n == 0 {
             m.remove(k);
+            return true;
         }
     }
+    false
 }
 
 /// A port's IPv4 and IPv6 addresses for its port groups' address sets:

@@ -128,6 +128,8 @@ struct SbIndex {
     /// Datapath_Binding: Northbound switch or router → Southbound rows.
     dp_by_nb: HashMap<Uuid, BTreeSet<Uuid>>,
     nb_of_dp: UuidMap<Uuid>,
+    /// Port_Binding: `logical_port` of each row.
+    pb_names: UuidMap<String>,
 }
 
 fn col<'a>(ts: &TableSchema, row: &'a Row, name: &'static str) -> Result<&'a Datum, DiffError> {
@@ -183,12 +185,12 @@ impl SbIndex {
     }
 
     fn set_flow(&mut self, uuid: Uuid, row: Option<FlowRow>) {
-        if let Some(old) = self.flow_rows.remove(&uuid) {
-            if let Some(s) = self.flows.get_mut(&old.content) {
-                s.remove(&uuid);
-                if s.is_empty() {
-                    self.flows.remove(&old.content);
-                }
+        if let Some(old) = self.flow_rows.remove(&uuid)
+            && let Some(s) = self.flows.get_mut(&old.content)
+        {
+            s.remove(&uuid);
+            if s.is_empty() {
+                self.flows.remove(&old.content);
             }
         }
         if let Some(r) = row {
@@ -217,12 +219,12 @@ impl SbIndex {
     }
 
     fn set_dp(&mut self, uuid: Uuid, nb: Option<Uuid>) {
-        if let Some(old) = self.nb_of_dp.remove(&uuid) {
-            if let Some(s) = self.dp_by_nb.get_mut(&old) {
-                s.remove(&uuid);
-                if s.is_empty() {
-                    self.dp_by_nb.remove(&old);
-                }
+        if let Some(old) = self.nb_of_dp.remove(&uuid)
+            && let Some(s) = self.dp_by_nb.get_mut(&old)
+        {
+            s.remove(&uuid);
+            if s.is_empty() {
+                self.dp_by_nb.remove(&old);
             }
         }
         if let Some(n) = nb {
@@ -304,6 +306,21 @@ impl TxnBuilder {
         );
     }
 
+    /// Removes `delete` from and adds `insert` to a set column.
+    fn mutate_set(&mut self, table: &str, uuid: Uuid, column: &str, delete: Vec<Atom>, insert: Vec<Atom>) {
+        let mut mutations = Vec::new();
+        if !delete.is_empty() {
+            mutations.push(json!([column, "delete", self.datum_json(&Datum::Set(delete))]));
+        }
+        if !insert.is_empty() {
+            mutations.push(json!([column, "insert", self.datum_json(&Datum::Set(insert))]));
+        }
+        if mutations.is_empty() {
+            return;
+        }
+        self.ops.push(json!({"op": "mutate", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]], "mutations": mutations}));
+    }
+
     fn delete(&mut self, table: &str, uuid: Uuid) {
         self.ops
             .push(json!({"op": "delete", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]]}));
@@ -331,6 +348,7 @@ fn dopt_str(v: Option<&str>) -> Datum {
 }
 
 fn dstrs<'a>(v: impl IntoIterator<Item = &'a String>) -> Datum {
+    // Datum::set sorts; callers may pass sorted sets or vectors.
     Datum::set(v.into_iter().map(|x| s(x)).collect())
 }
 
@@ -340,6 +358,12 @@ fn dmap(m: &Smap) -> Datum {
 
 fn duuids(v: impl IntoIterator<Item = Uuid>) -> Datum {
     Datum::set(v.into_iter().map(Atom::Uuid).collect())
+}
+
+/// The number of the schema index over exactly `columns`.
+fn index_id(ts: &TableSchema, columns: &[&str]) -> Option<usize> {
+    let ids: Vec<usize> = columns.iter().map(|c| ts.column_id(c)).collect::<Option<_>>()?;
+    ts.indexes.iter().position(|ix| *ix == ids)
 }
 
 /// The columns of `cols` whose value differs from `row`'s.
@@ -383,8 +407,29 @@ impl Ops {
 struct Pending {
     flows: HashSet<FlowContent>,
     datapaths: BTreeSet<DpId>,
+    port_bindings: BTreeSet<String>,
+    /// Small tables compared whole next time.
+    tables: BTreeSet<String>,
     all: bool,
 }
+
+/// Southbound tables whose rows northd owns, besides those indexed.
+const OWNED_TABLES: [&str; 14] = [
+    "Multicast_Group",
+    "Address_Set",
+    "Port_Group",
+    "IP_Multicast",
+    "DNS",
+    "Meter",
+    "Meter_Band",
+    "HA_Chassis_Group",
+    "HA_Chassis",
+    "SB_Global",
+    "DHCP_Options",
+    "DHCPv6_Options",
+    "RBAC_Role",
+    "RBAC_Permission",
+];
 
 /// The diff step. See the module documentation.
 #[derive(Default)]
@@ -419,6 +464,10 @@ impl Differ {
         let (ts, t) = table(sb, "Datapath_Binding")?;
         for (u, r) in &t.rows {
             self.index.set_dp(*u, dp_nb_uuid(ts, r)?);
+        }
+        let (ts, t) = table(sb, "Port_Binding")?;
+        for (u, r) in &t.rows {
+            self.index.pb_names.insert(*u, str_of(col(ts, r, "logical_port")?));
         }
         self.loaded = true;
         self.pending.all = true;
@@ -481,7 +530,21 @@ impl Differ {
                     }
                     self.index.set_dp(*u, nb);
                 }
-                _ => self.pending.all = true,
+                "Port_Binding" => {
+                    let (ts, tab) = table(sb, "Port_Binding")?;
+                    if let Some(old) = self.index.pb_names.remove(u) {
+                        self.pending.port_bindings.insert(old);
+                    }
+                    if let Some(r) = tab.get(u) {
+                        let n = str_of(col(ts, r, "logical_port")?);
+                        self.index.pb_names.insert(*u, n.clone());
+                        self.pending.port_bindings.insert(n);
+                    }
+                }
+                t if OWNED_TABLES.contains(&t) => {
+                    self.pending.tables.insert(t.to_string());
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -496,24 +559,34 @@ impl Differ {
         }
         let pending = std::mem::take(&mut self.pending);
         let all = dirty.all || pending.all;
+        let full = |t: &str| all || pending.tables.contains(t);
         let mut tx = TxnBuilder::default();
         let dp_refs = self.datapaths(desired, dirty, &pending, all, sb, &mut tx)?;
-        let ha_refs = self.ha_chassis_groups(desired, dirty, all, sb, &mut tx)?;
-        let pb_refs = self.port_bindings(desired, dirty, all, sb, &dp_refs, &ha_refs, &mut tx)?;
-        self.multicast_groups(desired, dirty, all, sb, &dp_refs, &pb_refs, &mut tx)?;
+        let ha_refs = self.ha_chassis_groups(
+            desired,
+            dirty,
+            full("HA_Chassis_Group") || full("HA_Chassis"),
+            sb,
+            &mut tx,
+        )?;
+        let pb_refs = self.port_bindings(desired, dirty, &pending, all, sb, &dp_refs, &ha_refs, &mut tx)?;
+        self.multicast_groups(desired, dirty, full("Multicast_Group"), sb, &dp_refs, &pb_refs, &mut tx)?;
         self.flows(desired, dirty, &pending, all, &dp_refs, &mut tx)?;
-        self.named_sets(desired, dirty, all, sb, &mut tx)?;
-        self.ip_multicast(desired, dirty, all, sb, &dp_refs, &mut tx)?;
-        if all || dirty.dns {
+        self.named_sets(desired, dirty, full("Address_Set"), full("Port_Group"), sb, &mut tx)?;
+        self.ip_multicast(desired, dirty, full("IP_Multicast"), sb, &dp_refs, &mut tx)?;
+        if full("DNS") || dirty.dns {
             self.dns(desired, sb, &dp_refs, &mut tx)?;
         }
-        if all || dirty.meters {
+        if full("Meter") || full("Meter_Band") || dirty.meters {
             self.meters(desired, sb, &mut tx)?;
         }
-        if all || dirty.global {
+        if full("SB_Global") || dirty.global {
             self.sb_global(desired, sb, &mut tx)?;
         }
-        if all {
+        if ["DHCP_Options", "DHCPv6_Options", "RBAC_Role", "RBAC_Permission"]
+            .iter()
+            .any(|t| full(t))
+        {
             self.static_tables(sb, &mut tx)?;
         }
         let nb_ops = nb_diff(desired, dirty, all, nb)?;
@@ -728,43 +801,54 @@ impl Differ {
         &mut self,
         d: &Desired,
         dirty: &Dirty,
+        pending: &Pending,
         all: bool,
         sb: &Database,
         dp_refs: &UuidMap<Uuid>,
         ha_refs: &BTreeMap<String, Uuid>,
         tx: &mut TxnBuilder,
     ) -> Result<BTreeMap<String, Uuid>, DiffError> {
+        // New and recreated bindings; others are found by name.
         let (ts, t) = table(sb, "Port_Binding")?;
-        let lp = ts.column_id("logical_port").ok_or(DiffError::NoColumn {
-            table: "Port_Binding",
-            column: "logical_port",
-        })?;
         let dpc = ts.column_id("datapath").ok_or(DiffError::NoColumn {
             table: "Port_Binding",
             column: "datapath",
         })?;
-        let mut by_name: BTreeMap<String, Uuid> = BTreeMap::new();
-        for (u, row) in &t.rows {
-            by_name.insert(str_of(row.field(lp)), *u);
-        }
-        let mut refs = by_name.clone();
+        let by_lp = index_id(ts, &["logical_port"]).ok_or(DiffError::NoColumn {
+            table: "Port_Binding",
+            column: "logical_port",
+        })?;
+        let find = |name: &str| t.index_lookup(by_lp, &[dstr(name)]);
+        let mut refs = BTreeMap::new();
         let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
         let keys: BTreeSet<String> = if all {
-            d.port_bindings.keys().cloned().chain(by_name.keys().cloned()).collect()
+            let lp = ts.column_id("logical_port").ok_or(DiffError::NoColumn {
+                table: "Port_Binding",
+                column: "logical_port",
+            })?;
+            d.port_bindings
+                .keys()
+                .cloned()
+                .chain(t.rows.values().map(|r| str_of(r.field(lp))))
+                .collect()
         } else {
-            dirty.port_bindings.iter().cloned().collect()
+            dirty
+                .port_bindings
+                .iter()
+                .chain(&pending.port_bindings)
+                .cloned()
+                .collect()
         };
         for name in keys {
-            let existing = by_name.get(&name).and_then(|u| t.get(u));
+            let existing = find(&name).and_then(|u| t.get(&u));
             let Some(pb) = d.port_bindings.get(&name) else {
                 // Ours to delete: bindings on switch datapaths, or on none.
                 if let Some(row) = existing {
                     let dp = uuid_of(row.field(dpc));
                     let on_switch =
-                        dp.is_none_or(|dp| switch_rows.contains(&dp) || self.index.nb_of_dp.get(&dp).is_none());
+                        dp.is_none_or(|dp| switch_rows.contains(&dp) || !self.index.nb_of_dp.contains_key(&dp));
                     if on_switch {
                         tx.delete("Port_Binding", row.uuid);
-                        refs.remove(&name);
                     }
                 }
                 continue;
@@ -829,15 +913,16 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
         let (ts, t) = table(sb, "Multicast_Group")?;
-        let mut existing: BTreeMap<(Uuid, String), Vec<Uuid>> = BTreeMap::new();
-        for (u, row) in &t.rows {
-            if let Some(dp) = uuid_of(col(ts, row, "datapath")?) {
-                existing
-                    .entry((dp, str_of(col(ts, row, "name")?)))
-                    .or_default()
-                    .push(*u);
-            }
-        }
+        let (pts, pt) = table(sb, "Port_Binding")?;
+        let by_name = index_id(ts, &["datapath", "name"]).ok_or(DiffError::NoColumn {
+            table: "Multicast_Group",
+            column: "name",
+        })?;
+        let by_lp = index_id(pts, &["logical_port"]).ok_or(DiffError::NoColumn {
+            table: "Port_Binding",
+            column: "logical_port",
+        })?;
+        let pb_ref = |p: &str| pb_refs.get(p).copied().or_else(|| pt.index_lookup(by_lp, &[dstr(p)]));
         let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
         let mut keys: BTreeSet<(DpId, String)> = if all {
             d.multicast_groups.keys().cloned().collect()
@@ -846,15 +931,18 @@ impl Differ {
         };
         if all {
             let nb_of: UuidMap<DpId> = dp_refs.iter().map(|(n, s)| (*s, *n)).collect();
-            for (dp, name) in existing.keys() {
-                if let Some(n) = nb_of.get(dp) {
-                    keys.insert((*n, name.clone()));
+            for row in t.rows.values() {
+                if let Some(n) = uuid_of(col(ts, row, "datapath")?).and_then(|dp| nb_of.get(&dp)) {
+                    keys.insert((*n, str_of(col(ts, row, "name")?)));
                 }
             }
         }
         for (nb, name) in keys {
             let Some(dp) = dp_refs.get(&nb).copied() else { continue };
-            let rows = existing.get(&(dp, name.clone())).cloned().unwrap_or_default();
+            let rows: Vec<Uuid> = t
+                .index_lookup(by_name, &[duuids([dp]), dstr(&name)])
+                .into_iter()
+                .collect();
             match d.multicast_groups.get(&(nb, name.clone())) {
                 None => {
                     if switch_rows.contains(&dp) {
@@ -864,7 +952,7 @@ impl Differ {
                     }
                 }
                 Some(g) => {
-                    let ports = duuids(g.ports.iter().filter_map(|p| pb_refs.get(p).copied()));
+                    let ports = duuids(g.ports.iter().filter_map(|p| pb_ref(p)));
                     let cols = vec![("tunnel_key", dint(g.tunnel_key)), ("ports", ports)];
                     match rows.split_first() {
                         Some((keep, extra)) => {
@@ -1046,58 +1134,71 @@ impl Differ {
         (Datum::Set(Vec::new()), duuids([group]))
     }
 
-    /// Address_Set and Port_Group: rows by name with one set column.
+    /// Address_Set and Port_Group: rows by name with one set column,
+    /// changed with `mutate` so that a large set is not rewritten whole.
+    #[allow(clippy::too_many_arguments)]
     fn named_sets(
         &mut self,
         d: &Desired,
         dirty: &Dirty,
-        all: bool,
+        all_as: bool,
+        all_pg: bool,
         sb: &Database,
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
-        for (tname, column, desired, dirty_keys) in [
-            ("Address_Set", "addresses", &d.address_sets, &dirty.address_sets),
-            ("Port_Group", "ports", &d.port_groups, &dirty.port_groups),
+        for (tname, column, desired, dirty_keys, all) in [
+            ("Address_Set", "addresses", &d.address_sets, &dirty.address_sets, all_as),
+            ("Port_Group", "ports", &d.port_groups, &dirty.port_groups, all_pg),
         ] {
             let (ts, t) = table(sb, tname)?;
+            let by_name = index_id(ts, &["name"]).ok_or(DiffError::NoColumn {
+                table: "Address_Set",
+                column: "name",
+            })?;
+            let set_col = ts.column_id(column).ok_or(DiffError::NoColumn {
+                table: "Address_Set",
+                column: "addresses",
+            })?;
             let mut existing: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
-            if all || !dirty_keys.is_empty() {
+            let keys: BTreeSet<String> = if all {
                 for (u, row) in &t.rows {
                     existing.entry(str_of(col(ts, row, "name")?)).or_default().push(*u);
                 }
-            }
-            let keys: BTreeSet<String> = if all {
                 desired.keys().cloned().chain(existing.keys().cloned()).collect()
             } else {
+                for n in dirty_keys {
+                    if let Some(u) = t.index_lookup(by_name, &[dstr(n)]) {
+                        existing.insert(n.clone(), vec![u]);
+                    }
+                }
                 dirty_keys.clone()
             };
             for name in keys {
                 let rows = existing.get(&name).cloned().unwrap_or_default();
-                match desired.get(&name) {
-                    None => {
-                        for r in rows {
-                            tx.delete(tname, r);
+                let Some(want) = desired.get(&name) else {
+                    for r in rows {
+                        tx.delete(tname, r);
+                    }
+                    continue;
+                };
+                match rows.split_first().and_then(|(keep, extra)| Some((t.get(keep)?, extra))) {
+                    Some((row, extra)) => {
+                        let have: BTreeSet<&str> =
+                            row.field(set_col).as_set().iter().filter_map(Atom::as_str).collect();
+                        let del: Vec<Atom> = have.iter().filter(|a| !want.contains(**a)).map(|a| s(a)).collect();
+                        let ins: Vec<Atom> = want
+                            .iter()
+                            .filter(|a| !have.contains(a.as_str()))
+                            .map(|a| s(a))
+                            .collect();
+                        tx.mutate_set(tname, row.uuid, column, del, ins);
+                        for r in extra {
+                            tx.delete(tname, *r);
                         }
                     }
-                    Some(v) => {
-                        let cols = vec![(column, dstrs(v))];
-                        match rows.split_first() {
-                            Some((keep, extra)) => {
-                                if let Some(row) = t.get(keep) {
-                                    let c = changed(ts, row, cols);
-                                    tx.update(tname, *keep, &c);
-                                }
-                                for r in extra {
-                                    tx.delete(tname, *r);
-                                }
-                            }
-                            None => {
-                                let mut cols = cols;
-                                cols.push(("name", dstr(&name)));
-                                let p = tx.new_row();
-                                tx.insert(tname, p, &cols);
-                            }
-                        }
+                    None => {
+                        let p = tx.new_row();
+                        tx.insert(tname, p, &[(column, dstrs(want)), ("name", dstr(&name))]);
                     }
                 }
             }

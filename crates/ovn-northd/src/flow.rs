@@ -187,6 +187,8 @@ pub struct FlowTable {
     dirty: HashSet<Arc<Flow>>,
 }
 
+type ContributionKey = (Arc<Flow>, FlowMeta, Arc<[DpId]>);
+
 /// A unit's contribution: its flows and the datapaths they apply to.
 #[derive(Clone, Debug, Default)]
 pub struct Contribution {
@@ -243,7 +245,7 @@ impl FlowTable {
     /// only the flows that differ.
     pub fn replace(&mut self, old: &Contribution, new: &Contribution) {
         let key = |(f, m, d): &(Arc<Flow>, FlowMeta, Arc<[DpId]>)| (Arc::clone(f), m.clone(), Arc::clone(d));
-        let mut old_set: HashMap<(Arc<Flow>, FlowMeta, Arc<[DpId]>), u32> = HashMap::new();
+        let mut old_set: HashMap<ContributionKey, u32> = HashMap::new();
         for c in &old.flows {
             *old_set.entry(key(c)).or_default() += 1;
         }

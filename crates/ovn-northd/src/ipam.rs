@@ -102,10 +102,11 @@ struct SwitchIpam {
 
 impl SwitchIpam {
     fn insert_ip(&mut self, ip: u32) {
-        if let Some((start, total, _)) = self.cfg.v4 {
-            if ip >= start && u64::from(ip) < u64::from(start) + u64::from(total) {
-                self.bits[(ip - start) as usize] = true;
-            }
+        if let Some((start, total, _)) = self.cfg.v4
+            && ip >= start
+            && u64::from(ip) < u64::from(start) + u64::from(total)
+        {
+            self.bits[(ip - start) as usize] = true;
         }
     }
 
@@ -236,10 +237,10 @@ pub fn run(
                     if up.mac == Update::None {
                         macam.insert(up.cur.ea);
                     }
-                    if up.v4 == Update::None {
-                        if let Some(n) = up.cur.ipv4.first() {
-                            ipam.insert_ip(u32::from(n.addr));
-                        }
+                    if up.v4 == Update::None
+                        && let Some(n) = up.cur.ipv4.first()
+                    {
+                        ipam.insert_ip(u32::from(n.addr));
                     }
                     if up.mac == Update::None && up.v4 == Update::None && up.v6 == Update::None {
                         if let Some(d) = &p.dynamic_addresses {
@@ -281,7 +282,7 @@ pub fn run(
         if ip6 != Ipv6Addr::UNSPECIFIED {
             s.push_str(&format!(" {}", crate::addr::ipv6_string_mapped(ip6)));
         }
-        out.insert(up.port, String::from(s));
+        out.insert(up.port, s);
     }
     out
 }

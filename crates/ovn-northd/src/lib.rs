@@ -26,8 +26,8 @@
 //! - [`compile`]: the engine: units, dependencies, recomputation.
 //! - [`diff`]: desired contents against a database, as the minimal
 //!   transaction operations.
-//! - [`error`]: diagnostics (bad Northbound rows, reported, not fatal)
-//!   and diff errors.
+//! - [`error`] holds the diagnostics (bad Northbound rows: reported, not
+//!   fatal) and the diff errors.
 
 pub mod addr;
 pub mod compile;

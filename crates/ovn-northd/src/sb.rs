@@ -123,10 +123,10 @@ impl SbInput {
                 if old == new {
                     return false;
                 }
-                if let Some(o) = &old {
-                    if self.pb_by_name.get(&o.logical_port) == Some(&uuid) {
-                        self.pb_by_name.remove(&o.logical_port);
-                    }
+                if let Some(o) = &old
+                    && self.pb_by_name.get(&o.logical_port) == Some(&uuid)
+                {
+                    self.pb_by_name.remove(&o.logical_port);
                 }
                 match new {
                     Some(n) => {
@@ -255,8 +255,8 @@ pub struct Desired {
     pub datapaths: BTreeMap<DpId, DatapathBinding>,
     pub port_bindings: BTreeMap<String, PortBinding>,
     pub multicast_groups: BTreeMap<(DpId, String), MulticastGroup>,
-    pub address_sets: BTreeMap<String, Vec<String>>,
-    pub port_groups: BTreeMap<String, Vec<String>>,
+    pub address_sets: BTreeMap<String, BTreeSet<String>>,
+    pub port_groups: BTreeMap<String, BTreeSet<String>>,
     pub ip_multicast: BTreeMap<DpId, IpMulticast>,
     pub dns: BTreeMap<Uuid, DnsRecords>,
     pub meters: BTreeMap<String, Meter>,

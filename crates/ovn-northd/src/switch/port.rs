@@ -517,10 +517,10 @@ fn external_port(g: &Global, ctx: &PortCtx, p: &PortInput<'_>, sink: &mut FlowSi
 
 fn unicast_lookup(g: &Global, ctx: &PortCtx, p: &PortInput<'_>, key: &str, sink: &mut FlowSink) {
     let port = p.port;
-    if port.is_router() {
-        if let Some(peer) = p.peer {
-            router_arp_steering(ctx, peer, key, port, sink);
-        }
+    if port.is_router()
+        && let Some(peer) = p.peer
+    {
+        router_arp_steering(ctx, peer, key, port, sink);
     }
     let action = if port.is_enabled() {
         format!("outport = {key}; output;")
@@ -626,27 +626,25 @@ fn router_arp_steering(ctx: &PortCtx, peer: &PeerRouter, key: &str, port: &Logic
         );
     };
     for ip in &peer.lb_ips_v4 {
-        if let Some(a) = parse_ipv4(ip) {
-            if peer
+        if let Some(a) = parse_ipv4(ip)
+            && peer
                 .networks
                 .ipv4
                 .iter()
                 .any(|n| u32::from(a) & n.mask() == u32::from(n.network()))
-            {
-                add(ip, false);
-            }
+        {
+            add(ip, false);
         }
     }
     for ip in &peer.lb_ips_v6 {
-        if let Ok(a) = ip.parse::<Ipv6Addr>() {
-            if peer
+        if let Ok(a) = ip.parse::<Ipv6Addr>()
+            && peer
                 .networks
                 .ipv6
                 .iter()
                 .any(|n| u128::from(a) & n.mask() == u128::from(n.network()))
-            {
-                add(ip, true);
-            }
+        {
+            add(ip, true);
         }
     }
     for nat in peer.nat.iter().filter(|n| n.valid && &*n.kind != "snat") {
@@ -692,42 +690,42 @@ fn dhcp_acl_exceptions(ctx: &PortCtx, p: &PortInput<'_>, sink: &mut FlowSink) {
     }
     let has_stateful = ctx.has_stateful_acl || ctx.has_lb_vip;
     let a = if has_stateful { "ct_commit; next;" } else { "next;" };
-    if let Some(o) = p.dhcpv4 {
-        if let (Some(id), Some(mac), Some(_)) = (
+    if let Some(o) = p.dhcpv4
+        && let (Some(id), Some(mac), Some(_)) = (
             o.options.get("server_id"),
             o.options.get("server_mac"),
             o.options.get("lease_time"),
-        ) {
-            lflow!(
-                sink,
-                Stage::LsOutAcl,
-                34000,
-                format!(
-                    "outport == \"{}\" && eth.src == {mac} && ip4.src == {id} && udp && udp.src == 67 && udp.dst == 68",
-                    port.name
-                ),
-                a,
-                io = &port.name,
-                hint = o.uuid
-            );
-        }
+        )
+    {
+        lflow!(
+            sink,
+            Stage::LsOutAcl,
+            34000,
+            format!(
+                "outport == \"{}\" && eth.src == {mac} && ip4.src == {id} && udp && udp.src == 67 && udp.dst == 68",
+                port.name
+            ),
+            a,
+            io = &port.name,
+            hint = o.uuid
+        );
     }
-    if let Some(o) = p.dhcpv6 {
-        if let Some(mac) = o.options.get("server_id").filter(|m| Mac::parse(m).is_some()) {
-            let lla = crate::addr::ipv6_string_mapped(crate::addr::link_local(Mac::parse(mac).unwrap_or_default()));
-            lflow!(
-                sink,
-                Stage::LsOutAcl,
-                34000,
-                format!(
-                    "outport == \"{}\" && eth.src == {mac} && ip6.src == {lla} && udp && udp.src == 547 && udp.dst == 546",
-                    port.name
-                ),
-                a,
-                io = &port.name,
-                hint = o.uuid
-            );
-        }
+    if let Some(o) = p.dhcpv6
+        && let Some(mac) = o.options.get("server_id").filter(|m| Mac::parse(m).is_some())
+    {
+        let lla = crate::addr::ipv6_string_mapped(crate::addr::link_local(Mac::parse(mac).unwrap_or_default()));
+        lflow!(
+            sink,
+            Stage::LsOutAcl,
+            34000,
+            format!(
+                "outport == \"{}\" && eth.src == {mac} && ip6.src == {lla} && udp && udp.src == 547 && udp.dst == 546",
+                port.name
+            ),
+            a,
+            io = &port.name,
+            hint = o.uuid
+        );
     }
 }
 

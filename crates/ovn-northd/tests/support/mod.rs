@@ -618,8 +618,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
         }
         let mut ours = TableView::new();
         for (n, v) in ours_map {
-            let mut v = v.clone();
-            v.sort();
+            let v: Vec<String> = v.iter().cloned().collect();
             ours.insert(n.clone(), BTreeMap::from([(member_col.to_string(), v.join(","))]));
         }
         // Port groups are named after datapath keys; compare by key.
@@ -820,7 +819,7 @@ pub fn lflow_check(c: &Compiler) -> Vec<String> {
         );
     }
     for (n, ports) in &d.port_groups {
-        south.port_groups.insert(n.clone(), ports.clone());
+        south.port_groups.insert(n.clone(), ports.iter().cloned().collect());
     }
     for (i, (f, e)) in d.flows.iter().enumerate() {
         south.flows.push(ovn_lflow::sb::LogicalFlow {
