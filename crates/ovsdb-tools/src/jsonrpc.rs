@@ -232,6 +232,20 @@ impl Connection {
         }
     }
 
+    /// The next message other than an `echo` request, which it answers, as
+    /// a client that stays connected must.
+    pub fn recv_answering_echo(&mut self) -> Result<Message, RecvError> {
+        loop {
+            match self.recv()? {
+                Message::Request { method, params, id } if method == "echo" => {
+                    self.send(&Message::Reply { result: params, id })
+                        .map_err(RecvError::Io)?;
+                }
+                msg => return Ok(msg),
+            }
+        }
+    }
+
     /// Sends a request and waits for its reply or error, discarding
     /// anything else (`jsonrpc_transact_block`).
     pub fn transact(&mut self, method: &str, params: Json) -> Result<Message, RecvError> {

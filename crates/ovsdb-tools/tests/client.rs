@@ -115,7 +115,7 @@ fn transactions(side: Side) {
         r#"["Types", {"op": "update", "table": "Scalars", "where": [], "row": {"small": 99}}]"#,
         r#"["Types", {"op": "update", "table": "Scalars", "where": [], "row": {"fixed": "no"}}]"#,
         r#"["Types", {"op": "select", "table": "Scalars", "where": [["nope", "==", 1]]}]"#,
-        r#"["Types", {"op": "delete", "table": "Child", "where": []}]"#,
+        r#"["Types", {"op": "delete", "table": "Child", "where": [["name", "==", "kid1"]]}]"#,
         r#"["Types", {"op": "abort"}]"#,
         r#"["Nope", {"op": "select", "table": "Scalars", "where": []}]"#,
         r#"["Types"]"#,

@@ -231,15 +231,12 @@ fn monitor(
     };
     let request_id = conn
         .send_request(method, Json::Array(params))
-        .map_err(|e| fatal(format!("{server}: receive failed ({})", cli::strerror(&e))))?;
+        .map_err(|e| receive_failed(&server, &cli::strerror(&e)))?;
     loop {
         let msg = conn
-            .recv()
-            .map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
+            .recv_answering_echo()
+            .map_err(|e| receive_failed(&server, &e.text()))?;
         match msg {
-            Message::Request { method, params, id } if method == "echo" => {
-                let _ = conn.send(&Message::Reply { result: params, id });
-            }
             Message::Reply { result, id } if id.equal(&request_id) => {
                 match version {
                     Version::V1 => print_updates(ctx, &result, &monitored, true),
@@ -270,6 +267,11 @@ fn monitor(
             _ => {}
         }
     }
+}
+
+/// A broken connection ends a long-running command.
+fn receive_failed(server: &str, why: &str) -> cli::Fatal {
+    fatal(format!("{server}: receive failed ({why})"))
 }
 
 /// A table of updates: row, action, then the monitored columns.
@@ -419,15 +421,12 @@ fn lock(ctx: &mut Context, conn: &mut Connection, method: &str, name: &str) -> R
     let mut daemon = Daemon::start(&ctx.daemon, false)?;
     let id = conn
         .send_request(method, Json::Array(vec![Json::string(name)]))
-        .map_err(|e| fatal(format!("{server}: receive failed ({})", cli::strerror(&e))))?;
+        .map_err(|e| receive_failed(&server, &cli::strerror(&e)))?;
     loop {
         let msg = conn
-            .recv()
-            .map_err(|e| fatal(format!("{server}: receive failed ({})", e.text())))?;
+            .recv_answering_echo()
+            .map_err(|e| receive_failed(&server, &e.text()))?;
         match msg {
-            Message::Request { method, params, id } if method == "echo" => {
-                let _ = conn.send(&Message::Reply { result: params, id });
-            }
             Message::Reply { result, id: rid } if rid.equal(&id) => {
                 ctx.print_json(&result);
                 cli::flush();
@@ -495,10 +494,7 @@ pub(super) fn do_wait(_ctx: &mut Context, _rpc: Option<&mut Connection>, _db: &s
                 let txn_id = conn.send_request("transact", txn.clone());
                 let why = match (sdca, txn_id) {
                     (Ok(sdca), Ok(txn_id)) => loop {
-                        match conn.recv() {
-                            Ok(Message::Request { method, params, id }) if method == "echo" => {
-                                let _ = conn.send(&Message::Reply { result: params, id });
-                            }
+                        match conn.recv_answering_echo() {
                             Ok(Message::Error { error, id }) if id.equal(&sdca) => {
                                 return Err(fatal(format!(
                                     "{remote}: set_db_change_aware failed ({})",
