@@ -140,6 +140,34 @@ impl Conn {
         }
     }
 
+    /// The next update notification's `<table-updates2>` and transaction
+    /// id (`update3` only); None once the server closed the connection.
+    /// Any other message is an error.
+    pub async fn next_update(&mut self) -> Result<Option<(Json, Option<String>)>> {
+        match self.recv().await? {
+            None => Ok(None),
+            Some(Message::Notification { method, params }) => {
+                notification_updates(&method, params).map(Some)
+            }
+            Some(other) => bail!("expected an update, got {}", other.to_json()),
+        }
+    }
+
+    /// Receives the next update and applies it to `replica` (see
+    /// [`Replica::apply`]); returns its transaction id, if any.
+    pub async fn apply_next_update(
+        &mut self,
+        replica: &mut Replica,
+        touched: impl FnMut(u128, Option<u64>),
+    ) -> Result<Option<String>> {
+        let (updates, txn_id) = self
+            .next_update()
+            .await?
+            .ok_or_else(|| anyhow!("server closed a monitoring connection"))?;
+        replica.apply(&updates, touched)?;
+        Ok(txn_id)
+    }
+
     /// A request and its reply, with no notifications expected.
     pub async fn call(&mut self, method: &str, params: Json) -> Result<Json> {
         let id = self.send(method, params).await?;
@@ -165,17 +193,34 @@ impl Conn {
 /// some clients before the server has even seen the others.)
 pub async fn connect_all(path: &Path, n: usize) -> Result<Vec<Conn>> {
     let mut conns = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut conn = Conn::connect(path, CONNECT_PATIENCE).await?;
-        ids.push(conn.send("echo", json!(["accepted?"])).await?);
-        conns.push(conn);
+        conns.push(Conn::connect(path, CONNECT_PATIENCE).await?);
     }
-    for (conn, id) in conns.iter_mut().zip(ids) {
-        conn.reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
-            .await?;
-    }
+    call_each(&mut conns, "echo", |_| json!(["accepted?"])).await?;
     Ok(conns)
+}
+
+/// Sends request `params(i)` on connection `i`, all before reading any
+/// reply (as a storm of clients would), then returns the replies in order.
+pub async fn call_each(
+    conns: &mut [Conn],
+    method: &str,
+    params: impl Fn(usize) -> Json,
+) -> Result<Vec<Json>> {
+    let mut ids = Vec::with_capacity(conns.len());
+    for (i, conn) in conns.iter_mut().enumerate() {
+        ids.push(conn.send(method, params(i)).await?);
+    }
+    let mut replies = Vec::with_capacity(conns.len());
+    for (conn, id) in conns.iter_mut().zip(ids) {
+        replies.push(
+            conn.reply_to(id, &mut |m, _| {
+                bail!("notification {m} before the reply to {method}")
+            })
+            .await?,
+        );
+    }
+    Ok(replies)
 }
 
 /// Waits for every task of `set`; the first failure is the error.
@@ -340,17 +385,16 @@ pub fn fingerprint(value: &Json) -> u64 {
 /// The `<table-updates2>` an update notification carries: `update2`
 /// params are `[id, updates]`, `update3` params `[id, last-txn-id,
 /// updates]`. Returns the updates and the transaction id, if any.
-pub fn notification_updates<'a>(
-    method: &str,
-    params: &'a [Json],
-) -> Result<(&'a Json, Option<&'a str>)> {
-    match (method, params) {
-        ("update2", [_, updates]) => Ok((updates, None)),
-        ("update3", [_, txn, updates]) => Ok((updates, txn.as_str())),
-        _ => bail!(
-            "unexpected notification {method} with {} params",
-            params.len()
-        ),
+pub fn notification_updates(method: &str, params: Vec<Json>) -> Result<(Json, Option<String>)> {
+    let n = params.len();
+    let mut params = params.into_iter();
+    match (method, n) {
+        ("update2", 2) => Ok((params.nth(1).unwrap_or_default(), None)),
+        ("update3", 3) => {
+            let txn_id = params.nth(1).and_then(|t| t.as_str().map(str::to_string));
+            Ok((params.next().unwrap_or_default(), txn_id))
+        }
+        _ => bail!("unexpected notification {method} with {n} params"),
     }
 }
 
@@ -399,15 +443,15 @@ mod tests {
 
     #[test]
     fn notifications_carry_updates() {
-        let params = [json!("m"), json!("txn"), json!({"T": {}})];
+        let params = vec![json!("m"), json!("txn"), json!({"T": {}})];
         assert_eq!(
-            notification_updates("update3", &params).unwrap(),
-            (&json!({"T": {}}), Some("txn"))
+            notification_updates("update3", params.clone()).unwrap(),
+            (json!({"T": {}}), Some("txn".to_string()))
         );
         assert_eq!(
-            notification_updates("update2", &params[1..]).unwrap(),
-            (&json!({"T": {}}), None)
+            notification_updates("update2", params[1..].to_vec()).unwrap(),
+            (json!({"T": {}}), None)
         );
-        assert!(notification_updates("update", &params[1..]).is_err());
+        assert!(notification_updates("update", params[1..].to_vec()).is_err());
     }
 }

@@ -81,6 +81,24 @@ pub async fn insert_flows(
     Ok(uuids)
 }
 
+/// How many rows of `table` satisfy `conditions` (a `select` of `_uuid`).
+pub async fn count_rows(conn: &mut Conn, db: &str, table: &str, conditions: Json) -> Result<usize> {
+    let res = conn
+        .transact(
+            db,
+            vec![
+                json!({"op": "select", "table": table, "where": conditions, "columns": ["_uuid"]}),
+            ],
+        )
+        .await?;
+    Ok(res[0]["rows"].as_array().map_or(0, Vec::len))
+}
+
+/// The `actions` write number `k` puts in a flow (each write's differ).
+pub fn written_actions(k: usize) -> String {
+    format!("next; /* write {k} */")
+}
+
 /// An update of one flow's `actions`.
 pub fn set_actions(uuid: &str, actions: &str) -> Json {
     json!({"op": "update", "table": "Logical_Flow", "where": by_uuid(uuid), "row": {"actions": actions}})

@@ -168,6 +168,22 @@ impl Bench {
         Server::start(side, &self.programs, &dir, &[db], self.timeout).await
     }
 
+    /// Runs `one` on ovsdb-server, then on rovsdb-server, each as a phase
+    /// named `what`; returns their outcomes in that order.
+    pub async fn both<T, F: Future<Output = Result<T>>>(
+        &self,
+        what: &str,
+        mut one: impl FnMut(Side) -> F,
+    ) -> Result<[T; 2]> {
+        let ovs = self
+            .phase(&format!("{what} on ovsdb-server"), one(Side::Ovs))
+            .await?;
+        let rovn = self
+            .phase(&format!("{what} on rovsdb-server"), one(Side::Rovn))
+            .await?;
+        Ok([ovs, rovn])
+    }
+
     /// Runs one phase under the timeout; `what` names it in progress
     /// lines (on stderr) and errors.
     pub async fn phase<T>(&self, what: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {

@@ -2,6 +2,7 @@
 //! line per figure for machines.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -51,6 +52,29 @@ impl Figure {
             rovn,
             target: None,
         }
+    }
+
+    /// A duration, in seconds (lower is better).
+    pub fn seconds(metric: impl Into<String>, ovs: Duration, rovn: Duration) -> Figure {
+        Figure::new(
+            metric,
+            "s",
+            Better::Lower,
+            ovs.as_secs_f64(),
+            rovn.as_secs_f64(),
+        )
+    }
+
+    /// A size, in MiB (lower is better).
+    pub fn mib(metric: impl Into<String>, ovs: u64, rovn: u64) -> Figure {
+        const MIB: f64 = 1024.0 * 1024.0;
+        Figure::new(
+            metric,
+            "MiB",
+            Better::Lower,
+            ovs as f64 / MIB,
+            rovn as f64 / MIB,
+        )
     }
 
     pub fn target(mut self, target: Target) -> Figure {

@@ -5,17 +5,17 @@
 //! holds exactly those rows, each with its own match.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use anyhow::{Result, bail, ensure};
 use sandbox::db::Schema;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
-use super::MIB;
 use crate::Bench;
 use crate::client::{Conn, Replica, check_transact, inserted_uuids, txn};
 use crate::data::{SB, flow_row, insert_datapaths};
-use crate::report::{Better, Figure, Report, Target};
-use crate::servers::{Cost, Meter, Side};
+use crate::report::{Figure, Report, Target};
+use crate::servers::{Cost, Meter, Server, Side};
 
 const DATAPATHS: usize = 100;
 
@@ -27,63 +27,21 @@ struct Outcome {
 
 pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let rows = bench.count(100_000, 100);
-    let mut out = Vec::new();
-    for side in Side::BOTH {
-        out.push(
-            bench
-                .phase(
-                    &format!("bulk on {}", side.program_name()),
-                    one(bench, side, rows),
-                )
-                .await?,
-        );
-    }
-    let [ovs, rovn] = [&out[0], &out[1]];
-    let secs = |c: &Cost| c.wall.as_secs_f64();
-    let cpu = |c: &Cost| c.cpu.as_secs_f64();
+    let [ovs, rovn] = bench.both("bulk", |side| one(bench, side, rows)).await?;
+    let cpu = |metric, ovs: &Cost, rovn: &Cost| Figure::seconds(metric, ovs.cpu, rovn.cpu);
     Ok(vec![Report {
         workload: "bulk",
         setup: format!(
             "one transaction inserting {rows} Logical_Flow rows, then a new client's monitor_cond of them"
         ),
         figures: vec![
-            Figure::new(
-                "insert transaction",
-                "s",
-                Better::Lower,
-                secs(&ovs.insert),
-                secs(&rovn.insert),
-            )
-            .target(Target::Ratio(2.0)),
-            Figure::new(
-                "insert: server CPU",
-                "s",
-                Better::Lower,
-                cpu(&ovs.insert),
-                cpu(&rovn.insert),
-            ),
-            Figure::new(
-                "initial monitor reply",
-                "s",
-                Better::Lower,
-                secs(&ovs.monitor),
-                secs(&rovn.monitor),
-            )
-            .target(Target::Ratio(2.0)),
-            Figure::new(
-                "monitor reply: server CPU",
-                "s",
-                Better::Lower,
-                cpu(&ovs.monitor),
-                cpu(&rovn.monitor),
-            ),
-            Figure::new(
-                "monitor reply size",
-                "MiB",
-                Better::Lower,
-                ovs.reply_bytes as f64 / MIB,
-                rovn.reply_bytes as f64 / MIB,
-            ),
+            Figure::seconds("insert transaction", ovs.insert.wall, rovn.insert.wall)
+                .target(Target::Ratio(2.0)),
+            cpu("insert: server CPU", &ovs.insert, &rovn.insert),
+            Figure::seconds("initial monitor reply", ovs.monitor.wall, rovn.monitor.wall)
+                .target(Target::Ratio(2.0)),
+            cpu("monitor reply: server CPU", &ovs.monitor, &rovn.monitor),
+            Figure::mib("monitor reply size", ovs.reply_bytes, rovn.reply_bytes),
         ],
     }])
 }
@@ -94,13 +52,7 @@ async fn one(bench: &Bench, side: Side, rows: usize) -> Result<Outcome> {
     let dps = insert_datapaths(&mut writer, DATAPATHS).await?;
 
     let ops = (0..rows).map(|i| json!({"op": "insert", "table": "Logical_Flow", "row": flow_row(i, &dps[i % DATAPATHS])}));
-    let (id, bytes) = writer.request_bytes("transact", txn(SB, ops));
-    let meter = Meter::start(&server)?;
-    writer.send_bytes(&bytes).await?;
-    let result = writer
-        .reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
-        .await?;
-    let insert = meter.stop()?;
+    let (result, insert) = timed_call(&server, &mut writer, "transact", txn(SB, ops)).await?;
     let uuids = inserted_uuids(&check_transact(result)?)?;
     ensure!(
         uuids.len() == rows,
@@ -109,18 +61,13 @@ async fn one(bench: &Bench, side: Side, rows: usize) -> Result<Outcome> {
     );
 
     let mut reader = Conn::connect(&server.sock, bench.timeout).await?;
-    let (id, request) =
-        reader.request_bytes("monitor_cond", json!([SB, "bulk", {"Logical_Flow": [{}]}]));
-    let meter = Meter::start(&server)?;
-    let sent = std::time::Instant::now();
-    reader.send_bytes(&request).await?;
-    let reply = reader
-        .reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
-        .await?;
-    // The reply was complete at the last read; parsing it is ours.
-    let mut monitor = meter.stop()?;
-    monitor.wall = reader.last_read - sent;
-
+    let (reply, monitor) = timed_call(
+        &server,
+        &mut reader,
+        "monitor_cond",
+        json!([SB, "bulk", {"Logical_Flow": [{}]}]),
+    )
+    .await?;
     let mut replica = Replica::new("Logical_Flow", "match");
     replica.apply(&reply, |_, _| {})?;
     ensure!(
@@ -143,4 +90,24 @@ async fn one(bench: &Bench, side: Side, rows: usize) -> Result<Outcome> {
         monitor,
         reply_bytes: reader.bytes_in,
     })
+}
+
+/// One request, timed from sending (it is serialised before) until the
+/// last byte of its reply arrived: parsing the reply is the client's work.
+async fn timed_call(
+    server: &Server,
+    conn: &mut Conn,
+    method: &str,
+    params: Json,
+) -> Result<(Json, Cost)> {
+    let (id, request) = conn.request_bytes(method, params);
+    let meter = Meter::start(server)?;
+    let sent = Instant::now();
+    conn.send_bytes(&request).await?;
+    let reply = conn
+        .reply_to(id, &mut |m, _| bail!("unexpected notification {m}"))
+        .await?;
+    let mut cost = meter.stop()?;
+    cost.wall = conn.last_read - sent;
+    Ok((reply, cost))
 }

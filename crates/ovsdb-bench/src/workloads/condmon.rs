@@ -10,19 +10,18 @@
 //! never a row outside them.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Result, ensure};
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 
-use super::{MIB, WRITER_WINDOW, generator_busy};
+use super::{Arrival, WRITER_WINDOW, generator_busy, last_arrival};
 use crate::Bench;
-use crate::client::{
-    Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn, uuid_key,
-};
+use crate::client::{Conn, Replica, call_each, connect_all, fingerprint, join_all, txn, uuid_key};
 use crate::data::{
     FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread,
+    written_actions,
 };
 use crate::report::{Better, Figure, Report, Target};
 use crate::servers::{Cost, Meter, Side};
@@ -56,7 +55,7 @@ struct Outcome {
     /// Every client's `monitor_cond` answered.
     subscribe: Cost,
     cost: Cost,
-    synced: f64,
+    synced: Duration,
     bytes: u64,
 }
 
@@ -68,18 +67,7 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
         per_client: (datapaths / 100).max(1),
         commits: bench.count(1000, 10),
     };
-    let mut out = Vec::new();
-    for side in Side::BOTH {
-        out.push(
-            bench
-                .phase(
-                    &format!("condmon on {}", side.program_name()),
-                    one(bench, side, plan),
-                )
-                .await?,
-        );
-    }
-    let [ovs, rovn] = [&out[0], &out[1]];
+    let [ovs, rovn] = bench.both("condmon", |side| one(bench, side, plan)).await?;
     let per_commit = |o: &Outcome| o.cost.cpu.as_secs_f64() * 1e3 / plan.commits as f64;
     Ok(vec![Report {
         workload: "condmon",
@@ -94,49 +82,33 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             plan.commits
         ),
         figures: vec![
-            Figure::new(
+            Figure::seconds(
                 "subscribe: all initial replies",
-                "s",
-                Better::Lower,
-                ovs.subscribe.wall.as_secs_f64(),
-                rovn.subscribe.wall.as_secs_f64(),
+                ovs.subscribe.wall,
+                rovn.subscribe.wall,
             ),
-            Figure::new(
+            Figure::seconds(
                 "subscribe: server CPU",
-                "s",
-                Better::Lower,
-                ovs.subscribe.cpu.as_secs_f64(),
-                rovn.subscribe.cpu.as_secs_f64(),
+                ovs.subscribe.cpu,
+                rovn.subscribe.cpu,
             ),
             Figure::new(
                 "server CPU per commit",
                 "ms",
                 Better::Lower,
-                per_commit(ovs),
-                per_commit(rovn),
+                per_commit(&ovs),
+                per_commit(&rovn),
             )
             .target(Target::Ratio(5.0)),
-            Figure::new(
+            Figure::seconds(
                 "time until every client has its changes",
-                "s",
-                Better::Lower,
                 ovs.synced,
                 rovn.synced,
             ),
-            Figure::new(
-                "bytes received, all clients",
-                "MiB",
-                Better::Lower,
-                ovs.bytes as f64 / MIB,
-                rovn.bytes as f64 / MIB,
-            ),
+            Figure::mib("bytes received, all clients", ovs.bytes, rovn.bytes),
             generator_busy("", &ovs.cost, &rovn.cost),
         ],
     }])
-}
-
-fn actions(k: usize) -> String {
-    format!("next; /* write {k} */")
 }
 
 async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
@@ -160,41 +132,31 @@ async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
     // Subscribe everybody and check each initial copy.
     let mut conns = connect_all(&server.sock, plan.clients).await?;
     let meter = Meter::start(&server)?;
-    let mut ids = Vec::new();
-    for (c, conn) in conns.iter_mut().enumerate() {
+    let initials = call_each(&mut conns, "monitor_cond", |c| {
         let clauses: Vec<Json> = plan
             .datapaths_of(c)
             .map(|d| json!(["logical_datapath", "==", ["uuid", dps[d]]]))
             .collect();
-        ids.push(
-            conn.send(
-                "monitor_cond",
-                json!([SB, "flows", {"Logical_Flow": [{"where": clauses}]}]),
-            )
-            .await?,
-        );
-    }
-    let mut initials = Vec::new();
-    for (conn, id) in conns.iter_mut().zip(ids) {
-        initials.push(
-            conn.reply_to(id, &mut |m, _| {
-                bail!("notification {m} before the monitor reply")
-            })
-            .await?,
-        );
-    }
+        json!([SB, "flows", {"Logical_Flow": [{"where": clauses}]}])
+    })
+    .await?;
     let subscribe = meter.stop()?;
     let first = fingerprint(&json!(FIRST_ACTIONS));
     let mut tasks = Vec::new();
     for (c, (conn, initial)) in conns.into_iter().zip(initials).enumerate() {
         let mine: HashSet<usize> = plan.datapaths_of(c).collect();
-        let own: HashSet<u128> = (0..plan.rows())
+        let rows: Vec<usize> = (0..plan.rows())
             .filter(|i| mine.contains(&(i % plan.datapaths)))
-            .map(|i| keys[i])
             .collect();
-        let expect: HashMap<u128, u64> = (0..plan.rows())
-            .filter(|i| mine.contains(&(i % plan.datapaths)))
-            .filter_map(|i| Some((keys[i], fingerprint(&json!(actions(*last_write.get(&i)?))))))
+        let own: HashSet<u128> = rows.iter().map(|&i| keys[i]).collect();
+        let expect: HashMap<u128, u64> = rows
+            .iter()
+            .filter_map(|i| {
+                Some((
+                    keys[*i],
+                    fingerprint(&json!(written_actions(*last_write.get(i)?))),
+                ))
+            })
             .collect();
         let mut replica = Replica::new("Logical_Flow", "actions");
         replica.apply(&initial, |_, _| {})?;
@@ -218,14 +180,10 @@ async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
         set.spawn(async move {
             let mut strays = 0;
             while !expect.iter().all(|(k, v)| replica.rows.get(k) == Some(v)) {
-                match conn.recv().await? {
-                    Some(ovsdb::rpc::Message::Notification { method, params }) => {
-                        let (updates, _) = notification_updates(&method, &params)?;
-                        replica.apply(updates, |k, _| strays += usize::from(!own.contains(&k)))?;
-                    }
-                    Some(other) => bail!("unexpected message {}", other.to_json()),
-                    None => bail!("server closed a monitoring connection"),
-                }
+                conn.apply_next_update(&mut replica, |k, _| {
+                    strays += usize::from(!own.contains(&k))
+                })
+                .await?;
             }
             ensure!(
                 strays == 0,
@@ -237,24 +195,24 @@ async fn one(bench: &Bench, side: Side, plan: Plan) -> Result<Outcome> {
                 replica.rows.len(),
                 own.len()
             );
-            Ok((conn.last_read, conn.bytes_in))
+            Ok(Arrival::of(&conn))
         });
     }
     let commit = |c: usize| {
+        let writes = c * WRITES_PER_COMMIT..(c + 1) * WRITES_PER_COMMIT;
         txn(
             SB,
-            (c * WRITES_PER_COMMIT..(c + 1) * WRITES_PER_COMMIT)
-                .map(|k| set_actions(&uuids[spread(k, plan.rows())], &actions(k))),
+            writes.map(|k| set_actions(&uuids[spread(k, plan.rows())], &written_actions(k))),
         )
     };
     pipeline(&mut writer, (0..plan.commits).map(commit), WRITER_WINDOW).await?;
-    let done = join_all(set).await?;
+    let arrivals = join_all(set).await?;
     let cost = meter.stop()?;
-    let last = done.iter().map(|(t, _)| *t).max().unwrap_or(start);
+    let (synced, bytes) = last_arrival(start, &arrivals);
     Ok(Outcome {
         subscribe,
         cost,
-        synced: (last - start).as_secs_f64(),
-        bytes: done.iter().map(|(_, b)| b).sum(),
+        synced,
+        bytes,
     })
 }

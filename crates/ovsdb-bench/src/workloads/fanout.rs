@@ -6,23 +6,23 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Result, ensure};
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 
-use super::{MIB, WRITER_WINDOW, generator_busy};
+use super::{Arrival, WRITER_WINDOW, generator_busy, last_arrival};
 use crate::Bench;
-use crate::client::{Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn};
+use crate::client::{Conn, Replica, call_each, connect_all, fingerprint, join_all, txn};
 use crate::data::{SB, flow_row, insert_datapaths, pipeline};
-use crate::report::{Better, Figure, Report, Target};
+use crate::report::{Figure, Report, Target};
 use crate::servers::{Cost, Meter, Side};
 
 struct Outcome {
     cost: Cost,
     /// From the first commit sent until the last client had everything.
-    all_synced: f64,
+    all_synced: Duration,
     /// Received by all clients together.
     bytes: u64,
 }
@@ -30,53 +30,23 @@ struct Outcome {
 pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let clients = bench.count(500, 2);
     let txns = bench.count(1000, 10);
-    let mut out = Vec::new();
-    for side in Side::BOTH {
-        out.push(
-            bench
-                .phase(
-                    &format!("fanout on {}", side.program_name()),
-                    one(bench, side, clients, txns),
-                )
-                .await?,
-        );
-    }
-    let [ovs, rovn] = [&out[0], &out[1]];
+    let [ovs, rovn] = bench
+        .both("fanout", |side| one(bench, side, clients, txns))
+        .await?;
     Ok(vec![Report {
         workload: "fanout",
         setup: format!(
             "{clients} clients monitor Logical_Flow (same request), one writer commits {txns} inserts, {WRITER_WINDOW} in flight"
         ),
         figures: vec![
-            Figure::new(
-                "server CPU",
-                "s",
-                Better::Lower,
-                ovs.cost.cpu.as_secs_f64(),
-                rovn.cost.cpu.as_secs_f64(),
-            )
-            .target(Target::Ratio(3.0)),
-            Figure::new(
+            Figure::seconds("server CPU", ovs.cost.cpu, rovn.cost.cpu).target(Target::Ratio(3.0)),
+            Figure::seconds(
                 "time until every client has every update",
-                "s",
-                Better::Lower,
                 ovs.all_synced,
                 rovn.all_synced,
             ),
-            Figure::new(
-                "wall time incl. writer",
-                "s",
-                Better::Lower,
-                ovs.cost.wall.as_secs_f64(),
-                rovn.cost.wall.as_secs_f64(),
-            ),
-            Figure::new(
-                "bytes received, all clients",
-                "MiB",
-                Better::Lower,
-                ovs.bytes as f64 / MIB,
-                rovn.bytes as f64 / MIB,
-            ),
+            Figure::seconds("wall time incl. writer", ovs.cost.wall, rovn.cost.wall),
+            Figure::mib("bytes received, all clients", ovs.bytes, rovn.bytes),
             generator_busy("", &ovs.cost, &rovn.cost),
         ],
     }])
@@ -90,23 +60,17 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
     let dp = insert_datapaths(&mut writer, 1).await?.remove(0);
 
     let mut conns = connect_all(&server.sock, clients).await?;
-    let request = json!([SB, "fanout", {"Logical_Flow": [{}]}]);
-    let mut ids = Vec::new();
-    for conn in &mut conns {
-        ids.push(conn.send("monitor_cond", request.clone()).await?);
-    }
-    for (conn, id) in conns.iter_mut().zip(ids) {
-        let initial = conn
-            .reply_to(id, &mut |m, _| {
-                bail!("notification {m} before the monitor reply")
-            })
-            .await?;
-        ensure!(
-            initial
-                .get("Logical_Flow")
-                .is_none_or(|t| t.as_object().is_some_and(|t| t.is_empty())),
-            "initial reply not empty: {initial}"
-        );
+    for initial in call_each(
+        &mut conns,
+        "monitor_cond",
+        |_| json!([SB, "fanout", {"Logical_Flow": [{}]}]),
+    )
+    .await?
+    {
+        let empty = initial
+            .get("Logical_Flow")
+            .is_none_or(|t| t.as_object().is_some_and(|t| t.is_empty()));
+        ensure!(empty, "initial reply not empty: {initial}");
     }
 
     let rows: Vec<Json> = (0..txns).map(|i| flow_row(i, &dp)).collect();
@@ -120,14 +84,7 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
         set.spawn(async move {
             let mut replica = Replica::new("Logical_Flow", "match");
             while replica.rows.len() < expected.len() {
-                match conn.recv().await? {
-                    Some(ovsdb::rpc::Message::Notification { method, params }) => {
-                        let (updates, _) = notification_updates(&method, &params)?;
-                        replica.apply(updates, |_, _| {})?;
-                    }
-                    Some(other) => bail!("unexpected message {}", other.to_json()),
-                    None => bail!("server closed a monitoring connection"),
-                }
+                conn.apply_next_update(&mut replica, |_, _| {}).await?;
             }
             let seen: HashSet<u64> = replica.rows.values().copied().collect();
             ensure!(
@@ -137,7 +94,7 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
                 seen.len(),
                 expected.len()
             );
-            Ok((conn.last_read, conn.bytes_in))
+            Ok(Arrival::of(&conn))
         });
     }
     let insert = |row: Json| {
@@ -147,12 +104,12 @@ async fn one(bench: &Bench, side: Side, clients: usize, txns: usize) -> Result<O
         )
     };
     pipeline(&mut writer, rows.into_iter().map(insert), WRITER_WINDOW).await?;
-    let done = join_all(set).await?;
+    let arrivals = join_all(set).await?;
     let cost = meter.stop()?;
-    let last = done.iter().map(|(t, _)| *t).max().unwrap_or(start);
+    let (all_synced, bytes) = last_arrival(start, &arrivals);
     Ok(Outcome {
         cost,
-        all_synced: (last - start).as_secs_f64(),
-        bytes: done.iter().map(|(_, b)| b).sum(),
+        all_synced,
+        bytes,
     })
 }

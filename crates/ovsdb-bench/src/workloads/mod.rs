@@ -9,6 +9,9 @@ pub mod reconnect;
 pub mod startup;
 pub mod txn;
 
+use std::time::{Duration, Instant};
+
+use crate::client::Conn;
 use crate::report::{Better, Figure};
 use crate::servers::Cost;
 
@@ -16,7 +19,31 @@ use crate::servers::Cost;
 /// reconnect): enough for both servers to batch, as under real load.
 pub const WRITER_WINDOW: usize = 16;
 
-pub const MIB: f64 = 1024.0 * 1024.0;
+/// When one client had everything it waited for, and the bytes it had
+/// received by then.
+pub struct Arrival {
+    pub at: Instant,
+    pub bytes: u64,
+}
+
+impl Arrival {
+    pub fn of(conn: &Conn) -> Arrival {
+        Arrival {
+            at: conn.last_read,
+            bytes: conn.bytes_in,
+        }
+    }
+}
+
+/// How long after `start` the last client had everything, and the bytes
+/// all of them received.
+pub fn last_arrival(start: Instant, arrivals: &[Arrival]) -> (Duration, u64) {
+    let last = arrivals.iter().map(|a| a.at).max().unwrap_or(start);
+    (
+        last.saturating_duration_since(start),
+        arrivals.iter().map(|a| a.bytes).sum(),
+    )
+}
 
 /// How busy the load generator was during a phase (its CPU time over wall
 /// time): near 1 on one thread means it, not the server, set the pace.

@@ -16,22 +16,21 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
-use ovsdb::rpc::Message;
 use sandbox::db::Schema;
 use serde_json::{Value as Json, json};
 use tokio::sync::{mpsc, watch};
 
-use super::{MIB, WRITER_WINDOW, generator_busy};
+use super::{Arrival, WRITER_WINDOW, generator_busy, last_arrival};
 use crate::Bench;
 use crate::client::{
-    CONNECT_PATIENCE, Conn, Replica, connect_all, fingerprint, join_all, notification_updates, txn,
-    uuid_key,
+    CONNECT_PATIENCE, Conn, Replica, connect_all, fingerprint, join_all, txn, uuid_key,
 };
 use crate::data::{
     FIRST_ACTIONS, SB, insert_datapaths, insert_flows, pipeline, set_actions, spread,
+    written_actions,
 };
 use crate::report::{Better, Figure, Report, Target};
 use crate::servers::{Cost, Meter, Side};
@@ -49,7 +48,12 @@ impl Expect {
     /// After writes `0..n` of the plan over `rows` (uuid keys).
     fn after(rows: &[u128], n: usize) -> Expect {
         let written = (0..n)
-            .map(|k| (rows[spread(k, rows.len())], fingerprint(&json!(actions(k)))))
+            .map(|k| {
+                (
+                    rows[spread(k, rows.len())],
+                    fingerprint(&json!(written_actions(k))),
+                )
+            })
             .collect();
         Expect {
             rows: rows.len(),
@@ -82,20 +86,15 @@ impl Expect {
     }
 }
 
-fn actions(k: usize) -> String {
-    format!("next; /* write {k} */")
-}
-
-/// One client's resync.
+/// One client's resync, and whether the server resumed from its last id.
 struct Resync {
-    bytes: u64,
-    done: Instant,
+    arrival: Arrival,
     found: bool,
 }
 
 struct Outcome {
     resync: Cost,
-    synced: f64,
+    synced: Duration,
     resync_bytes: u64,
     full_bytes: u64,
     found: usize,
@@ -106,19 +105,11 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let rows = bench.count(5_000, 100);
     let before = bench.count(100, 5);
     let during = bench.count(10, 2);
-    let mut out = Vec::new();
-    for side in Side::BOTH {
-        out.push(
-            bench
-                .phase(
-                    &format!("reconnect on {}", side.program_name()),
-                    one(bench, side, clients, rows, before, during),
-                )
-                .await?,
-        );
-    }
-    let [ovs, rovn] = [&out[0], &out[1]];
-    let mib = |b: u64| b as f64 / MIB;
+    let [ovs, rovn] = bench
+        .both("reconnect", |side| {
+            one(bench, side, clients, rows, before, during)
+        })
+        .await?;
     let saving = |o: &Outcome| o.full_bytes as f64 / o.resync_bytes as f64;
     Ok(vec![Report {
         workload: "reconnect",
@@ -128,42 +119,26 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
             ovs.found, rovn.found
         ),
         figures: vec![
-            Figure::new(
+            Figure::mib(
                 "resync: bytes received, all clients",
-                "MiB",
-                Better::Lower,
-                mib(ovs.resync_bytes),
-                mib(rovn.resync_bytes),
+                ovs.resync_bytes,
+                rovn.resync_bytes,
             ),
-            Figure::new(
+            Figure::mib(
                 "full resend, all clients (reference)",
-                "MiB",
-                Better::Lower,
-                mib(ovs.full_bytes),
-                mib(rovn.full_bytes),
+                ovs.full_bytes,
+                rovn.full_bytes,
             ),
             Figure::new(
                 "full resend ÷ resync bytes",
                 "x",
                 Better::Higher,
-                saving(ovs),
-                saving(rovn),
+                saving(&ovs),
+                saving(&rovn),
             )
             .target(Target::RovnAtLeast(20.0)),
-            Figure::new(
-                "time until all clients in sync",
-                "s",
-                Better::Lower,
-                ovs.synced,
-                rovn.synced,
-            ),
-            Figure::new(
-                "resync: server CPU",
-                "s",
-                Better::Lower,
-                ovs.resync.cpu.as_secs_f64(),
-                rovn.resync.cpu.as_secs_f64(),
-            ),
+            Figure::seconds("time until all clients in sync", ovs.synced, rovn.synced),
+            Figure::seconds("resync: server CPU", ovs.resync.cpu, rovn.resync.cpu),
             generator_busy("resync: ", &ovs.resync, &rovn.resync),
         ],
     }])
@@ -187,7 +162,12 @@ async fn one(
         .iter()
         .map(|u| uuid_key(u))
         .collect::<Result<Vec<_>>>()?;
-    let write = |k: usize| txn(SB, [set_actions(&uuids[spread(k, rows)], &actions(k))]);
+    let write = |k: usize| {
+        txn(
+            SB,
+            [set_actions(&uuids[spread(k, rows)], &written_actions(k))],
+        )
+    };
 
     // Everybody follows the table and sees the first writes.
     let (synced_tx, mut synced_rx) = mpsc::channel(clients);
@@ -224,28 +204,28 @@ async fn one(
 
     let meter = Meter::start(&server)?;
     let start = Instant::now();
+    let last = Arc::new(Expect::after(&keys, before + during));
     go_tx
-        .send(Some(Arc::new(Expect::after(&keys, before + during))))
+        .send(Some(Arc::clone(&last)))
         .map_err(|_| anyhow!("every client has gone"))?;
     let done = join_all(set).await?;
     let resync = meter.stop()?;
-    let last = done.iter().map(|r| r.done).max().unwrap_or(start);
+    let found = done.iter().filter(|r| r.found).count();
+    let arrivals: Vec<Arrival> = done.into_iter().map(|r| r.arrival).collect();
+    let (synced, resync_bytes) = last_arrival(start, &arrivals);
 
     // For reference: what a client that knows nothing receives.
     let mut fresh = Conn::connect(&server.sock, bench.timeout).await?;
-    let reply = fresh.call("monitor_cond_since", request(ZERO)).await?;
     let mut replica = Replica::new("Logical_Flow", "actions");
-    replica.apply(&reply[2], |_, _| {})?;
-    Expect::after(&keys, before + during)
-        .check(&replica)
-        .context("a fresh client's full copy")?;
+    subscribe(&mut fresh, &mut replica, &mut ZERO.to_string()).await?;
+    last.check(&replica).context("a fresh client's full copy")?;
 
     Ok(Outcome {
         resync,
-        synced: (last - start).as_secs_f64(),
-        resync_bytes: done.iter().map(|r| r.bytes).sum(),
+        synced,
+        resync_bytes,
         full_bytes: fresh.bytes_in * clients as u64,
-        found: done.iter().filter(|r| r.found).count(),
+        found,
     })
 }
 
@@ -271,8 +251,9 @@ async fn follow(
         .send(())
         .await
         .map_err(|_| anyhow!("the benchmark has gone"))?;
-    while let Some(msg) = conn.recv().await? {
-        apply_notification(msg, &mut replica, &mut last)?;
+    while let Some((updates, txn_id)) = conn.next_update().await? {
+        replica.apply(&updates, |_, _| {})?;
+        last = txn_id.unwrap_or(last);
     }
 
     let expect = go
@@ -286,8 +267,7 @@ async fn follow(
     catch_up(&mut conn, &mut replica, &mut last, &expect).await?;
     expect.check(&replica)?;
     Ok(Resync {
-        bytes: conn.bytes_in,
-        done: conn.last_read,
+        arrival: Arrival::of(&conn),
         found,
     })
 }
@@ -326,23 +306,9 @@ async fn catch_up(
     expect: &Expect,
 ) -> Result<()> {
     while !expect.met_by(replica) {
-        let msg = conn
-            .recv()
-            .await?
-            .ok_or_else(|| anyhow!("server closed the connection before the client was in sync"))?;
-        apply_notification(msg, replica, last)?;
-    }
-    Ok(())
-}
-
-fn apply_notification(msg: Message, replica: &mut Replica, last: &mut String) -> Result<()> {
-    let Message::Notification { method, params } = msg else {
-        bail!("unexpected message {}", msg.to_json())
-    };
-    let (updates, txn_id) = notification_updates(&method, &params)?;
-    replica.apply(updates, |_, _| {})?;
-    if let Some(id) = txn_id {
-        *last = id.to_string();
+        if let Some(txn_id) = conn.apply_next_update(replica, |_, _| {}).await? {
+            *last = txn_id;
+        }
     }
     Ok(())
 }

@@ -19,11 +19,10 @@ use anyhow::{Context as _, Result, bail, ensure};
 use sandbox::db::Schema;
 use serde_json::json;
 
-use super::MIB;
 use crate::Bench;
 use crate::client::Conn;
-use crate::data::{SB, flows_in_table, insert_datapaths, insert_flows};
-use crate::report::{Better, Figure, Report, Target};
+use crate::data::{SB, count_rows, flows_in_table, insert_datapaths, insert_flows};
+use crate::report::{Figure, Report, Target};
 use crate::servers::{Cost, Meter, Server, Side};
 
 /// Rows per transaction when generating the file.
@@ -46,24 +45,12 @@ pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Repor
         .phase("writing the start-up database", generate(bench, rows, dps))
         .await?;
     let size = std::fs::metadata(&source)?.len();
-    let mut out = Vec::new();
-    for side in Side::BOTH {
-        out.push(
-            bench
-                .phase(
-                    &format!("startup on {}", side.program_name()),
-                    one(bench, side, &source, rows, dps),
-                )
-                .await?,
-        );
-    }
-    let [ovs, rovn] = [&out[0], &out[1]];
-    let secs = |c: &Cost| c.wall.as_secs_f64();
-    let cpu = |c: &Cost| c.cpu.as_secs_f64();
-    let mib = |b: u64| b as f64 / MIB;
+    let [ovs, rovn] = bench
+        .both("startup", |side| one(bench, side, &source, rows, dps))
+        .await?;
     let what = format!(
-        "{rows} Logical_Flow rows and {dps} datapaths, {:.0} MiB file",
-        mib(size)
+        "{rows} Logical_Flow rows and {dps} datapaths, {} MiB file",
+        size >> 20
     );
     let mut reports = Vec::new();
     if startup {
@@ -71,42 +58,24 @@ pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Repor
             workload: "startup",
             setup: what.clone(),
             figures: vec![
-                Figure::new(
+                Figure::seconds(
                     "start until list_dbs and a select answer",
-                    "s",
-                    Better::Lower,
-                    secs(&ovs.startup),
-                    secs(&rovn.startup),
+                    ovs.startup.wall,
+                    rovn.startup.wall,
                 )
                 .target(Target::Ratio(3.0)),
-                Figure::new(
-                    "start-up: server CPU",
-                    "s",
-                    Better::Lower,
-                    cpu(&ovs.startup),
-                    cpu(&rovn.startup),
-                ),
-                Figure::new(
+                Figure::seconds("start-up: server CPU", ovs.startup.cpu, rovn.startup.cpu),
+                Figure::seconds(
                     "compaction (ovsdb-server/compact)",
-                    "s",
-                    Better::Lower,
-                    secs(&ovs.compaction),
-                    secs(&rovn.compaction),
+                    ovs.compaction.wall,
+                    rovn.compaction.wall,
                 ),
-                Figure::new(
+                Figure::seconds(
                     "compaction: server CPU",
-                    "s",
-                    Better::Lower,
-                    cpu(&ovs.compaction),
-                    cpu(&rovn.compaction),
+                    ovs.compaction.cpu,
+                    rovn.compaction.cpu,
                 ),
-                Figure::new(
-                    "compacted file",
-                    "MiB",
-                    Better::Lower,
-                    mib(ovs.compacted_size),
-                    mib(rovn.compacted_size),
-                ),
+                Figure::mib("compacted file", ovs.compacted_size, rovn.compacted_size),
             ],
         });
     }
@@ -115,21 +84,9 @@ pub async fn run(bench: &Bench, startup: bool, memory: bool) -> Result<Vec<Repor
             workload: "memory",
             setup: what,
             figures: vec![
-                Figure::new(
-                    "peak RSS (VmHWM) once loaded",
-                    "MiB",
-                    Better::Lower,
-                    mib(ovs.peak_rss),
-                    mib(rovn.peak_rss),
-                )
-                .target(Target::Ratio(2.0)),
-                Figure::new(
-                    "RSS once loaded",
-                    "MiB",
-                    Better::Lower,
-                    mib(ovs.rss),
-                    mib(rovn.rss),
-                ),
+                Figure::mib("peak RSS (VmHWM) once loaded", ovs.peak_rss, rovn.peak_rss)
+                    .target(Target::Ratio(2.0)),
+                Figure::mib("RSS once loaded", ovs.rss, rovn.rss),
             ],
         });
     }
@@ -166,14 +123,13 @@ async fn one(bench: &Bench, side: Side, source: &Path, rows: usize, dps: usize) 
     let start = Instant::now();
     let mut server = Server::spawn(side, &bench.programs, &dir, std::slice::from_ref(&db))?;
     let mut conn = server.wait_ready(bench.timeout).await?;
-    let datapaths = conn.transact(SB, vec![json!({"op": "select", "table": "Datapath_Binding", "where": [], "columns": ["_uuid"]})]).await?;
+    let n = count_rows(&mut conn, SB, "Datapath_Binding", json!([])).await?;
     let startup = Cost {
         wall: start.elapsed(),
         cpu: server.cpu()?,
         client_cpu: Duration::ZERO,
     };
     let (peak_rss, rss) = (server.peak_rss()?, server.rss()?);
-    let n = datapaths[0]["rows"].as_array().map_or(0, Vec::len);
     ensure!(n == dps, "{n} datapaths after start-up, expected {dps}");
     check_flows(&mut conn, rows)
         .await
@@ -211,10 +167,13 @@ async fn one(bench: &Bench, side: Side, source: &Path, rows: usize, dps: usize) 
 
 /// Counts the flows of [`PROBE_TABLE`].
 async fn check_flows(conn: &mut Conn, rows: usize) -> Result<()> {
-    let res = conn
-        .transact(SB, vec![json!({"op": "select", "table": "Logical_Flow", "where": [["table_id", "==", PROBE_TABLE]], "columns": ["_uuid"]})])
-        .await?;
-    let n = res[0]["rows"].as_array().map_or(0, Vec::len);
+    let n = count_rows(
+        conn,
+        SB,
+        "Logical_Flow",
+        json!([["table_id", "==", PROBE_TABLE]]),
+    )
+    .await?;
     let want = flows_in_table(rows, PROBE_TABLE);
     ensure!(
         n == want,

@@ -22,7 +22,7 @@ use serde_json::{Value as Json, json};
 use super::generator_busy;
 use crate::Bench;
 use crate::client::{Conn, check_transact, connect_all, inserted_uuids, join_all, request, txn};
-use crate::data::{NB, SB, by_uuid, check_counts, insert_datapaths};
+use crate::data::{NB, SB, by_uuid, check_counts, count_rows, insert_datapaths};
 use crate::report::{Better, Figure, Report, Target};
 use crate::servers::{Cost, Meter, Server, Side};
 
@@ -34,30 +34,16 @@ const SWITCHES: usize = 100;
 
 pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
     let n = bench.count(20_000, 2 * CLIENTS);
-    let mut sb = Vec::new();
-    let mut nb = Vec::new();
-    for side in Side::BOTH {
-        sb.push(
-            bench
-                .phase(
-                    &format!("txn (Southbound) on {}", side.program_name()),
-                    southbound(bench, side, n),
-                )
-                .await?,
-        );
-        nb.push(
-            bench
-                .phase(
-                    &format!("txn (Northbound) on {}", side.program_name()),
-                    northbound(bench, side, n),
-                )
-                .await?,
-        );
-    }
+    let sb = bench
+        .both("txn (Southbound)", |side| southbound(bench, side, n))
+        .await?;
+    let nb = bench
+        .both("txn (Northbound)", |side| northbound(bench, side, n))
+        .await?;
     let mut figures = Vec::new();
-    for (label, costs) in [
-        ("SB Port_Binding.chassis", &sb),
-        ("NB Logical_Switch_Port insert", &nb),
+    for (label, [ovs, rovn]) in [
+        ("SB Port_Binding.chassis", sb),
+        ("NB Logical_Switch_Port insert", nb),
     ] {
         let rate = |c: &Cost| n as f64 / c.wall.as_secs_f64();
         let cpu_per_txn = |c: &Cost| c.cpu.as_secs_f64() * 1e6 / n as f64;
@@ -66,8 +52,8 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
                 format!("{label}: throughput"),
                 "txn/s",
                 Better::Higher,
-                rate(&costs[0]),
-                rate(&costs[1]),
+                rate(&ovs),
+                rate(&rovn),
             )
             .target(Target::Ratio(3.0)),
         );
@@ -76,12 +62,12 @@ pub async fn run(bench: &Bench) -> Result<Vec<Report>> {
                 format!("{label}: server CPU/txn"),
                 "µs",
                 Better::Lower,
-                cpu_per_txn(&costs[0]),
-                cpu_per_txn(&costs[1]),
+                cpu_per_txn(&ovs),
+                cpu_per_txn(&rovn),
             )
             .target(Target::Ratio(3.0)),
         );
-        figures.push(generator_busy(&format!("{label}: "), &costs[0], &costs[1]));
+        figures.push(generator_busy(&format!("{label}: "), &ovs, &rovn));
     }
     Ok(vec![Report {
         workload: "txn",
@@ -235,10 +221,11 @@ async fn northbound(bench: &Bench, side: Side, n: usize) -> Result<Cost> {
     let cost = closed_loop(&server, n, make).await?;
 
     // Every port was kept: referenced by its switch, not collected.
-    let ports = conn.transact(NB, vec![json!({"op": "select", "table": "Logical_Switch_Port", "where": [], "columns": ["name"]})]).await?;
-    let count = ports[0]["rows"].as_array().map_or(0, Vec::len);
+    let count = count_rows(&mut conn, NB, "Logical_Switch_Port", json!([])).await?;
     ensure!(count == n, "{count} Logical_Switch_Port rows, expected {n}");
-    let switches = conn.transact(NB, vec![json!({"op": "select", "table": "Logical_Switch", "where": [], "columns": ["ports"]})]).await?;
+    let switches = conn
+        .transact(NB, vec![json!({"op": "select", "table": "Logical_Switch", "where": [], "columns": ["ports"]})])
+        .await?;
     let referenced: usize = switches[0]["rows"]
         .as_array()
         .into_iter()
