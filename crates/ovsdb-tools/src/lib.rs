@@ -13,7 +13,9 @@
 //! - [`dbfile`]: database file records read and written as Open vSwitch
 //!   does (for `show-log` and messages about damaged files).
 //! - [`client`]: the `rovsdb-client` commands; [`tool`]: `rovsdb-tool`'s.
+//! - [`cksum`]: the checksum a schema states, computed.
 
+pub mod cksum;
 pub mod cli;
 pub mod data;
 pub mod ovs_json;

@@ -123,6 +123,12 @@ const COMMANDS: &[Command] = &[
         handler: do_show_log,
     },
     Command {
+        name: "calculate-schema-cksum",
+        min_args: 0,
+        max_args: 1,
+        handler: do_calculate_schema_cksum,
+    },
+    Command {
         name: "compare-versions",
         min_args: 3,
         max_args: 3,
@@ -504,6 +510,15 @@ fn do_schema_cksum(_ctx: &Context, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Not in ovsdb-tool: the checksum a schema file should state, as Open
+/// vSwitch's build computes it (`build-aux/calculate-schema-cksum`).
+fn do_calculate_schema_cksum(_ctx: &Context, args: &[String]) -> Result<()> {
+    let path = arg_or(args, 1, default_schema);
+    let text = std::fs::read(&path).map_err(|e| fatal(format!("{path}: read failed ({})", cli::strerror(&e))))?;
+    puts(&crate::cksum::schema_cksum(&text));
+    Ok(())
+}
+
 fn do_query(_ctx: &Context, args: &[String]) -> Result<()> {
     transact(args, false)
 }
@@ -704,6 +719,7 @@ usage: {p} [OPTIONS] COMMAND [ARG...]
   db-name|db-version|db-cksum [DB]        DB's schema name, version, checksum
   db-is-clustered|db-is-standalone DB     exit status 0 if so, 2 if not
   schema-name|schema-version|schema-cksum [SCHEMA]
+  calculate-schema-cksum [SCHEMA]   the checksum SCHEMA should state
   compare-versions A OP B       exit status 0 if version A OP B holds, else 2
   query [DB] TRANSACTION        run TRANSACTION on DB without saving it
   transact [DB] TRANSACTION     run TRANSACTION on DB and save its changes

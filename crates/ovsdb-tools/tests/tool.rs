@@ -166,6 +166,23 @@ fn schema_and_file_reports() {
     }
 }
 
+/// The checksums the installed Open vSwitch and OVN schemas state are the
+/// ones rovsdb-tool computes.
+#[test]
+fn schema_checksums() {
+    let env = Env::new();
+    for file in [
+        "/usr/share/openvswitch/vswitch.ovsschema",
+        "/usr/share/ovn/ovn-nb.ovsschema",
+        "/usr/share/ovn/ovn-sb.ovsschema",
+    ] {
+        let stated = env.run(Side::C, "ovsdb-tool", &["schema-cksum", file]);
+        let computed = env.run(Side::Rust, "ovsdb-tool", &["calculate-schema-cksum", file]);
+        assert_eq!((stated.status, computed.status), (0, 0), "{file}");
+        assert_eq!(stated.stdout, computed.stdout, "{file}");
+    }
+}
+
 #[test]
 fn transactions_on_files() {
     let env = Env::new();
