@@ -93,6 +93,9 @@ pub struct Dirty {
 #[derive(Default)]
 struct Touched {
     all: bool,
+    /// `NB_Global` or chassis changed: recompute the global settings, and
+    /// everything if they differ.
+    global: bool,
     ls_info: BTreeSet<Uuid>,
     dp_units: BTreeSet<Uuid>,
     ls_acls: BTreeSet<Uuid>,
@@ -363,7 +366,7 @@ impl Compiler {
 
     fn on_nb_update(&mut self, u: RowUpdate, t: &mut Touched) {
         match u {
-            RowUpdate::NbGlobal(..) => t.all = true,
+            RowUpdate::NbGlobal(..) => t.global = true,
             RowUpdate::LogicalSwitch(old, new) => {
                 let uuid = old.as_ref().or(new.as_ref()).map(|l| l.uuid).unwrap_or_default();
                 let empty = BTreeSet::new();
@@ -596,7 +599,15 @@ impl Compiler {
     fn on_sb_update(&mut self, c: SbChange, old_name: Option<String>, t: &mut Touched) {
         match c.table {
             SbTable::Chassis | SbTable::Encap => {
-                t.all = true;
+                // Features and VXLAN mode are global; names matter to ports
+                // that request a chassis.
+                t.global = true;
+                for (u, p) in self.nb.logical_switch_ports.iter() {
+                    if p.options.contains_key("requested-chassis") || p.ha_chassis_group.is_some() {
+                        t.ports.insert(*u);
+                    }
+                }
+                t.ha = true;
             }
             SbTable::PortBinding => {
                 let new_name = self.sb.port_bindings.get(&c.uuid).map(|p| p.logical_port.clone());

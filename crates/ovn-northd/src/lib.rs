@@ -26,15 +26,19 @@
 //! - [`compile`]: the engine: units, dependencies, recomputation.
 //! - [`diff`]: desired contents against a database, as the minimal
 //!   transaction operations.
+//! - [`mirror`]: a database kept in step with an `ovsdb-client` replica;
+//!   [`cfg`]: the `nb_cfg`/`sb_cfg`/`hv_cfg` sequence numbers.
 //! - [`error`] holds the diagnostics (bad Northbound rows: reported, not
 //!   fatal) and the diff errors.
 
 pub mod addr;
+pub mod cfg;
 pub mod compile;
 pub mod diff;
 pub mod error;
 pub mod flow;
 pub mod ipam;
+pub mod mirror;
 pub mod nb;
 pub mod sb;
 pub mod stage;

@@ -1,0 +1,202 @@
+//! `rovn-northd` against Debian's ovsdb-server: `ovn-nbctl --wait=sb`
+//! returns (nb_cfg reaches sb_cfg), the Southbound it writes equals what
+//! Debian's ovn-northd writes for the same Northbound, control commands
+//! answer as ovn-northd's do, and two instances share the work through
+//! the `ovn_northd` lock (one active, one standby, fail-over when the
+//! active one dies).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sandbox::db::{self, Schema};
+use sandbox::process::{DaemonSpec, Registry, Unixctl};
+use sandbox::tool;
+use support::{TIMEOUT, canon_actions, canon_match, sb_flows};
+
+/// Database servers (Debian's), and rovn-northd instances.
+struct Central {
+    registry: Registry,
+    dir: tempfile::TempDir,
+}
+
+impl Central {
+    fn start() -> Central {
+        let dir = tempfile::Builder::new()
+            .prefix("rnorthd-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let mut registry = Registry::default();
+        let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
+        for (name, schema) in [("nb", Schema::Northbound), ("sb", Schema::Southbound)] {
+            let d = dir.path().join(name);
+            let file = db::create(&d, schema, TIMEOUT).expect("create database");
+            db::start_server(&mut registry, name, &server, &d, &[file], TIMEOUT).expect("start ovsdb-server");
+        }
+        Central { registry, dir }
+    }
+
+    fn remote(&self, name: &str) -> String {
+        format!("unix:{}", db::socket(&self.dir.path().join(name)).display())
+    }
+
+    fn northd(&mut self, name: &str) -> PathBuf {
+        let spec = DaemonSpec {
+            name: name.into(),
+            program: PathBuf::from(env!("CARGO_BIN_EXE_rovn-northd")),
+            dir: self.dir.path().join(name),
+            stem: "ovn-northd".into(),
+            args: vec![
+                format!("--ovnnb-db={}", self.remote("nb")).into(),
+                format!("--ovnsb-db={}", self.remote("sb")).into(),
+            ],
+            unixctl: Unixctl::Explicit,
+        };
+        let d = self.registry.start(spec).expect("start rovn-northd");
+        d.ctl()
+    }
+
+    fn nbctl(&self, args: &[&str]) -> String {
+        tool::ctl("ovn-nbctl", &self.remote("nb"), args, TIMEOUT)
+            .unwrap_or_else(|e| panic!("ovn-nbctl {args:?}: {e:#}"))
+    }
+
+    fn sb_db(&self) -> ovsdb::db::Database {
+        let f = self.dir.path().join("sb").join("ovn-sb.db");
+        ovsdb_storage::log::Log::open(f, ovsdb_storage::log::OpenMode::ReadOnly)
+            .expect("read sb")
+            .db
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name).join("ovn-northd.log")).unwrap_or_default()
+    }
+}
+
+fn appctl(ctl: &Path, args: &[&str]) -> String {
+    tool::appctl(ctl, args, TIMEOUT).unwrap_or_else(|e| panic!("ovs-appctl {args:?}: {e:#}"))
+}
+
+fn wait_status(ctl: &Path, want: &str) {
+    let start = Instant::now();
+    loop {
+        let s = tool::appctl(ctl, &["status"], TIMEOUT).unwrap_or_default();
+        if s.trim() == format!("Status: {want}") {
+            return;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "{} did not become {want} (status {s:?})",
+            ctl.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const SCRIPT: &[&str] = &[
+    "ls-add|sw0",
+    "lsp-add|sw0|p1",
+    "lsp-set-addresses|p1|50:54:00:00:00:01 10.0.0.11 fd00::11",
+    "lsp-add|sw0|p2",
+    "lsp-set-addresses|p2|50:54:00:00:00:02 10.0.0.12|unknown",
+    "ls-add|sw1",
+    "lsp-add|sw1|q1",
+    "lsp-set-addresses|q1|50:54:00:00:01:01 20.0.0.11",
+    "pg-add|pg1|p1|q1",
+    "create|Address_Set|name=as1|addresses=\"10.0.0.0/24\"",
+    "--type=port-group|acl-add|pg1|to-lport|1000|outport == @pg1 && ip4.src == $as1|allow-related",
+    "acl-add|sw1|from-lport|900|udp|drop",
+];
+
+fn run_script(nbctl: impl Fn(&[&str]) -> String) {
+    for l in SCRIPT {
+        let args: Vec<&str> = l.split('|').collect();
+        nbctl(&args);
+    }
+}
+
+#[test]
+fn writes_what_debian_writes() {
+    let mut ours = Central::start();
+    let ctl = ours.northd("northd");
+    run_script(|a| ours.nbctl(a));
+    // nb_cfg goes round: sb_cfg follows, so --wait=sb returns.
+    ours.nbctl(&["--wait=sb", "sync"]);
+    wait_status(&ctl, "active");
+
+    let debian = support::Debian::start();
+    debian.script(SCRIPT);
+    debian.sync();
+
+    let theirs = sb_flows(&debian.sb_db());
+    let mine = sb_flows(&ours.sb_db());
+    let missing: Vec<String> = theirs
+        .keys()
+        .filter(|k| !mine.contains_key(*k))
+        .map(|k| k.to_string())
+        .collect();
+    let extra: Vec<String> = mine
+        .keys()
+        .filter(|k| !theirs.contains_key(*k))
+        .map(|k| k.to_string())
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing:\n{}\nextra:\n{}",
+        missing.join("\n"),
+        extra.join("\n")
+    );
+    assert!(theirs.len() > 150, "{} flows", theirs.len());
+
+    // An incremental change reaches the Southbound too.
+    ours.nbctl(&["lsp-set-addresses", "p1", "50:54:00:00:00:a1 10.0.0.21"]);
+    ours.nbctl(&["--wait=sb", "sync"]);
+    let mine = sb_flows(&ours.sb_db());
+    let m = canon_match("eth.dst == 50:54:00:00:00:a1");
+    let a = canon_actions("outport = \"p1\"; output;");
+    assert!(
+        mine.keys().any(|k| k.match_ == m && k.actions == a),
+        "no L2 lookup flow for p1's new MAC"
+    );
+    assert!(!ours.log("northd").contains("ERR"), "{}", ours.log("northd"));
+}
+
+#[test]
+fn control_commands_and_active_standby() {
+    let mut c = Central::start();
+    let a = c.northd("northd-a");
+    wait_status(&a, "active");
+    let b = c.northd("northd-b");
+    wait_status(&b, "standby");
+    assert_eq!(appctl(&a, &["is-paused"]).trim(), "false");
+
+    appctl(&a, &["pause"]);
+    assert_eq!(appctl(&a, &["is-paused"]).trim(), "true");
+    wait_status(&a, "paused");
+    // The paused one let go of the lock: the other takes over.
+    wait_status(&b, "active");
+    c.nbctl(&["ls-add", "sw0"]);
+    c.nbctl(&["--wait=sb", "sync"]);
+    appctl(&a, &["resume"]);
+    wait_status(&a, "standby");
+
+    // The active one dies: the standby one takes over and keeps serving.
+    c.registry.take("northd-b").expect("northd-b").kill();
+    wait_status(&a, "active");
+    c.nbctl(&["lsp-add", "sw0", "p1"]);
+    c.nbctl(&["--wait=sb", "sync"]);
+    let sb = c.sb_db();
+    let (_, ts, t) = sb.table_by_name("Port_Binding").expect("table");
+    let lp = ts.column_id("logical_port").expect("column");
+    assert!(t.rows.values().any(|r| r.field(lp).as_set()[0].as_str() == Some("p1")));
+
+    assert!(appctl(&a, &["version"]).contains("rovn"));
+    assert_eq!(appctl(&a, &["nb-connection-status"]).trim(), "connected");
+    appctl(&a, &["exit"]);
+    let start = Instant::now();
+    while a.exists() {
+        assert!(start.elapsed() < TIMEOUT, "rovn-northd did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
