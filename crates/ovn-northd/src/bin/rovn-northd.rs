@@ -331,6 +331,8 @@ impl Northd {
             }
         }
         info!(target: "northd", "exiting");
+        // Let the control socket deliver the reply to "exit".
+        tokio::time::sleep(Duration::from_millis(100)).await;
         Ok(())
     }
 
