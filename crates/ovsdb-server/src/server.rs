@@ -80,6 +80,9 @@ pub struct Flushed {
 const HISTORY_MAX_COMMITS: usize = 10_000;
 /// A bound on the row changes kept in history (beyond the row count).
 const HISTORY_MIN_ROWS: usize = 20_000;
+/// A bound on the memory history keeps alive: old versions of rows that
+/// hold large sets (a switch's ports, a port group's members) are big.
+const HISTORY_MAX_BYTES: usize = 256 << 20;
 
 struct Monitor {
     db: String,
@@ -129,6 +132,8 @@ struct DbEntry {
     /// exactly `history`.
     history_start: Uuid,
     history_rows: usize,
+    /// Approximate bytes of the rows `history` holds.
+    history_bytes: usize,
     /// The id of the last commit (zero before any).
     last_txn_id: Uuid,
     /// Who monitors what, grouped by identical request.
@@ -139,6 +144,7 @@ impl DbEntry {
     fn new(db: Database, storage: Option<Box<dyn Storage>>, history: History) -> DbEntry {
         let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
         let history_rows = history.commits.iter().map(|(_, c)| c.n_changes()).sum();
+        let history_bytes = history.commits.iter().map(|(_, c)| c.approx_bytes()).sum();
         let mut entry = DbEntry {
             db,
             schema_bytes,
@@ -146,6 +152,7 @@ impl DbEntry {
             history: history.commits.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
             history_start: history.start,
             history_rows,
+            history_bytes,
             last_txn_id: history.last,
             fanout: Fanout::default(),
         };
@@ -156,9 +163,12 @@ impl DbEntry {
     /// Keeps history within its bounds, oldest first out.
     fn trim_history(&mut self) {
         let row_budget = self.db.n_rows().max(HISTORY_MIN_ROWS);
-        while self.history.len() > HISTORY_MAX_COMMITS || (self.history_rows > row_budget && self.history.len() > 1) {
+        while self.history.len() > HISTORY_MAX_COMMITS
+            || (self.history.len() > 1 && (self.history_rows > row_budget || self.history_bytes > HISTORY_MAX_BYTES))
+        {
             if let Some((id, old)) = self.history.pop_front() {
                 self.history_rows -= old.n_changes();
+                self.history_bytes -= old.approx_bytes();
                 self.history_start = id;
             }
         }
@@ -540,6 +550,7 @@ impl Server {
         let txn_id = stored_id.unwrap_or_else(Uuid::random);
         entry.last_txn_id = txn_id;
         entry.history_rows += commit.n_changes();
+        entry.history_bytes += commit.approx_bytes();
         entry.history.push_back((txn_id, Arc::clone(&commit)));
         entry.trim_history();
         self.publish(db_name, &commit, txn_id);
@@ -611,6 +622,7 @@ impl Server {
         entry.db = new_db;
         entry.history.clear();
         entry.history_rows = 0;
+        entry.history_bytes = 0;
         entry.history_start = epoch;
         entry.last_txn_id = epoch;
         Ok(())

@@ -62,6 +62,9 @@ pub struct Loaded {
 
 /// How many of the last transactions [`load`] keeps in [`Loaded::history`].
 pub const HISTORY_RECORDS: usize = 10_000;
+/// And at most about this many bytes of rows (old versions of rows with
+/// large sets are big).
+pub const HISTORY_BYTES: usize = 256 << 20;
 
 /// Reads the database in `bytes`, the whole content of a standalone file.
 pub fn load(bytes: &[u8]) -> Result<Loaded> {
@@ -87,6 +90,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
     let mut last_txn_id = Uuid::ZERO;
     let mut history = VecDeque::new();
     let mut history_start = Uuid::ZERO;
+    let mut history_bytes = 0usize;
     loop {
         let frame = match frame::next_frame(bytes, pos, Some(STANDALONE_MAGIC)) {
             Ok(Some(f)) => f,
@@ -133,12 +137,14 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
             history_start = last_txn_id;
         } else {
             last_txn_id = txn_id::next(last_txn_id, &frame.digest);
-            if history.len() == HISTORY_RECORDS
-                && let Some((id, _)) = history.pop_front()
-            {
-                history_start = id;
-            }
+            history_bytes += commit.approx_bytes();
             history.push_back((last_txn_id, commit));
+            while history.len() > HISTORY_RECORDS || (history.len() > 1 && history_bytes > HISTORY_BYTES) {
+                if let Some((id, old)) = history.pop_front() {
+                    history_bytes -= old.approx_bytes();
+                    history_start = id;
+                }
+            }
         }
     }
     Ok(Loaded {

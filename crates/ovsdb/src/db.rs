@@ -99,6 +99,15 @@ impl Commit {
     pub fn n_changes(&self) -> usize {
         self.tables.iter().map(|(_, c)| c.len()).sum()
     }
+
+    /// Roughly how many bytes the commit's rows occupy, old and new.
+    pub fn approx_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|(_, c)| c)
+            .map(|ch| 48 + ch.old.as_ref().map_or(0, |r| r.approx_bytes()) + ch.new.as_ref().map_or(0, |r| r.approx_bytes()))
+            .sum()
+    }
 }
 
 /// A database: schema and contents.

@@ -86,6 +86,12 @@ impl Row {
         Ok(named)
     }
 
+    /// Roughly how many bytes the row occupies (for budgets, not exact).
+    pub fn approx_bytes(&self) -> usize {
+        let atoms: usize = self.fields.iter().map(|d| d.len() * if matches!(d, Datum::Map(_)) { 2 } else { 1 }).sum();
+        64 + self.fields.len() * std::mem::size_of::<Datum>() + atoms * std::mem::size_of::<crate::Atom>()
+    }
+
     /// The row as a JSON object of the given columns.
     pub fn to_json(&self, table: &TableSchema, columns: &[ColumnId]) -> Json {
         let mut obj = Map::with_capacity(columns.len());
