@@ -86,6 +86,7 @@ pub struct Dirty {
     pub dns: bool,
     pub meters: bool,
     pub ha_chassis_groups: bool,
+    pub load_balancers: BTreeSet<Uuid>,
     pub global: bool,
     pub nb_ports: BTreeSet<Uuid>,
 }
@@ -110,6 +111,7 @@ struct Touched {
     port_keys: BTreeSet<Uuid>,
     ipam: bool,
     mcast: BTreeSet<Uuid>,
+    lbs: BTreeSet<Uuid>,
     deleted_ls: BTreeSet<Uuid>,
     deleted_ports: BTreeSet<Uuid>,
     deleted_pgs: BTreeSet<Uuid>,
@@ -152,6 +154,12 @@ struct PgState {
     diags: Vec<Diagnostic>,
 }
 
+#[derive(Default)]
+struct LbState {
+    flows: Contribution,
+    diags: Vec<Diagnostic>,
+}
+
 /// The compiler. See the module documentation.
 pub struct Compiler {
     seed: u64,
@@ -170,6 +178,7 @@ pub struct Compiler {
     ls: UuidMap<LsState>,
     ports: UuidMap<PortState>,
     pgs: UuidMap<PgState>,
+    lbs: UuidMap<LbState>,
     dp_keys: UuidMap<i64>,
     port_keys: UuidMap<i64>,
     ipam: UuidMap<Option<String>>,
@@ -218,6 +227,7 @@ impl Compiler {
             ls: UuidMap::default(),
             ports: UuidMap::default(),
             pgs: UuidMap::default(),
+            lbs: UuidMap::default(),
             dp_keys: UuidMap::default(),
             port_keys: UuidMap::default(),
             ipam: UuidMap::default(),
@@ -261,6 +271,9 @@ impl Compiler {
             v.extend(s.diags.iter().cloned());
         }
         for s in self.pgs.values() {
+            v.extend(s.diags.iter().cloned());
+        }
+        for s in self.lbs.values() {
             v.extend(s.diags.iter().cloned());
         }
         v.sort();
@@ -413,6 +426,9 @@ impl Compiler {
                     if let Some(l) = &new {
                         t.ports.extend(l.ports.iter().copied());
                     }
+                }
+                for l in old.iter().chain(new.iter()) {
+                    t.lbs.extend(self.lbs_of_ls(l));
                 }
                 t.ls_info.insert(uuid);
                 t.dp_units.insert(uuid);
@@ -570,6 +586,8 @@ impl Compiler {
                         t.ls_info.insert(*u);
                     }
                 }
+                t.lbs.extend(self.nb.load_balancers.rows.keys().copied());
+                t.lbs.extend(self.lbs.keys().copied());
                 self.touch_router_ports(t);
             }
             T::Qos | T::ForwardingGroup => {
@@ -644,6 +662,8 @@ impl Compiler {
             t.pgs.extend(self.nb.port_groups.rows.keys().copied());
             t.pgs.extend(self.pgs.keys().copied());
             t.address_sets.extend(self.nb.address_sets.rows.keys().copied());
+            t.lbs.extend(self.nb.load_balancers.rows.keys().copied());
+            t.lbs.extend(self.lbs.keys().copied());
             t.dns = true;
             t.meters = true;
             t.ha = true;
@@ -719,6 +739,7 @@ impl Compiler {
             };
             r.switch_infos += 1;
             let (info, members, diags) = self.compute_ls_info(&row);
+            let lbs_here = self.lbs_of_ls(&row);
             let st = self.ls.entry(ls).or_default();
             st.diags = diags;
             if st.ports != members {
@@ -739,6 +760,9 @@ impl Compiler {
             }
             if st.port_ctx != port_ctx {
                 t.ports.extend(st.ports.iter().copied());
+            }
+            if st.info.copp != info.copp {
+                t.lbs.extend(lbs_here);
             }
             if st.info.mcast != info.mcast || st.info.router_ports != info.router_ports {
                 t.mcast.insert(ls);
@@ -777,6 +801,9 @@ impl Compiler {
         for p in t.ports.clone() {
             r.ports += 1;
             self.compute_port(&p);
+        }
+        for lb in t.lbs.clone() {
+            self.compute_lb(&lb);
         }
         for ls in t.mcast.clone() {
             if self.nb.logical_switches.get(&ls).is_some() {
@@ -1702,6 +1729,93 @@ impl Compiler {
             return (1..4096).filter(|t| !used.contains(t)).nth(earlier_requests);
         }
         if req != 0 { Some(req) } else { p.tag }
+    }
+
+    /// Load balancers a switch applies, directly or through groups.
+    fn lbs_of_ls(&self, ls: &LogicalSwitch) -> BTreeSet<Uuid> {
+        let mut out: BTreeSet<Uuid> = ls.load_balancer.iter().copied().collect();
+        for g in ls
+            .load_balancer_group
+            .iter()
+            .filter_map(|g| self.nb.load_balancer_groups.get(g))
+        {
+            out.extend(g.load_balancer.iter().copied());
+        }
+        out
+    }
+
+    /// A load balancer's flows on the switches that apply it, and its
+    /// Southbound row.
+    fn compute_lb(&mut self, lb: &Uuid) {
+        let row = self.nb.load_balancers.get(lb).cloned();
+        let mut span: Vec<Uuid> = Vec::new();
+        if row.is_some() {
+            for (u, ls) in self.nb.logical_switches.iter() {
+                if self.lbs_of_ls(ls).contains(lb) {
+                    span.push(*u);
+                }
+            }
+        }
+        span.sort();
+        let mut new = Contribution::default();
+        let mut diags = Vec::new();
+        let sb_row = match (&row, span.is_empty()) {
+            (Some(row), false) => {
+                let (parsed, errors) = switch::lb::Lb::from_nb(row, self.global.controller_event);
+                for e in errors {
+                    diags.push(Diagnostic::Other {
+                        what: "load balancer",
+                        name: row.name.clone(),
+                        message: e,
+                    });
+                }
+                let mut sink = FlowSink::default();
+                switch::lb::shared_flows(&self.global, &parsed, &mut sink);
+                new.extend(sink, Arc::from(span.clone()));
+                // Flows carrying a switch's meters, once per distinct pair.
+                let mut by_meters: BTreeMap<(Option<String>, Option<String>), Vec<Uuid>> = BTreeMap::new();
+                for ls in &span {
+                    let copp = self.ls.get(ls).map(|s| s.info.copp.clone()).unwrap_or_default();
+                    by_meters
+                        .entry((copp.get("reject"), copp.get("event-elb")))
+                        .or_default()
+                        .push(*ls);
+                }
+                for ((reject, event), dps) in by_meters {
+                    let meters = switch::lb::LbMeters {
+                        reject: reject.map(Arc::from),
+                        event: event.map(Arc::from),
+                    };
+                    let mut sink = FlowSink::default();
+                    switch::lb::metered_flows(&self.global, &parsed, &meters, &mut sink);
+                    new.extend(sink, Arc::from(dps));
+                }
+                let mut options = row.options.clone();
+                options.insert("hairpin_orig_tuple".into(), "true".into());
+                Some(sb::LoadBalancer {
+                    name: row.name.clone(),
+                    vips: row.vips.clone(),
+                    protocol: row.protocol.clone(),
+                    options,
+                    datapaths: span.clone(),
+                })
+            }
+            _ => None,
+        };
+        let st = self.lbs.entry(*lb).or_default();
+        self.out.flows.replace(&st.flows, &new);
+        st.flows = new;
+        st.diags = diags;
+        if row.is_none() {
+            self.lbs.remove(lb);
+        }
+        if self.out.load_balancers.get(lb) != sb_row.as_ref() {
+            match sb_row {
+                Some(r) => self.out.load_balancers.insert(*lb, r),
+                None => self.out.load_balancers.remove(lb),
+            };
+            self.dirty.load_balancers.insert(*lb);
+        }
     }
 
     fn compute_mcast_groups(&mut self, ls: &Uuid) {

@@ -478,7 +478,8 @@ struct Pending {
 }
 
 /// Southbound tables whose rows northd owns, besides those indexed.
-const OWNED_TABLES: [&str; 14] = [
+const OWNED_TABLES: [&str; 15] = [
+    "Load_Balancer",
     "Multicast_Group",
     "Address_Set",
     "Port_Group",
@@ -638,6 +639,9 @@ impl Differ {
         self.flows(desired, dirty, &pending, all, &dp_refs, &mut tx)?;
         self.named_sets(desired, dirty, full("Address_Set"), full("Port_Group"), sb, &mut tx)?;
         self.ip_multicast(desired, dirty, full("IP_Multicast"), sb, &dp_refs, &mut tx)?;
+        if full("Load_Balancer") || !dirty.load_balancers.is_empty() {
+            self.load_balancers(desired, sb, &dp_refs, &mut tx)?;
+        }
         if full("DNS") || dirty.dns {
             self.dns(desired, sb, &dp_refs, &mut tx)?;
         }
@@ -1340,6 +1344,85 @@ impl Differ {
                             tx.delete("IP_Multicast", *r);
                         }
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Load_Balancer rows of load balancers applied to switches, found by
+    /// `external_ids:lb_id`, their switches in a datapath group.
+    fn load_balancers(
+        &mut self,
+        d: &Desired,
+        sb: &Database,
+        dp_refs: &UuidMap<Uuid>,
+        tx: &mut TxnBuilder,
+    ) -> Result<(), DiffError> {
+        let (ts, t) = table(sb, "Load_Balancer")?;
+        let mut existing: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+        for (u, row) in &t.rows {
+            match col(ts, row, "external_ids")?
+                .get(&s("lb_id"))
+                .and_then(|a| a.as_str())
+                .and_then(Uuid::parse)
+            {
+                Some(id) if d.load_balancers.contains_key(&id) => existing.entry(id).or_default().push(*u),
+                _ => tx.delete("Load_Balancer", *u),
+            }
+        }
+        let mut new_groups = HashMap::new();
+        for (id, want) in &d.load_balancers {
+            let dps: BTreeSet<Uuid> = want
+                .datapaths
+                .iter()
+                .filter_map(|dp| dp_refs.get(dp).copied())
+                .collect();
+            let rows = existing.get(id).cloned().unwrap_or_default();
+            let current_group = rows
+                .first()
+                .and_then(|r| t.get(r))
+                .and_then(|row| col(ts, row, "datapath_group").ok().and_then(uuid_of));
+            let group = match current_group.filter(|g| self.index.groups.get(g) == Some(&dps)) {
+                Some(g) => duuids([g]),
+                None if dps.is_empty() => Datum::Set(Vec::new()),
+                None => {
+                    let key: Vec<Uuid> = dps.iter().copied().collect();
+                    let g = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
+                        Some(g) => *g,
+                        None => *new_groups.entry(key).or_insert_with(|| {
+                            let p = tx.new_row();
+                            tx.insert("Logical_DP_Group", p, &[("datapaths", duuids(dps.iter().copied()))]);
+                            p
+                        }),
+                    };
+                    duuids([g])
+                }
+            };
+            let mut ids = Smap::new();
+            ids.insert("lb_id".into(), id.to_string());
+            let cols = vec![
+                ("name", dstr(&want.name)),
+                ("vips", dmap(&want.vips)),
+                ("protocol", dopt_str(want.protocol.as_deref())),
+                ("options", dmap(&want.options)),
+                ("datapath_group", group),
+                ("datapaths", Datum::Set(Vec::new())),
+                ("external_ids", dmap(&ids)),
+            ];
+            match rows.split_first() {
+                Some((keep, extra)) => {
+                    if let Some(row) = t.get(keep) {
+                        let c = changed(ts, row, cols);
+                        tx.update("Load_Balancer", *keep, &c);
+                    }
+                    for r in extra {
+                        tx.delete("Load_Balancer", *r);
+                    }
+                }
+                None => {
+                    let p = tx.new_row();
+                    tx.insert("Load_Balancer", p, &cols);
                 }
             }
         }

@@ -247,6 +247,17 @@ pub struct HaChassisGroup {
     pub members: Vec<(String, i64)>,
 }
 
+/// `Load_Balancer`, for a load balancer applied to switches, keyed by
+/// the Northbound row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub name: String,
+    pub vips: Smap,
+    pub protocol: Option<String>,
+    pub options: Smap,
+    pub datapaths: Vec<DpId>,
+}
+
 /// The Southbound contents northd wants.
 #[derive(Clone, Debug, Default)]
 pub struct Desired {
@@ -261,6 +272,7 @@ pub struct Desired {
     pub dns: BTreeMap<Uuid, DnsRecords>,
     pub meters: BTreeMap<String, Meter>,
     pub ha_chassis_groups: BTreeMap<String, HaChassisGroup>,
+    pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
     pub flows: FlowTable,
     pub nb: NbWrites,
 }

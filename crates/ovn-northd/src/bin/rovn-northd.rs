@@ -248,6 +248,7 @@ const SB_TABLES: &[&str] = &[
     "DHCPv6_Options",
     "DNS",
     "IP_Multicast",
+    "Load_Balancer",
     "Meter",
     "Meter_Band",
     "HA_Chassis_Group",

@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod datapath;
 pub mod dhcp;
+pub mod lb;
 pub mod port;
 
 use std::sync::Arc;

@@ -84,9 +84,24 @@ impl Debian {
     /// by `|` so that they may hold spaces.
     pub fn script(&self, lines: &[&str]) {
         for l in lines {
-            let args: Vec<&str> = l.split('|').collect();
+            let args: Vec<String> = l.split('|').map(|a| self.expand(a)).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
             self.nbctl(&args);
         }
+    }
+
+    /// Replaces `{uuid:TABLE:NAME}` in an argument by the UUID of the row
+    /// of TABLE named NAME.
+    fn expand(&self, arg: &str) -> String {
+        let mut out = arg.to_string();
+        while let Some(start) = out.find("{uuid:") {
+            let Some(len) = out[start..].find('}') else { break };
+            let spec = out[start + 6..start + len].to_string();
+            let (table, name) = spec.split_once(':').expect("{uuid:TABLE:NAME}");
+            let uuid = self.nbctl(&["--bare", "--columns=_uuid", "find", table, &format!("name={name}")]);
+            out.replace_range(start..start + len + 1, uuid.trim());
+        }
+        out
     }
 
     /// Waits until northd has processed the Northbound contents.
@@ -739,6 +754,49 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
         ours.insert(n.clone(), cols);
     }
     diff_views("Meter", &theirs, &ours, out);
+
+    // Load_Balancer.
+    let mut theirs = TableView::new();
+    let r = rows(sb, "Load_Balancer");
+    let g = rows(sb, "Logical_DP_Group");
+    let groups: BTreeMap<Uuid, String> = g
+        .rows
+        .iter()
+        .map(|row| (row.uuid, text(col(g.ts, row, "datapaths"), &names)))
+        .collect();
+    for row in &r.rows {
+        let id = col(r.ts, row, "external_ids")
+            .get(&Atom::string("lb_id"))
+            .map(s)
+            .unwrap_or_default();
+        let mut cols = BTreeMap::new();
+        for c in ["name", "vips", "protocol", "options"] {
+            cols.insert(c.to_string(), text(col(r.ts, row, c), &names));
+        }
+        let group = col(r.ts, row, "datapath_group")
+            .as_set()
+            .first()
+            .and_then(Atom::as_uuid);
+        cols.insert(
+            "datapaths".into(),
+            group.and_then(|g| groups.get(&g).cloned()).unwrap_or_default(),
+        );
+        theirs.insert(id, cols);
+    }
+    let mut ours = TableView::new();
+    for (u, lb) in &d.load_balancers {
+        let mut cols = BTreeMap::new();
+        let map = |m: &ovn_northd::nb::Smap| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        cols.insert("name".into(), lb.name.clone());
+        cols.insert("vips".into(), map(&lb.vips));
+        cols.insert("protocol".into(), lb.protocol.clone().unwrap_or_default());
+        cols.insert("options".into(), map(&lb.options));
+        let mut dps: Vec<String> = lb.datapaths.iter().map(ls_name).collect();
+        dps.sort();
+        cols.insert("datapaths".into(), dps.join(","));
+        ours.insert(u.to_string(), cols);
+    }
+    diff_views("Load_Balancer", &theirs, &ours, out);
 
     // SB_Global options.
     let r = rows(sb, "SB_Global");

@@ -1,0 +1,347 @@
+//! Load balancers applied to logical switches: VIPs parsed as OVN parses
+//! them, and their flows: the original destination saved before conntrack
+//! (pre-stateful), new connections sent to `ct_lb_mark` with the backends
+//! (or rejected or dropped when there are none), session affinity, and the
+//! controller event for VIPs without backends.
+//!
+//! A load balancer's flows are the same on every switch it applies to, so
+//! they are built once and shared (a datapath group), except where a
+//! switch's control-plane meters make them differ.
+
+use std::net::IpAddr;
+
+use ovsdb::Uuid;
+
+use crate::flow::FlowSink;
+use crate::lflow;
+use crate::nb::{LoadBalancer, smap_bool};
+use crate::stage::{Stage, reg};
+
+use super::Global;
+
+/// `reg9[6]`: the packet belongs to a session affinity already chose a
+/// backend for.
+const KNOWN_LB_SESSION: &str = "reg9[6]";
+
+/// One backend of a VIP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backend {
+    pub ip: String,
+    pub v6: bool,
+    pub port: Option<u16>,
+}
+
+/// One VIP: address, port, backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vip {
+    /// The address as OVN prints it (no brackets).
+    pub ip: String,
+    pub v6: bool,
+    pub port: Option<u16>,
+    pub backends: Vec<Backend>,
+    /// The backends as written in the Northbound (`ct_lb_mark` gets them
+    /// verbatim).
+    pub backend_text: String,
+}
+
+/// A load balancer as its flows need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lb {
+    pub uuid: Uuid,
+    pub proto: &'static str,
+    pub vips: Vec<Vip>,
+    pub reject_empty: bool,
+    pub controller_event: bool,
+    pub affinity_timeout: u32,
+    pub selection_fields: Option<String>,
+}
+
+/// "IP", "IP:PORT" or "[IPv6]:PORT" (`inet_parse_active` with no default
+/// port). Returns the address, and the port (0: none).
+pub fn parse_ip_port(s: &str) -> Option<(IpAddr, u16)> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']')?;
+        let ip: std::net::Ipv6Addr = ip.parse().ok()?;
+        let port = match after {
+            "" => 0,
+            p => p.strip_prefix(':')?.parse().ok()?,
+        };
+        return Some((IpAddr::V6(ip), port));
+    }
+    if let Ok(ip) = s.parse::<std::net::Ipv6Addr>() {
+        return Some((IpAddr::V6(ip), 0));
+    }
+    let (ip, port) = match s.split_once(':') {
+        Some((ip, p)) => (ip, p.parse().ok()?),
+        None => (s, 0),
+    };
+    Some((IpAddr::V4(crate::addr::parse_ipv4(ip)?), port))
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => a.to_string(),
+    }
+}
+
+impl Lb {
+    /// Parses a Northbound load balancer. VIPs or backends that do not
+    /// parse are left out and reported. Template load balancers are not
+    /// supported (reported, no VIPs).
+    pub fn from_nb(nb: &LoadBalancer, controller_event_default: bool) -> (Lb, Vec<String>) {
+        let mut errors = Vec::new();
+        let proto = match nb.protocol.as_deref() {
+            Some("udp") => "udp",
+            Some("sctp") => "sctp",
+            _ => "tcp",
+        };
+        let template = smap_bool(&nb.options, "template", false);
+        let mut vips = Vec::new();
+        if template {
+            errors.push("template load balancers are not supported".to_string());
+        }
+        for (key, value) in nb.vips.iter().filter(|_| !template) {
+            let Some((ip, port)) = parse_ip_port(key) else {
+                errors.push(format!(
+                    "{key}: should be an IP address (or an IP address and a port number with : as a separator)."
+                ));
+                continue;
+            };
+            let v6 = ip.is_ipv6();
+            let mut backends = Vec::new();
+            for tok in value.split(',').filter(|t| !t.is_empty()) {
+                match parse_ip_port(tok) {
+                    Some((b, bp)) if b.is_ipv6() == v6 && (port == 0) == (bp == 0) => backends.push(Backend {
+                        ip: ip_text(b),
+                        v6,
+                        port: (bp != 0).then_some(bp),
+                    }),
+                    _ => errors.push(format!("{tok}: bad backend of VIP {key}")),
+                }
+            }
+            vips.push(Vip {
+                ip: ip_text(ip),
+                v6,
+                port: (port != 0).then_some(port),
+                backends,
+                backend_text: value.clone(),
+            });
+        }
+        let selection_fields = if nb.selection_fields.is_empty() {
+            None
+        } else {
+            let proto = nb.protocol.as_deref().filter(|p| !p.is_empty());
+            let fields: Vec<String> = nb
+                .selection_fields
+                .iter()
+                .map(|f| match (f.as_str(), proto) {
+                    ("tp_src", Some(p)) => format!("{p}_src"),
+                    ("tp_dst", Some(p)) => format!("{p}_dst"),
+                    (f, _) => f.to_string(),
+                })
+                .collect();
+            Some(fields.join(","))
+        };
+        let affinity = crate::nb::smap_int(&nb.options, "affinity_timeout", 0).clamp(0, i64::from(u16::MAX)) as u32;
+        let lb = Lb {
+            uuid: nb.uuid,
+            proto,
+            vips,
+            reject_empty: smap_bool(&nb.options, "reject", false),
+            controller_event: smap_bool(&nb.options, "event", false) || controller_event_default,
+            affinity_timeout: affinity,
+            selection_fields,
+        };
+        (lb, errors)
+    }
+}
+
+/// The flows of `lb` common to every switch, and those that depend on a
+/// switch's meters (reject and event), given the meters.
+pub struct LbMeters {
+    pub reject: Option<std::sync::Arc<str>>,
+    pub event: Option<std::sync::Arc<str>>,
+}
+
+/// Flows that do not depend on the switch.
+pub fn shared_flows(g: &Global, lb: &Lb, sink: &mut FlowSink) {
+    for vip in &lb.vips {
+        pre_stateful(g, lb, vip, sink);
+        affinity(lb, vip, sink);
+        if !rejects(vip, lb) {
+            lb_rule(g, lb, vip, None, sink);
+        }
+    }
+}
+
+/// Flows that carry a switch's meters.
+pub fn metered_flows(g: &Global, lb: &Lb, meters: &LbMeters, sink: &mut FlowSink) {
+    for vip in &lb.vips {
+        if rejects(vip, lb) {
+            lb_rule(g, lb, vip, meters.reject.clone(), sink);
+        }
+        empty_event(lb, vip, meters.event.clone(), sink);
+    }
+}
+
+fn rejects(vip: &Vip, lb: &Lb) -> bool {
+    vip.backends.is_empty() && lb.reject_empty
+}
+
+fn ip_match(vip: &Vip) -> &'static str {
+    if vip.v6 { "ip6" } else { "ip4" }
+}
+
+fn pre_stateful(g: &Global, lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
+    let mut a = if vip.v6 {
+        format!("{} = {}; ", reg::ORIG_DIP_IPV6, vip.ip)
+    } else {
+        format!("{} = {}; ", reg::ORIG_DIP_IPV4, vip.ip)
+    };
+    let mut m = format!("{} == 1 && {}.dst == {}", reg::CONNTRACK_NAT, ip_match(vip), vip.ip);
+    if let Some(p) = vip.port {
+        a.push_str(&format!("{} = {p}; ", reg::ORIG_TP_DPORT));
+        m.push_str(&format!(" && {}.dst == {p}", lb.proto));
+    }
+    a.push_str(if g.ct_no_masked_label { "ct_lb_mark;" } else { "ct_lb;" });
+    lflow!(sink, Stage::LsInPreStateful, 120, m, a, hint = lb.uuid);
+}
+
+fn lb_rule(g: &Global, lb: &Lb, vip: &Vip, meter: Option<std::sync::Arc<str>>, sink: &mut FlowSink) {
+    let ct_lb = if g.ct_no_masked_label { "ct_lb_mark" } else { "ct_lb" };
+    let a = if vip.backends.is_empty() && lb.reject_empty {
+        format!(
+            "reg0 = 0; reject {{ outport <-> inport; next(pipeline=egress,table={});}};",
+            Stage::LsOutQosMark.table()
+        )
+    } else if vip.backends.is_empty() {
+        g.drop_action.clone()
+    } else {
+        let mut a = format!("{} = 0; {ct_lb}(backends={}", reg::CONNTRACK_COMMIT, vip.backend_text);
+        if let Some(f) = lb.selection_fields.as_deref().filter(|f| !f.is_empty()) {
+            a.push_str(&format!("; hash_fields=\"{f}\""));
+        }
+        a.push_str(");");
+        a
+    };
+    let mut m = format!("ct.new && {}.dst == {}", ip_match(vip), vip.ip);
+    let mut prio = 110;
+    if let Some(p) = vip.port {
+        m.push_str(&format!(" && {}.dst == {p}", lb.proto));
+        prio = 120;
+    }
+    lflow!(sink, Stage::LsInLb, prio, m, a, hint = lb.uuid, meter = meter);
+}
+
+fn empty_event(lb: &Lb, vip: &Vip, meter: Option<std::sync::Arc<str>>, sink: &mut FlowSink) {
+    if !lb.controller_event || !vip.backends.is_empty() || lb.reject_empty {
+        return;
+    }
+    let mut m = format!("{}.dst == {} && {}", ip_match(vip), vip.ip, lb.proto);
+    let text = match vip.port {
+        Some(p) => {
+            m.push_str(&format!(" && {}.dst == {p}", lb.proto));
+            if vip.v6 {
+                format!("[{}]:{p}", vip.ip)
+            } else {
+                format!("{}:{p}", vip.ip)
+            }
+        }
+        None => vip.ip.clone(),
+    };
+    lflow!(
+        sink,
+        Stage::LsInPreLb,
+        130,
+        m,
+        format!(
+            "trigger_event(event = \"empty_lb_backends\", vip = \"{text}\", protocol = \"{}\", load_balancer = \"{}\");",
+            lb.proto, lb.uuid
+        ),
+        hint = lb.uuid,
+        meter = meter
+    );
+}
+
+fn affinity(lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
+    if lb.affinity_timeout == 0 {
+        return;
+    }
+    let (ipm, reg_vip, reg_backend) = if vip.v6 {
+        ("ip6", reg::ORIG_DIP_IPV6, "xxreg0")
+    } else {
+        ("ip4", reg::ORIG_DIP_IPV4, "reg4")
+    };
+    let mut check = format!("ct.new && {ipm} && {reg_vip} == {}", vip.ip);
+    if let Some(p) = vip.port {
+        check.push_str(&format!(" && {} == {p}", reg::ORIG_TP_DPORT));
+    }
+    lflow!(
+        sink,
+        Stage::LsInLbAffCheck,
+        100,
+        check,
+        format!("{KNOWN_LB_SESSION} = chk_lb_aff(); next;"),
+        hint = lb.uuid
+    );
+
+    let mut action = format!("{} = 0; {reg_vip} = {}; ", reg::CONNTRACK_COMMIT, vip.ip);
+    let mut learn = String::from("commit_lb_aff(vip = \"");
+    match vip.port {
+        Some(p) => {
+            action.push_str(&format!("{} = {p}; ", reg::ORIG_TP_DPORT));
+            learn.push_str(&if vip.v6 {
+                format!("[{}]:{p}", vip.ip)
+            } else {
+                format!("{}:{p}", vip.ip)
+            });
+        }
+        None => learn.push_str(&vip.ip),
+    }
+    action.push_str("ct_lb_mark(backends=");
+    learn.push_str("\", backend = \"");
+    let learn_match = match vip.port {
+        Some(p) => format!(
+            "{KNOWN_LB_SESSION} == 0 && ct.new && {ipm} && {reg_vip} == {} && {} == {p} && {ipm}.dst == ",
+            vip.ip,
+            reg::ORIG_TP_DPORT
+        ),
+        None => format!(
+            "{KNOWN_LB_SESSION} == 0 && ct.new && {ipm} && {reg_vip} == {} && {ipm}.dst == ",
+            vip.ip
+        ),
+    };
+    let aff_match = format!("{KNOWN_LB_SESSION} == 1 && ct.new && {ipm} && {reg_backend} == ");
+    for b in &vip.backends {
+        let (mut a, mut l, mut lm, mut am) = (action.clone(), learn.clone(), learn_match.clone(), aff_match.clone());
+        lm.push_str(&b.ip);
+        am.push_str(&b.ip);
+        match b.port {
+            Some(p) => {
+                let bt = if vip.v6 {
+                    format!("[{}]:{p}", b.ip)
+                } else {
+                    format!("{}:{p}", b.ip)
+                };
+                a.push_str(&bt);
+                l.push_str(&bt);
+                lm.push_str(&format!(" && {}.dst == {p}", lb.proto));
+                am.push_str(&format!(" && reg8[0..15] == {p}"));
+            }
+            None => {
+                a.push_str(&b.ip);
+                l.push_str(&b.ip);
+            }
+        }
+        a.push_str(");");
+        l.push('"');
+        if vip.port.is_some() {
+            l.push_str(&format!(", proto = {}", lb.proto));
+        }
+        l.push_str(&format!(", timeout = {}); /* drop */", lb.affinity_timeout));
+        lflow!(sink, Stage::LsInLbAffLearn, 100, lm, l, hint = lb.uuid);
+        lflow!(sink, Stage::LsInLb, 150, am, a, hint = lb.uuid);
+    }
+}
