@@ -643,6 +643,19 @@ impl Compiler {
     // Recomputation.
 
     fn recompute(&mut self, mut t: Touched) -> Report {
+        if t.global && !t.all {
+            let before = (
+                Arc::clone(&self.global),
+                self.out.sb_global_options.clone(),
+                self.out.nb.global_options.clone(),
+            );
+            self.recompute_global();
+            if *before.0 != *self.global {
+                t.all = true;
+            } else if before.1 != self.out.sb_global_options || before.2 != self.out.nb.global_options {
+                self.dirty.global = true;
+            }
+        }
         let mut r = Report {
             full: t.all,
             ..Report::default()

@@ -306,6 +306,12 @@ impl TxnBuilder {
         );
     }
 
+    /// Fails the transaction unless `table` is empty (for singleton rows
+    /// that others may create at the same time).
+    fn wait_empty(&mut self, table: &str) {
+        self.ops.push(json!({"op": "wait", "timeout": 0, "table": table, "where": [], "columns": ["_uuid"], "until": "==", "rows": []}));
+    }
+
     /// Removes `delete` from and adds `insert` to a set column.
     fn mutate_set(&mut self, table: &str, uuid: Uuid, column: &str, delete: Vec<Atom>, insert: Vec<Atom>) {
         let mut mutations = Vec::new();
@@ -458,6 +464,9 @@ fn to_transaction(db: &str, ops: &[Json]) -> ovsdb_client::Transaction {
             }
             ("delete", Some(u)) => {
                 txn.delete_row(table, u);
+            }
+            ("wait", _) => {
+                txn.wait(table, &[], &["_uuid"], true, Vec::new(), Some(0));
             }
             _ => {}
         }
@@ -1562,6 +1571,7 @@ impl Differ {
             }
             None => {
                 let p = tx.new_row();
+                tx.wait_empty("SB_Global");
                 tx.insert("SB_Global", p, &cols);
             }
         }
@@ -1707,6 +1717,8 @@ fn nb_diff(d: &Desired, dirty: &Dirty, all: bool, nb: &Database) -> Result<Vec<J
             }
             None => {
                 let p = tx.new_row();
+                // Only if nobody (ovn-nbctl does too) created it meanwhile.
+                tx.wait_empty("NB_Global");
                 tx.insert("NB_Global", p, &[("options", dmap(&d.nb.global_options))]);
             }
         }

@@ -343,3 +343,20 @@ fn bad_rows_become_diagnostics() {
     );
     assert!(c.desired().port_bindings.contains_key("p2"));
 }
+
+#[test]
+fn mac_prefix_follows_nb_global() {
+    let mut nb = empty_nb();
+    let sb = empty_sb();
+    let mut c = Compiler::new(3);
+    c.load(&nb, &sb);
+    let random = c.global().mac_prefix;
+    let before = Northbound::load(&nb);
+    transact(
+        &mut nb,
+        vec![json!({"op": "insert", "table": "NB_Global", "row": {"options": ["map", [["mac_prefix", "0a:0b:0c"]]]}})],
+    );
+    c.update(&nb, &before.changes_from(&nb), &sb, &[]);
+    assert_ne!(random.to_string(), c.global().mac_prefix.to_string());
+    assert_eq!(c.global().mac_prefix.to_string(), "0a:0b:0c:00:00:00");
+}
