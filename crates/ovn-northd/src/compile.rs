@@ -1009,26 +1009,16 @@ impl Compiler {
                 info.mcast.flood_static = true;
             }
         }
-        let acls_of = |ids: &BTreeSet<Uuid>| {
-            ids.iter()
-                .filter_map(|a| self.nb.acls.get(a))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let own = acls_of(&ls.acls);
         info.has_acls = !ls.acls.is_empty();
-        info.has_stateful_acl = own.iter().any(|a| &*a.action == "allow-related");
+        info.has_stateful_acl = ls
+            .acls
+            .iter()
+            .filter_map(|a| self.nb.acls.get(a))
+            .any(|a| a.action == "allow-related");
         if let Some(pgs) = self.pgs_of_ls.get(&ls.uuid) {
-            for pg in pgs {
-                let Some(row) = self.nb.port_groups.get(pg) else {
-                    continue;
-                };
-                if !row.acls.is_empty() {
-                    info.has_acls = true;
-                    if acls_of(&row.acls).iter().any(|a| &*a.action == "allow-related") {
-                        info.has_stateful_acl = true;
-                    }
-                }
+            for st in pgs.iter().filter_map(|pg| self.pgs.get(pg)) {
+                info.has_acls |= st.has_acls;
+                info.has_stateful_acl |= st.has_stateful_acl;
             }
         }
         let lb_has_vip = |u: &Uuid| self.nb.load_balancers.get(u).is_some_and(|lb| !lb.vips.is_empty());
