@@ -139,6 +139,10 @@ fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -
         let opened = ovsdb_server::storage::open(file)?;
         server.add_db(opened.db, Some(opened.storage), opened.history)?;
     }
+    // Reading a file needs its whole text and parsing scratch, freed by
+    // now: give that memory back to the system rather than keep it.
+    // SAFETY: mi_collect only releases memory the allocator no longer uses.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
