@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, create_db, schema_path};
+use common::{Server, create_db, schema_path};
 use serde_json::json;
 
 fn server() -> (tempfile::TempDir, Server) {
