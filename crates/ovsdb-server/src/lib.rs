@@ -30,6 +30,7 @@ pub mod session;
 pub mod storage;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -276,6 +277,46 @@ struct SyncJob {
     sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>,
 }
 
+/// Groups a batch's actions by session, keeping each session's order: one
+/// message (all its chunks) per session, then a close if asked. A commit
+/// seen by 500 monitors wakes each writer once per batch, not once per
+/// update.
+fn per_session(actions: Vec<Action>, sessions: &HashMap<SessionId, SessionHandle>) -> Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)> {
+    let mut order: Vec<SessionId> = Vec::new();
+    let mut grouped: HashMap<SessionId, (Vec<bytes::Bytes>, bool), BuildHasherDefault<ovsdb::db::UuidHasher>> =
+        HashMap::default();
+    for action in actions {
+        let (id, chunks) = match action {
+            Action::Send(id, chunks) => (id, Some(chunks)),
+            Action::Close(id) => (id, None),
+        };
+        if !sessions.contains_key(&id) {
+            continue;
+        }
+        let entry = grouped.entry(id).or_insert_with(|| {
+            order.push(id);
+            (Vec::new(), false)
+        });
+        match chunks {
+            // Nothing goes out after a close.
+            Some(c) if !entry.1 => entry.0.extend(c),
+            Some(_) => {}
+            None => entry.1 = true,
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for id in order {
+        let (Some(handle), Some((chunks, close))) = (sessions.get(&id), grouped.remove(&id)) else { continue };
+        if !chunks.is_empty() {
+            out.push((handle.clone(), Some(chunks)));
+        }
+        if close {
+            out.push((handle.clone(), None));
+        }
+    }
+    out
+}
+
 /// Carries out one batch's sends.
 fn dispatch(sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>) {
     for (handle, msg) in sends {
@@ -288,6 +329,23 @@ fn dispatch(sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>) {
             None => handle.close(),
         }
     }
+}
+
+/// Like [`dispatch`], returning a channel per close that hears once the
+/// connection is shut.
+fn dispatch_acked(sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>) -> Vec<std::sync::mpsc::Receiver<()>> {
+    let mut acks = Vec::new();
+    for (handle, msg) in sends {
+        match msg {
+            Some(chunks) => {
+                if !handle.send(chunks) {
+                    tracing::warn!(target: "jsonrpc", "excessive backlog, disconnecting a session");
+                }
+            }
+            None => acks.push(handle.close_acked()),
+        }
+    }
+    acks
 }
 
 /// The syncer thread: group commit for batches that must be synced before
@@ -388,6 +446,7 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             },
         };
         let mut batch: Vec<Event> = first.into_iter().collect();
+        let mut control_replies = Vec::new();
         while batch.len() < 4096 {
             match events.try_recv() {
                 Ok(ev) => batch.push(ev),
@@ -406,13 +465,14 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                     server.disconnect(id);
                 }
                 Event::Control(cmd) => {
-                    if cmd.name == "exit" {
+                    let answer = if cmd.name == "exit" {
                         exiting = true;
-                        let _ = cmd.reply.send(Ok(String::new()));
+                        Ok(String::new())
                     } else {
-                        let answer = control(&mut server, &mut ctx, &cmd.name, &cmd.args, &sessions);
-                        let _ = cmd.reply.send(answer);
-                    }
+                        control(&mut server, &mut ctx, &cmd.name, &cmd.args, &sessions)
+                    };
+                    // Answered once what the command caused has happened.
+                    control_replies.push((cmd.reply, answer));
                 }
                 Event::Shutdown(signal) => {
                     if let Some(sig) = signal {
@@ -426,14 +486,7 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
         // Everything this batch committed is in its file before anyone
         // hears of it.
         let flushed = server.flush()?;
-        let sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)> = server
-            .take_actions()
-            .into_iter()
-            .filter_map(|action| match action {
-                Action::Send(id, chunks) => sessions.get(&id).map(|h| (h.clone(), Some(chunks))),
-                Action::Close(id) => sessions.get(&id).map(|h| (h.clone(), None)),
-            })
-            .collect();
+        let sends = per_session(server.take_actions(), &sessions);
         if flushed.needs_sync || pending.load(Ordering::Acquire) > 0 {
             pending.fetch_add(1, Ordering::AcqRel);
             let files = flushed.files;
@@ -443,11 +496,23 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             }
             let _ = jobs.send(SyncJob { files, needs_sync: flushed.needs_sync, sends });
         } else {
-            dispatch(sends);
+            // A control command (remove-db, say) may have closed sessions:
+            // its caller hears back once they are closed, as with
+            // ovsdb-server, whose closes are immediate.
+            if control_replies.is_empty() {
+                dispatch(sends);
+            } else {
+                for closed in dispatch_acked(sends) {
+                    let _ = closed.recv_timeout(Duration::from_secs(2));
+                }
+            }
             if !flushed.files.is_empty() {
                 unsynced_since.get_or_insert_with(Instant::now);
                 unsynced.extend(flushed.files);
             }
+        }
+        for (reply, answer) in control_replies {
+            let _ = reply.send(answer);
         }
         if unsynced_since.is_some_and(|t| t.elapsed() >= BACKGROUND_SYNC) {
             let _ = background.send(std::mem::take(&mut unsynced));

@@ -88,6 +88,16 @@ struct Monitor {
     db: String,
     id: Json,
     spec: Arc<MonitorSpec>,
+    /// The start of this monitor's update notifications, up to the
+    /// transaction id or the updates: composed once, sent with each.
+    prefix: Bytes,
+}
+
+impl Monitor {
+    fn new(db: String, id: Json, spec: Arc<MonitorSpec>) -> Monitor {
+        let prefix = Bytes::from(format!("{{\"id\":null,\"method\":\"{}\",\"params\":[{id},", spec.version.notification()));
+        Monitor { db, id, spec, prefix }
+    }
 }
 
 #[derive(Default)]
@@ -568,11 +578,12 @@ impl Server {
         let routed = entry.fanout.route(commit);
         let composed = Fanout::compose(&entry.db.schema, routed);
         self.stats.updates_composed += composed.len() as u64;
+        let txn = txn_part(txn_id);
         let mut out = Vec::new();
         for (spec, shared) in composed {
             for (session, key) in entry.fanout.members(&spec) {
                 let Some(m) = self.sessions.get(session).and_then(|s| s.monitors.get(key)) else { continue };
-                out.push(Action::Send(*session, notification(spec.version, &m.id, txn_id, shared.clone())));
+                out.push(Action::Send(*session, notification(m, &txn, shared.clone())));
             }
         }
         self.stats.updates_sent += out.len() as u64;
@@ -697,7 +708,7 @@ impl Server {
         let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(result) };
         let spec = entry.fanout.join(spec, (session, key.clone()));
         if let Some(s) = self.sessions.get_mut(&session) {
-            s.monitors.insert(key, Monitor { db: db_name.to_string(), id: monitor_id, spec });
+            s.monitors.insert(key, Monitor::new(db_name.to_string(), monitor_id, spec));
         }
         Ok(result)
     }
@@ -739,19 +750,21 @@ impl Server {
         let mut spec = (*m.spec).clone();
         let old_spec = spec.change_conditions(&self.dbs[&db_name].db.schema, requests).map_err(|e| e.to_json())?;
         let update = spec.condition_change_bytes(&old_spec, &self.dbs[&db_name].db);
-        let version = spec.version;
         let last_txn = self.dbs[&db_name].last_txn_id;
 
         self.remove_monitor(session, &old_key);
         if let Some(entry) = self.dbs.get_mut(&db_name) {
             let spec = entry.fanout.join(spec, (session, new_key.clone()));
             if let Some(s) = self.sessions.get_mut(&session) {
-                s.monitors.insert(new_key, Monitor { db: db_name, id: new_id.clone(), spec });
+                s.monitors.insert(new_key.clone(), Monitor::new(db_name, new_id.clone(), spec));
             }
         }
         if let Some(update) = update {
             let shared = Bytes::from(update);
-            self.outbox.push(Action::Send(session, notification(version, new_id, last_txn, shared)));
+            if let Some(m) = self.sessions.get(&session).and_then(|s| s.monitors.get(&new_key)) {
+                let chunks = notification(m, &txn_part(last_txn), shared);
+                self.outbox.push(Action::Send(session, chunks));
+            }
         }
         Ok(())
     }
@@ -910,14 +923,22 @@ fn remove_from_group(entry: &mut DbEntry, spec: &Arc<MonitorSpec>, session: Sess
 }
 
 /// An update notification around shared `<table-updates>` bytes.
-fn notification(version: Version, monitor_id: &Json, txn_id: Uuid, shared: Bytes) -> Vec<Bytes> {
-    let mut prefix = format!("{{\"id\":null,\"method\":\"{}\",\"params\":[", version.notification());
-    prefix += &monitor_id.to_string();
-    prefix.push(',');
-    if version == Version::V3 {
-        prefix += &format!("\"{txn_id}\",");
+/// An update notification: the monitor's prefix, for update3 the
+/// transaction id (`"UUID",`, shared by every monitor), the shared
+/// `<table-updates>` bytes, and the closing brackets.
+fn notification(m: &Monitor, txn_part: &Bytes, shared: Bytes) -> Vec<Bytes> {
+    let mut chunks = Vec::with_capacity(4);
+    chunks.push(m.prefix.clone());
+    if m.spec.version == Version::V3 {
+        chunks.push(txn_part.clone());
     }
-    vec![Bytes::from(prefix), shared, Bytes::from_static(b"]}")]
+    chunks.push(shared);
+    chunks.push(Bytes::from_static(b"]}"));
+    chunks
+}
+
+fn txn_part(txn_id: Uuid) -> Bytes {
+    Bytes::from(format!("\"{txn_id}\","))
 }
 
 fn lock_name(params: &[Json]) -> Option<String> {

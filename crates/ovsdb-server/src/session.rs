@@ -46,7 +46,8 @@ impl Drop for InFlight {
 
 pub enum Outgoing {
     Message(Vec<Bytes>),
-    Close,
+    /// Close, and say so on the channel (if any) once closed.
+    Close(Option<std::sync::mpsc::Sender<()>>),
 }
 
 /// The server loop's handle on a connection.
@@ -65,14 +66,21 @@ impl SessionHandle {
         let len: usize = chunks.iter().map(Bytes::len).sum();
         let queued = self.backlog.fetch_add(len, Ordering::Relaxed) + len;
         if queued > MAX_BACKLOG_BYTES {
-            let _ = self.tx.send(Outgoing::Close);
+            let _ = self.tx.send(Outgoing::Close(None));
             return false;
         }
         self.tx.send(Outgoing::Message(chunks)).is_ok()
     }
 
     pub fn close(&self) {
-        let _ = self.tx.send(Outgoing::Close);
+        let _ = self.tx.send(Outgoing::Close(None));
+    }
+
+    /// Closes, and returns a channel that hears once the connection is shut.
+    pub fn close_acked(&self) -> std::sync::mpsc::Receiver<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _ = self.tx.send(Outgoing::Close(Some(tx)));
+        rx
     }
 }
 
@@ -97,43 +105,67 @@ where
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, backlog: Arc<AtomicUsize>) {
-    let mut buf = Vec::with_capacity(64 << 10);
+    // The chunks are shared (one update's bytes go to many sessions), so
+    // they are written with vectored writes rather than copied together.
+    let mut queue: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
     while let Some(first) = rx.recv().await {
-        let mut close = false;
+        let mut close = None;
         let mut next = Some(first);
-        // Coalesce whatever is queued into one write.
+        let mut queued = 0usize;
+        // Take whatever else is waiting too: one write for all of it.
         while let Some(item) = next.take() {
             match item {
                 Outgoing::Message(chunks) => {
-                    for c in &chunks {
-                        buf.extend_from_slice(c);
-                    }
+                    queued += chunks.iter().map(Bytes::len).sum::<usize>();
+                    queue.extend(chunks.into_iter().filter(|c| !c.is_empty()));
                 }
-                Outgoing::Close => {
-                    close = true;
+                Outgoing::Close(ack) => {
+                    close = Some(ack);
                     break;
                 }
             }
-            if buf.len() < (1 << 20) {
+            if queued < (1 << 20) {
                 next = rx.try_recv().ok();
             }
         }
-        let n = buf.len();
-        if n > 0 {
-            if w.write_all(&buf).await.is_err() {
-                return;
-            }
-            backlog.fetch_sub(n, Ordering::Relaxed);
-            buf.clear();
-            if buf.capacity() > (4 << 20) {
-                buf.shrink_to(64 << 10);
-            }
+        if write_all_vectored(&mut w, &mut queue).await.is_err() {
+            return;
         }
-        if close {
+        backlog.fetch_sub(queued, Ordering::Relaxed);
+        if let Some(ack) = close {
             let _ = w.shutdown().await;
+            if let Some(ack) = ack {
+                let _ = ack.send(());
+            }
             return;
         }
     }
+}
+
+/// Writes every chunk of `queue`, in order, emptying it.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, queue: &mut std::collections::VecDeque<Bytes>) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    while !queue.is_empty() {
+        let n = {
+            let slices: Vec<IoSlice<'_>> = queue.iter().take(512).map(|c| IoSlice::new(c)).collect();
+            w.write_vectored(&slices).await?
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = queue.front_mut() else { break };
+            if front.len() <= left {
+                left -= front.len();
+                queue.pop_front();
+            } else {
+                let _ = front.split_to(left);
+                left = 0;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn read_loop<R: AsyncRead + Unpin>(
