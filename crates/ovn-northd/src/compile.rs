@@ -168,7 +168,8 @@ pub struct Compiler {
     global: Arc<Global>,
     /// Switches listing each port (normally one).
     switches_of_port: UuidMap<BTreeSet<Uuid>>,
-    port_by_name: HashMap<String, Uuid>,
+    /// Ports by name; a name normally has one port (see `port_named`).
+    ports_named: HashMap<String, BTreeSet<Uuid>>,
     pgs_of_port: UuidMap<BTreeSet<Uuid>>,
     pgs_of_ls: UuidMap<BTreeSet<Uuid>>,
     /// Ports whose flows read another port by name (virtual parents).
@@ -219,7 +220,7 @@ impl Compiler {
             sb: SbInput::default(),
             global: Arc::new(default_global()),
             switches_of_port: UuidMap::default(),
-            port_by_name: HashMap::new(),
+            ports_named: HashMap::new(),
             pgs_of_port: UuidMap::default(),
             pgs_of_ls: UuidMap::default(),
             name_refs: HashMap::new(),
@@ -335,11 +336,11 @@ impl Compiler {
                 self.switches_of_port.entry(*p).or_default().insert(*u);
             }
         }
-        self.port_by_name.clear();
+        self.ports_named.clear();
         self.name_refs.clear();
         let ports: Vec<Arc<LogicalSwitchPort>> = self.nb.logical_switch_ports.rows.values().cloned().collect();
         for p in &ports {
-            self.port_by_name.insert(p.name.clone(), p.uuid);
+            self.ports_named.entry(p.name.clone()).or_default().insert(p.uuid);
             self.index_name_refs(p, true);
         }
         self.nb_address_set_names = self.nb.address_sets.iter().map(|(_, a)| a.name.clone()).collect();
@@ -369,6 +370,34 @@ impl Compiler {
     }
 
     /// The switch a port belongs to (the first, if several list it).
+    /// The port that owns a name: of several ports with one name (a
+    /// diagnostic), the first by UUID that is on a switch; the others are
+    /// ignored, whatever order they were created in.
+    fn port_named(&self, name: &str) -> Option<Uuid> {
+        let set = self.ports_named.get(name)?;
+        set.iter()
+            .find(|u| self.ls_of_port(u).is_some())
+            .or_else(|| set.first())
+            .copied()
+    }
+
+    /// When a port with this name changes or joins or leaves a switch, which
+    /// of its namesakes owns the name may change: recompute them all.
+    fn touch_namesakes(&self, name: &str, t: &mut Touched) {
+        let Some(set) = self.ports_named.get(name) else { return };
+        if set.len() < 2 {
+            return;
+        }
+        for u in set {
+            t.ports.insert(*u);
+            if let Some(ls) = self.ls_of_port(u) {
+                t.ls_info.insert(ls);
+                t.mcast.insert(ls);
+                t.port_keys.insert(ls);
+            }
+        }
+    }
+
     fn ls_of_port(&self, port: &Uuid) -> Option<Uuid> {
         self.switches_of_port
             .get(port)?
@@ -397,6 +426,9 @@ impl Compiler {
                 }
                 for p in removed.iter().chain(&added) {
                     t.ports.insert(*p);
+                    if let Some(row) = self.nb.logical_switch_ports.get(p) {
+                        self.touch_namesakes(&row.name.clone(), t);
+                    }
                     if let Some(pgs) = self.pgs_of_port.get(p) {
                         t.pgs.extend(pgs.iter().copied());
                     }
@@ -441,8 +473,12 @@ impl Compiler {
                 let uuid = old.as_ref().or(new.as_ref()).map(|p| p.uuid).unwrap_or_default();
                 t.ports.insert(uuid);
                 if let Some(o) = &old {
-                    if self.port_by_name.get(&o.name) == Some(&uuid) {
-                        self.port_by_name.remove(&o.name);
+                    self.touch_namesakes(&o.name, t);
+                    if let Some(set) = self.ports_named.get_mut(&o.name) {
+                        set.remove(&uuid);
+                        if set.is_empty() {
+                            self.ports_named.remove(&o.name);
+                        }
                     }
                     self.index_name_refs(o, false);
                     if let Some(refs) = self.name_refs.get(&o.name) {
@@ -450,7 +486,8 @@ impl Compiler {
                     }
                 }
                 if let Some(n) = &new {
-                    self.port_by_name.insert(n.name.clone(), uuid);
+                    self.ports_named.entry(n.name.clone()).or_default().insert(uuid);
+                    self.touch_namesakes(&n.name, t);
                     self.index_name_refs(n, true);
                     if let Some(refs) = self.name_refs.get(&n.name) {
                         t.ports.extend(refs.iter().copied());
@@ -630,8 +667,8 @@ impl Compiler {
             SbTable::PortBinding => {
                 let new_name = self.sb.port_bindings.get(&c.uuid).map(|p| p.logical_port.clone());
                 for n in old_name.iter().chain(new_name.iter()) {
-                    if let Some(u) = self.port_by_name.get(n) {
-                        t.ports.insert(*u);
+                    if let Some(u) = self.port_named(n) {
+                        t.ports.insert(u);
                     }
                 }
             }
@@ -980,7 +1017,14 @@ impl Compiler {
                 }
                 continue;
             }
-            if self.port_by_name.get(&p.name) != Some(pu) {
+            if let Some(owner) = self.port_named(&p.name)
+                && owner != *pu
+            {
+                diags.push(Diagnostic::DuplicatePort {
+                    name: p.name.clone(),
+                    first: self.ls_of_port(&owner).unwrap_or_default(),
+                    second: ls.uuid,
+                });
                 continue;
             }
             members.push(*pu);
@@ -1427,7 +1471,7 @@ impl Compiler {
         let (Some(row), Some(ls)) = (row, ls) else {
             if let Some(st) = self.ports.remove(pu) {
                 self.out.flows.replace(&st.flows, &Contribution::default());
-                if self.port_by_name.get(&st.name).is_none_or(|u| u == pu) {
+                if self.port_named(&st.name).is_none_or(|u| u == *pu) {
                     self.out.port_bindings.remove(&st.name);
                 }
                 self.dirty.port_bindings.insert(st.name);
@@ -1504,10 +1548,10 @@ impl Compiler {
             && let Some(ps) = row.options.get("virtual-parents")
         {
             for name in ps.split(',').filter(|s| !s.is_empty()) {
-                if let Some(u) = self.port_by_name.get(name)
-                    && self.ls_of_port(u) == Some(ls)
+                if let Some(u) = self.port_named(name)
+                    && self.ls_of_port(&u) == Some(ls)
                 {
-                    virtual_parents.push((String::from(name), *u));
+                    virtual_parents.push((String::from(name), u));
                 }
             }
         }
@@ -1701,7 +1745,7 @@ impl Compiler {
             pb.options = opts;
         }
         if let Some(b) = sb_pb {
-            pb.recreate = type_changed(b, p);
+            pb.recreate = type_changed(b, &pb.type_, p.parent_name.is_some());
         }
         pb
     }
@@ -1981,8 +2025,18 @@ impl Compiler {
         // Requested keys first, then keys already in use, then new ones.
         for ls in &switches {
             let req = smap_int(&ls.other_config, "requested-tnl-key", 0);
-            if req > 0 {
+            if req != 0 {
                 if self.global.vxlan_mode && req >= 1 << 12 && !ls.other_config.contains_key("interconn-ts") {
+                    continue;
+                }
+                // The interconnection range above the local one may be requested.
+                if !(1..=(1 << 24) - 1).contains(&req) {
+                    self.global_diags.push(Diagnostic::KeyOutOfRange {
+                        what: "logical switch",
+                        name: ls.name.clone(),
+                        key: req,
+                        max: (1 << 24) - 1,
+                    });
                     continue;
                 }
                 if used.insert(req) {
@@ -2052,8 +2106,17 @@ impl Compiler {
             .collect();
         for p in &ports {
             let req = smap_int(&p.options, "requested-tnl-key", 0);
-            if req > 0 {
+            if req != 0 {
                 if self.global.vxlan_mode && req >= 1 << 11 {
+                    continue;
+                }
+                if !(1..=(1 << 15) - 1).contains(&req) {
+                    self.global_diags.push(Diagnostic::KeyOutOfRange {
+                        what: "port",
+                        name: p.name.clone(),
+                        key: req,
+                        max: (1 << 15) - 1,
+                    });
                     continue;
                 }
                 if used.insert(req) {
@@ -2165,6 +2228,14 @@ impl Compiler {
                 }
             }
         }
+        // Ports gone from every switch (or deleted) keep no assignment.
+        let on_switch: BTreeSet<Uuid> = switches.iter().flat_map(|(_, ps)| ps.iter().map(|p| p.uuid)).collect();
+        let gone: Vec<Uuid> = self.ipam.keys().filter(|u| !on_switch.contains(u)).copied().collect();
+        for u in gone {
+            self.ipam.remove(&u);
+            self.out.nb.lsp_dynamic_addresses.remove(&u);
+            self.dirty.nb_ports.insert(u);
+        }
     }
 
     fn mark_port_and_groups(&mut self, p: Uuid, t: &mut Touched) {
@@ -2251,11 +2322,14 @@ fn vip_ip(vip: &str) -> Option<std::net::IpAddr> {
 
 /// Ports that became or stopped being virtual, or gained or lost a
 /// parent, get a new binding row.
-fn type_changed(b: &sb::SbPortBinding, p: &LogicalSwitchPort) -> bool {
-    if b.r#type.is_empty() && p.r#type.is_empty() {
-        return b.parent_port.is_none() != p.parent_name.is_none();
+/// Whether the binding must be deleted and inserted anew (ovn-controller
+/// handles these changes only so): between virtual and any other type, or
+/// a plain port gaining or losing its parent.
+fn type_changed(b: &sb::SbPortBinding, new_type: &str, has_parent: bool) -> bool {
+    if b.r#type.is_empty() && new_type.is_empty() {
+        return b.parent_port.is_some() != has_parent;
     }
-    (&*b.r#type == "virtual" || p.is_type("virtual")) && b.r#type != p.r#type
+    (&*b.r#type == "virtual" || new_type == "virtual") && b.r#type != new_type
 }
 
 fn default_global() -> Global {

@@ -30,6 +30,13 @@ pub enum Diagnostic {
     DatapathKeyConflict { switch: String, key: i64 },
     #[error("port {port} requests tunnel key {key} already used by another port")]
     PortKeyConflict { port: String, key: i64 },
+    #[error("{what} {name} requests tunnel key {key}, outside 1..={max}; ignored")]
+    KeyOutOfRange {
+        what: &'static str,
+        name: String,
+        key: i64,
+        max: i64,
+    },
     #[error("all {what} tunnel keys are in use; {name} gets none")]
     KeysExhausted { what: &'static str, name: String },
     #[error("port {port} in port group {group} does not exist or is on no switch")]

@@ -5,74 +5,13 @@
 
 mod nbgen;
 
-use std::collections::BTreeMap;
-
-use nbgen::{Nb, apply, empty_nb, empty_sb, transact};
-use ovn_northd::compile::{Compiler, SbChange};
+use nbgen::{Nb, converge, empty_nb, empty_sb, snapshot, transact};
+use ovn_northd::compile::Compiler;
 use ovn_northd::diff::Differ;
-use ovn_northd::nb::{NbChange, Northbound};
-use ovn_northd::sb::SbTable;
+use ovn_northd::nb::Northbound;
 use ovsdb::Uuid;
 use ovsdb::db::Database;
 use serde_json::json;
-
-/// Everything the compiler wants, in a comparable form.
-fn snapshot(c: &Compiler) -> String {
-    let d = c.desired();
-    let mut flows: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (f, e) in d.flows.iter() {
-        let dps: Vec<String> = e
-            .datapaths()
-            .map(|u| {
-                c.northbound()
-                    .logical_switches
-                    .get(u)
-                    .map(|l| l.name.clone())
-                    .unwrap_or_default()
-            })
-            .collect();
-        flows.insert(
-            format!(
-                "{} {} {} {} {:?}",
-                f.stage, f.priority, f.match_, f.actions, f.controller_meter
-            ),
-            dps,
-        );
-    }
-    let mut out = String::new();
-    for (k, v) in flows {
-        out.push_str(&format!("flow {k} @ {v:?}\n"));
-    }
-    for (k, v) in &d.port_bindings {
-        out.push_str(&format!("pb {k} {v:?}\n"));
-    }
-    for (k, v) in &d.datapaths {
-        out.push_str(&format!("dp {k} {v:?}\n"));
-    }
-    for (k, v) in &d.multicast_groups {
-        out.push_str(&format!("mc {k:?} {v:?}\n"));
-    }
-    for (k, v) in &d.address_sets {
-        out.push_str(&format!("as {k} {v:?}\n"));
-    }
-    for (k, v) in &d.port_groups {
-        out.push_str(&format!("pg {k} {v:?}\n"));
-    }
-    out.push_str(&format!(
-        "ipm {:?}\ndns {:?}\nmeters {:?}\nha {:?}\n",
-        d.ip_multicast, d.dns, d.meters, d.ha_chassis_groups
-    ));
-    out.push_str(&format!(
-        "sbg {:?}\nnbg {:?}\n",
-        d.sb_global_options, d.nb.global_options
-    ));
-    let mut up: Vec<_> = d.nb.lsp_up.iter().collect();
-    up.sort();
-    let mut dynamic: Vec<_> = d.nb.lsp_dynamic_addresses.iter().collect();
-    dynamic.sort();
-    out.push_str(&format!("up {up:?}\ndyn {dynamic:?}\n"));
-    out
-}
 
 fn topology(db: &mut Database) {
     let mut nb = Nb::default();
@@ -86,51 +25,6 @@ fn topology(db: &mut Database) {
     nb.port_group("pg1", &[p1, q1], &[a2]);
     nb.address_set("as1", &["10.0.0.0/24".into(), "20.0.0.11".into()]);
     nb.run(db);
-}
-
-/// Compiles, diffs against the Southbound, applies the operations to
-/// both databases and feeds the changes back, until nothing is left to
-/// do. Returns how many rounds that took.
-fn converge(c: &mut Compiler, differ: &mut Differ, nb: &mut Database, sb: &mut Database) -> usize {
-    for round in 1..=4 {
-        let dirty = c.take_dirty();
-        let ops = differ.diff(c.desired(), &dirty, sb, nb).expect("diff");
-        if ops.is_empty() {
-            return round;
-        }
-        let sb_changed = if ops.sb.is_empty() {
-            Vec::new()
-        } else {
-            apply(sb, &ops.sb_params())
-        };
-        let nb_changed = if ops.nb.is_empty() {
-            Vec::new()
-        } else {
-            apply(nb, &ops.nb_params())
-        };
-        let refs: Vec<(&str, Uuid)> = sb_changed.iter().map(|(t, u)| (t.as_str(), *u)).collect();
-        differ.sb_changed(sb, &refs).expect("index");
-        let sbc: Vec<SbChange> = sb_changed
-            .iter()
-            .filter_map(|(t, u)| {
-                Some(SbChange {
-                    table: SbTable::from_name(t)?,
-                    uuid: *u,
-                })
-            })
-            .collect();
-        let nbc: Vec<NbChange> = nb_changed
-            .iter()
-            .filter_map(|(t, u)| {
-                Some(NbChange {
-                    table: ovn_northd::nb::NbTable::from_name(t)?,
-                    uuid: *u,
-                })
-            })
-            .collect();
-        c.update(nb, &nbc, sb, &sbc);
-    }
-    panic!("did not converge in 4 rounds");
 }
 
 #[test]
