@@ -217,6 +217,13 @@ impl Framer {
                     self.escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
+                } else {
+                    // Most of a message is string contents: jump to the
+                    // next quote or backslash.
+                    match memchr::memchr2(b'"', b'\\', &self.buf[self.scanned..]) {
+                        Some(off) => self.scanned += off,
+                        None => self.scanned = self.buf.len(),
+                    }
                 }
                 continue;
             }

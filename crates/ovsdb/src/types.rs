@@ -198,6 +198,7 @@ impl BaseType {
                 Err(Error::constraint(range_message(r, &self.min_real, &self.max_real,
                     self.min_real != -f64::MAX, self.max_real != f64::MAX)))
             }
+            Atom::String(_) if self.min_length == 0 && self.max_length == UNLIMITED_LENGTH => Ok(()),
             Atom::String(s) => {
                 let n = s.chars().count() as u64;
                 if n < self.min_length {
