@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use daemon::options::{Arg, DAEMON_OPTIONS, Spec, opt};
 use daemon::process;
@@ -72,58 +72,14 @@ fn version() -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match daemon::options::parse(&args, &[DAEMON_OPTIONS, SERVER_OPTIONS]) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e} (use --help for help)");
-            return ExitCode::FAILURE;
-        }
-    };
-    if opts.has("help") {
-        print!("{}", usage());
-        return ExitCode::SUCCESS;
-    }
-    if opts.has("version") {
-        println!("{}", version());
-        return ExitCode::SUCCESS;
-    }
-    // Fork before any thread exists; the parent exits once we are serving.
-    let mut notifier = if opts.has("detach") {
-        match process::detach() {
-            Ok(n) => n,
-            Err(e) => {
-                eprintln!("{PROGRAM}: could not detach: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        process::DetachNotifier::none()
-    };
-    match run(&opts, &mut notifier) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(target: "ovsdb_server", "{e}");
-            eprintln!("{PROGRAM}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    daemon::main(PROGRAM, &[DAEMON_OPTIONS, SERVER_OPTIONS], usage, version, run)
 }
 
-fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -> Result<(), String> {
-    let logger = daemon::log::init();
-    for spec in opts.options.iter().filter(|(n, _)| n == "verbose") {
-        logger.set(spec.1.as_deref().unwrap_or("dbg"))?;
-    }
-    if let Some(v) = opts.last("log-file") {
-        let path = process::logfile_path(PROGRAM, v);
-        logger.set_file(&path).map_err(|e| format!("{}: could not open log file ({e})", path.display()))?;
-    }
-    if opts.has("detach") {
-        // The console is about to become /dev/null.
-        logger.set("console:off")?;
-    }
-
+fn run(
+    opts: &daemon::options::Parsed,
+    logger: &Arc<daemon::log::Logger>,
+    notifier: &mut process::DetachNotifier,
+) -> Result<(), String> {
     let mut server = Server::new(ovsdb_server::server_schema());
     match opts.last("fsync") {
         None | Some(Some("requested")) => {}
@@ -199,7 +155,7 @@ fn run(opts: &daemon::options::Parsed, notifier: &mut process::DetachNotifier) -
     };
     tracing::info!(target: "ovsdb_server", "{} serving {}", version(), server.db_names().join(", "));
     notifier.ready(!opts.has("no-chdir"));
-    let ctx = LoopContext { remotes, logger: Some(logger), version: version() };
+    let ctx = LoopContext { remotes, logger: Some(Arc::clone(logger)), version: version() };
     let res = ovsdb_server::run_loop(server, events_rx, ctx).map_err(|e| format!("database I/O error: {e}"));
     runtime.shutdown_background();
     res
