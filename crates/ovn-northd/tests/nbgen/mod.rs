@@ -17,18 +17,21 @@ use ovsdb::db::Database;
 use ovsdb::schema::DatabaseSchema;
 use serde_json::{Value as Json, json};
 
-pub fn schema(stem: &str) -> Arc<DatabaseSchema> {
-    let path = format!("{}/../../schemas/{stem}.ovsschema", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    DatabaseSchema::from_json(&serde_json::from_str(&text).expect("schema JSON")).expect("schema")
+/// The schemas are compiled in (the fuzz target shares this module from
+/// another package) and parsed once.
+fn schema(text: &str, cell: &'static std::sync::OnceLock<Arc<DatabaseSchema>>) -> Arc<DatabaseSchema> {
+    cell.get_or_init(|| DatabaseSchema::from_json(&serde_json::from_str(text).expect("schema JSON")).expect("schema"))
+        .clone()
 }
 
 pub fn empty_nb() -> Database {
-    Database::new(schema("ovn-nb"))
+    static NB: std::sync::OnceLock<Arc<DatabaseSchema>> = std::sync::OnceLock::new();
+    Database::new(schema(include_str!("../../../../schemas/ovn-nb.ovsschema"), &NB))
 }
 
 pub fn empty_sb() -> Database {
-    Database::new(schema("ovn-sb"))
+    static SB: std::sync::OnceLock<Arc<DatabaseSchema>> = std::sync::OnceLock::new();
+    Database::new(schema(include_str!("../../../../schemas/ovn-sb.ovsschema"), &SB))
 }
 
 /// Runs `ops` on `db`; panics on any error. Returns the results.
