@@ -68,23 +68,119 @@ pub const HISTORY_BYTES: usize = 256 << 20;
 
 /// Reads the database in `bytes`, the whole content of a standalone file.
 pub fn load(bytes: &[u8]) -> Result<Loaded> {
-    let schema_frame = match frame::next_frame(bytes, 0, None) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Err(Error::Empty),
-        Err(e) => return Err(Error::SchemaRecord(e)),
-    };
-    match schema_frame.magic {
-        STANDALONE_MAGIC => {}
-        CLUSTERED_MAGIC => return Err(Error::Clustered),
-        other => return Err(Error::SchemaRecord(Corruption::WrongMagic(other.to_string()))),
+    load_from(bytes).map_err(|e| match e {
+        LoadError::Io(source) => Error::Io { op: "read", path: std::path::PathBuf::new(), source },
+        LoadError::Db(e) => e,
+    })
+}
+
+/// Why [`load_from`] failed: reading, or the content.
+#[derive(Debug)]
+pub enum LoadError {
+    Io(std::io::Error),
+    Db(Error),
+}
+
+impl From<Error> for LoadError {
+    fn from(e: Error) -> LoadError {
+        LoadError::Db(e)
     }
-    let schema_json = frame::parse_body(schema_frame.body).map_err(Error::SchemaRecord)?;
-    let schema = DatabaseSchema::from_json(&serde_json::Value::Object(schema_json)).map_err(Error::Schema)?;
+}
+
+/// Records read one at a time from a file: only the record being decoded is
+/// in memory, so opening a file costs the database, not the database plus
+/// the file.
+struct Records<R> {
+    r: R,
+    /// Bytes read; those before `off` are consumed.
+    buf: Vec<u8>,
+    off: usize,
+    /// File offset of `buf[off]`.
+    start: u64,
+    eof: bool,
+}
+
+impl<R: std::io::Read> Records<R> {
+    /// The record at the front, complete, or why it cannot be read.
+    fn next(&mut self, magic: Option<&str>) -> std::result::Result<std::result::Result<Option<frame::Frame<'_>>, Corruption>, std::io::Error> {
+        loop {
+            // Ask for more only when the record is cut short and more may come.
+            let rest = &self.buf[self.off..];
+            let truncated =
+                rest.is_empty() || matches!(frame::next_frame(rest, 0, magic), Err(Corruption::Truncated));
+            if !truncated || self.eof {
+                return Ok(frame::next_frame(&self.buf[self.off..], 0, magic));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Reads about as much again as is buffered (at least 64 KiB).
+    fn fill(&mut self) -> std::io::Result<()> {
+        if self.off > 0 {
+            self.buf.drain(..self.off);
+            self.off = 0;
+        }
+        let want = self.buf.len().max(64 << 10);
+        let old = self.buf.len();
+        self.buf.resize(old + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self.r.read(&mut self.buf[old + got..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.buf.truncate(old + got);
+        Ok(())
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.off += n;
+        self.start += n as u64;
+        if self.off == self.buf.len() {
+            // Let a big record's buffer go rather than keep it to the end.
+            self.buf = Vec::new();
+            self.off = 0;
+        }
+    }
+
+    /// How many bytes are left, reading to the end.
+    fn remaining(&mut self) -> std::io::Result<u64> {
+        let mut n = (self.buf.len() - self.off) as u64;
+        n += std::io::copy(&mut self.r, &mut std::io::sink())?;
+        Ok(n)
+    }
+}
+
+/// Reads a standalone database file from `r`, record by record.
+pub fn load_from(r: impl std::io::Read) -> std::result::Result<Loaded, LoadError> {
+    let mut records = Records { r, buf: Vec::new(), off: 0, start: 0, eof: false };
+    let (schema, schema_end) = {
+        let schema_frame = match records.next(None).map_err(LoadError::Io)? {
+            Ok(Some(f)) => f,
+            Ok(None) => return Err(Error::Empty.into()),
+            Err(e) => return Err(Error::SchemaRecord(e).into()),
+        };
+        match schema_frame.magic {
+            STANDALONE_MAGIC => {}
+            CLUSTERED_MAGIC => return Err(Error::Clustered.into()),
+            other => return Err(Error::SchemaRecord(Corruption::WrongMagic(other.to_string())).into()),
+        }
+        let schema_json = frame::parse_body(schema_frame.body).map_err(Error::SchemaRecord)?;
+        let schema = DatabaseSchema::from_json(&serde_json::Value::Object(schema_json)).map_err(Error::Schema)?;
+        (schema, schema_frame.end)
+    };
+    records.consume(schema_end);
 
     let mut db = Database::new(Arc::clone(&schema));
     let decoder = Decoder::new(&schema);
-    let mut pos = schema_frame.end;
-    let mut base = pos as u64;
+    let mut base = records.start;
     let mut n_records = 0u64;
     let mut torn_tail = None;
     let mut last_txn_id = Uuid::ZERO;
@@ -92,40 +188,29 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
     let mut history_start = Uuid::ZERO;
     let mut history_bytes = 0usize;
     loop {
-        let frame = match frame::next_frame(bytes, pos, Some(STANDALONE_MAGIC)) {
-            Ok(Some(f)) => f,
+        let pos = records.start;
+        let decoded = match records.next(Some(STANDALONE_MAGIC)).map_err(LoadError::Io)? {
+            Ok(Some(frame)) => match decoder.decode(&db, frame.body) {
+                Ok(c) => Ok((c, frame.end, frame.digest)),
+                Err(DecodeError::Corrupt(reason)) => Err(reason),
+                Err(DecodeError::Invalid(source)) => return Err(Error::Transaction { offset: pos, source }.into()),
+            },
             Ok(None) => break,
+            Err(reason) => Err(reason),
+        };
+        let (commit, end, digest) = match decoded {
+            Ok(d) => d,
             Err(reason) => {
-                torn_tail = Some(TornTail {
-                    offset: pos as u64,
-                    discarded: (bytes.len() - pos) as u64,
-                    reason,
-                });
+                let discarded = records.remaining().map_err(LoadError::Io)?;
+                torn_tail = Some(TornTail { offset: pos, discarded, reason });
                 break;
             }
         };
-        let commit = match decoder.decode(&db, frame.body) {
-            Ok(c) => c,
-            Err(DecodeError::Corrupt(reason)) => {
-                torn_tail = Some(TornTail {
-                    offset: pos as u64,
-                    discarded: (bytes.len() - pos) as u64,
-                    reason,
-                });
-                break;
-            }
-            Err(DecodeError::Invalid(source)) => {
-                return Err(Error::Transaction {
-                    offset: pos as u64,
-                    source,
-                });
-            }
-        };
+        records.consume(end);
         db.apply(&commit);
         n_records += 1;
-        pos = frame.end;
         if n_records == 1 {
-            base = pos as u64;
+            base = records.start;
             // A snapshot we wrote continues the chain of the transactions it
             // holds; anything else starts one. Either way it is not history:
             // no client can have seen a transaction before it but not it.
@@ -133,10 +218,10 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
                 .comment
                 .as_deref()
                 .and_then(txn_id::from_comment)
-                .unwrap_or_else(|| txn_id::next(Uuid::ZERO, &frame.digest));
+                .unwrap_or_else(|| txn_id::next(Uuid::ZERO, &digest));
             history_start = last_txn_id;
         } else {
-            last_txn_id = txn_id::next(last_txn_id, &frame.digest);
+            last_txn_id = txn_id::next(last_txn_id, &digest);
             history_bytes += commit.approx_bytes();
             history.push_back((last_txn_id, commit));
             while history.len() > HISTORY_RECORDS || (history.len() > 1 && history_bytes > HISTORY_BYTES) {
@@ -150,7 +235,7 @@ pub fn load(bytes: &[u8]) -> Result<Loaded> {
     Ok(Loaded {
         schema,
         db,
-        end: pos as u64,
+        end: records.start,
         base,
         n_records_since_base: n_records.saturating_sub(1),
         torn_tail,

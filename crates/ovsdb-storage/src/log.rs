@@ -2,7 +2,7 @@
 //! compacting, and opening or creating the file in the first place.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -116,11 +116,12 @@ impl Log {
             .write(mode == OpenMode::ReadWrite)
             .open(path)
             .map_err(Error::io("open", path))?;
-        let size = file.metadata().map_err(Error::io("stat", path))?.len();
-        let mut bytes = Vec::with_capacity(size as usize);
-        file.read_to_end(&mut bytes).map_err(Error::io("read", path))?;
-        let loaded = load::load(&bytes)?;
-        drop(bytes);
+        // Record by record: only one record's text is in memory at a time.
+        let loaded = match load::load_from(std::io::BufReader::with_capacity(1 << 20, &mut file)) {
+            Ok(l) => l,
+            Err(load::LoadError::Io(e)) => return Err(Error::Io { op: "read", path: path.to_path_buf(), source: e }),
+            Err(load::LoadError::Db(e)) => return Err(e),
+        };
 
         if let Some(tail) = &loaded.torn_tail {
             tracing::warn!(path = %path.display(), "{tail}");

@@ -79,7 +79,7 @@ pub enum Atom {
 
 impl Atom {
     pub fn string(s: &str) -> Atom {
-        Atom::String(Arc::from(s))
+        Atom::String(crate::intern::intern(s))
     }
 
     pub fn atomic_type(&self) -> AtomicType {
@@ -142,7 +142,7 @@ impl Atom {
             (AtomicType::Integer, Json::Number(n)) if n.is_i64() => n.as_i64().map(Atom::Integer),
             (AtomicType::Real, Json::Number(n)) => n.as_f64().map(Atom::Real),
             (AtomicType::Boolean, Json::Bool(b)) => Some(Atom::Boolean(*b)),
-            (AtomicType::String, Json::String(s)) => Some(Atom::String(Arc::from(s.as_str()))),
+            (AtomicType::String, Json::String(s)) => Some(Atom::String(crate::intern::intern(s))),
             (AtomicType::Uuid, _) => return parse_uuid(json, symbols).map(Atom::Uuid),
             _ => None,
         };

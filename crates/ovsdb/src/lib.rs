@@ -27,6 +27,7 @@ pub mod datum;
 pub mod db;
 pub mod display;
 pub mod error;
+pub mod intern;
 pub mod json;
 pub mod monitor;
 pub mod mutation;
