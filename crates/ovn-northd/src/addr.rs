@@ -26,32 +26,11 @@ impl Mac {
     }
 
     /// Parses a MAC at the start of `s` as `ovs_scan(s, ETH_ADDR_SCAN_FMT)`
-    /// does (one or two hex digits per byte, leading blanks skipped);
-    /// returns it and the number of bytes consumed.
+    /// does (see [`Scanner`]); returns it and the number of bytes consumed.
     pub fn scan(s: &str) -> Option<(Mac, usize)> {
-        let b = s.as_bytes();
-        let mut i = 0;
-        let mut out = [0u8; 6];
-        for (k, byte) in out.iter_mut().enumerate() {
-            if k > 0 {
-                if b.get(i) != Some(&b':') {
-                    return None;
-                }
-                i += 1;
-            }
-            while k == 0 && b.get(i).is_some_and(u8::is_ascii_whitespace) {
-                i += 1;
-            }
-            let start = i;
-            while i < b.len() && i - start < 2 && b[i].is_ascii_hexdigit() {
-                i += 1;
-            }
-            if i == start {
-                return None;
-            }
-            *byte = u8::from_str_radix(&s[start..i], 16).ok()?;
-        }
-        Some((Mac(out), i))
+        let mut sc = Scanner::new(s, 0);
+        let m = sc.mac()?;
+        Some((m, sc.pos))
     }
 
     /// The whole string must be a MAC (`eth_addr_from_string`).
@@ -168,35 +147,195 @@ impl LportAddresses {
     }
 }
 
-/// Parses "IPv4[/plen]" (or a dotted mask) into an address and prefix length.
-pub fn parse_ipv4_cidr(tok: &str) -> Option<Ipv4Net> {
-    let (ip, len) = match tok.split_once('/') {
-        Some((ip, len)) => (ip, Some(len)),
-        None => (tok, None),
-    };
-    let addr = parse_ipv4(ip)?;
-    let plen = match len {
-        None => 32,
-        Some(l) if l.bytes().all(|b| b.is_ascii_digit()) && !l.is_empty() => {
-            let p: u32 = l.parse().ok()?;
-            if p > 32 {
-                return None;
-            }
-            p as u8
-        }
-        Some(l) => {
-            let m = u32::from(parse_ipv4(l)?);
-            let ones = m.leading_ones();
-            if m.checked_shl(ones).unwrap_or(0) != 0 {
-                return None;
-            }
-            ones as u8
-        }
-    };
-    Some(Ipv4Net { addr, plen })
+/// Text read the way Open vSwitch's `ovs_scan` reads it, which is not
+/// `sscanf`: white space is skipped before each numeric conversion, a
+/// number may carry a sign (and, in hex, `0x`), has any number of digits
+/// and keeps only the bits that fit its destination (`300.1.1.1` is
+/// 44.1.1.1 for `IP_SCAN_FMT`; `-1` is 255); a scan set (`%46[...]`)
+/// needs one character at least.
+pub struct Scanner<'a> {
+    s: &'a str,
+    pub pos: usize,
 }
 
-/// Dotted quad with decimal bytes, as `IP_SCAN_FMT` reads it.
+impl<'a> Scanner<'a> {
+    pub fn new(s: &'a str, pos: usize) -> Scanner<'a> {
+        Scanner { s, pos }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
+    }
+
+    /// White space as C's `isspace` knows it.
+    pub fn skip_spaces(&mut self) {
+        while self
+            .peek()
+            .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        {
+            self.pos += 1;
+        }
+    }
+
+    /// A literal character of the format.
+    pub fn lit(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.pos += 1)
+    }
+
+    /// `%d`, `%u` (base 10) or `%x` (base 16): the value modulo 2^64.
+    pub fn int(&mut self, base: u32) -> Option<u64> {
+        self.skip_spaces();
+        let b = self.s.as_bytes();
+        let mut i = self.pos;
+        let negative = b.get(i) == Some(&b'-');
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if base == 16 && b.get(i) == Some(&b'0') && matches!(b.get(i + 1), Some(b'x' | b'X')) {
+            i += 2;
+        }
+        let start = i;
+        let mut v: u64 = 0;
+        while let Some(d) = b.get(i).and_then(|c| char::from(*c).to_digit(base)) {
+            v = v.wrapping_mul(u64::from(base)).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        self.pos = i;
+        Some(if negative { v.wrapping_neg() } else { v })
+    }
+
+    /// `%46[0123456789abcdefABCDEF:.]` (`IPV6_SCAN_FMT`).
+    pub fn ipv6_chars(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        while i - start < 46
+            && b.get(i)
+                .is_some_and(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
+        {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        self.pos = i;
+        Some(&self.s[start..i])
+    }
+
+    /// `ETH_ADDR_SCAN_FMT`.
+    pub fn mac(&mut self) -> Option<Mac> {
+        let mut out = [0u8; 6];
+        for (k, byte) in out.iter_mut().enumerate() {
+            if k > 0 {
+                self.lit(b':')?;
+            }
+            *byte = self.int(16)? as u8;
+        }
+        Some(Mac(out))
+    }
+
+    /// `IP_SCAN_FMT`.
+    pub fn ipv4(&mut self) -> Option<Ipv4Addr> {
+        let mut out = [0u8; 4];
+        for (k, byte) in out.iter_mut().enumerate() {
+            if k > 0 {
+                self.lit(b'.')?;
+            }
+            *byte = self.int(10)? as u8;
+        }
+        Some(Ipv4Addr::from(out))
+    }
+
+    /// Runs `f` from the current position; on failure the position stays.
+    pub fn attempt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let save = self.pos;
+        let r = f(self);
+        if r.is_none() {
+            self.pos = save;
+        }
+        r
+    }
+
+    /// `ip_parse_cidr_len`: "IP", "IP/MASK" (a CIDR mask) or "IP/PLEN".
+    pub fn ipv4_cidr(&mut self) -> Option<Ipv4Net> {
+        let save = self.pos;
+        let masked = self.attempt(|sc| {
+            let ip = sc.ipv4()?;
+            sc.lit(b'/')?;
+            Some((ip, u32::from(sc.ipv4()?)))
+        });
+        let (addr, mask) = match masked {
+            Some(x) => x,
+            None => match self.attempt(|sc| {
+                let ip = sc.ipv4()?;
+                sc.lit(b'/')?;
+                Some((ip, sc.int(10)? as i32))
+            }) {
+                Some((_, p)) if !(0..=32).contains(&p) => {
+                    self.pos = save;
+                    return None;
+                }
+                Some((ip, p)) => (ip, u32::MAX.checked_shl(32 - p as u32).unwrap_or(0)),
+                None => (self.attempt(Scanner::ipv4)?, u32::MAX),
+            },
+        };
+        let ones = mask.leading_ones();
+        if mask.checked_shl(ones).unwrap_or(0) != 0 {
+            self.pos = save;
+            return None;
+        }
+        Some(Ipv4Net { addr, plen: ones as u8 })
+    }
+
+    /// `ipv6_parse_cidr_len`: "IPv6", "IPv6/PLEN" or "IPv6/MASK".
+    pub fn ipv6_cidr(&mut self) -> Option<Ipv6Net> {
+        self.attempt(|sc| {
+            sc.skip_spaces();
+            let addr: Ipv6Addr = sc.ipv6_chars()?.parse().ok()?;
+            let plen = sc.attempt(|sc| {
+                sc.lit(b'/')?;
+                sc.int(10)
+            });
+            let mask = match plen {
+                Some(p) => {
+                    let p = p as i32;
+                    if !(0..=128).contains(&p) {
+                        return None;
+                    }
+                    u128::MAX.checked_shl(128 - p as u32).unwrap_or(0)
+                }
+                None => match sc.attempt(|sc| {
+                    sc.lit(b'/')?;
+                    sc.ipv6_chars()
+                }) {
+                    Some(m) => u128::from(m.parse::<Ipv6Addr>().ok()?),
+                    None => u128::MAX,
+                },
+            };
+            let ones = mask.leading_ones();
+            if mask.checked_shl(ones).unwrap_or(0) != 0 {
+                return None;
+            }
+            Some(Ipv6Net { addr, plen: ones as u8 })
+        })
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+}
+
+/// The whole string is "IPv4[/plen]" or "IPv4/MASK" (`ip_parse_cidr`).
+pub fn parse_ipv4_cidr(tok: &str) -> Option<Ipv4Net> {
+    let mut sc = Scanner::new(tok, 0);
+    let n = sc.ipv4_cidr()?;
+    sc.at_end().then_some(n)
+}
+
+/// Dotted quad with decimal bytes, nothing else.
 pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut parts = s.split('.');
     let mut out = [0u8; 4];
@@ -213,32 +352,11 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(out))
 }
 
-/// Parses "IPv6[/plen]".
+/// The whole string is "IPv6[/plen]" or "IPv6/MASK" (`ipv6_parse_cidr`).
 pub fn parse_ipv6_cidr(tok: &str) -> Option<Ipv6Net> {
-    let (ip, len) = match tok.split_once('/') {
-        Some((ip, len)) => (ip, Some(len)),
-        None => (tok, None),
-    };
-    let addr: Ipv6Addr = ip.parse().ok()?;
-    let plen = match len {
-        None => 128,
-        Some(l) if l.bytes().all(|b| b.is_ascii_digit()) && !l.is_empty() => {
-            let p: u32 = l.parse().ok()?;
-            if p > 128 {
-                return None;
-            }
-            p as u8
-        }
-        Some(l) => {
-            let m = u128::from(l.parse::<Ipv6Addr>().ok()?);
-            let ones = m.leading_ones();
-            if m.checked_shl(ones).unwrap_or(0) != 0 {
-                return None;
-            }
-            ones as u8
-        }
-    };
-    Some(Ipv6Net { addr, plen })
+    let mut sc = Scanner::new(tok, 0);
+    let n = sc.ipv6_cidr()?;
+    sc.at_end().then_some(n)
 }
 
 /// Parses "MAC [IP...]" (`extract_addresses`): the MAC is required; IPs
@@ -269,55 +387,56 @@ pub fn extract_ip_addresses(s: &str) -> Option<LportAddresses> {
     })
 }
 
-fn scan_ips(s: &str, mut pos: usize) -> (Vec<Ipv4Net>, Vec<Ipv6Net>, usize) {
+/// IPv4 then IPv6 CIDRs one after the other, as long as they parse (no
+/// separator needed, white space skipped); returns where parsing stopped.
+fn scan_ips(s: &str, pos: usize) -> (Vec<Ipv4Net>, Vec<Ipv6Net>, usize) {
     let mut v4 = Vec::new();
     let mut v6 = Vec::new();
-    loop {
-        let rest = &s[pos..];
-        let trimmed = rest.trim_start();
-        if trimmed.is_empty() {
-            return (v4, v6, pos + (rest.len() - trimmed.len()));
-        }
-        let skip = rest.len() - trimmed.len();
-        let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
-        let tok = &trimmed[..end];
-        if let Some(n) = parse_ipv4_cidr(tok) {
+    let mut sc = Scanner::new(s, pos);
+    while !sc.at_end() {
+        if let Some(n) = sc.ipv4_cidr() {
             v4.push(n);
-        } else if let Some(n) = parse_ipv6_cidr(tok) {
+        } else if let Some(n) = sc.ipv6_cidr() {
             v6.push(n);
         } else {
-            return (v4, v6, pos);
+            break;
         }
-        pos += skip + end;
     }
+    (v4, v6, sc.pos)
 }
 
 /// True for "dynamic", "dynamic IPv4", "dynamic IPv6", "dynamic IPv4
 /// IPv6" and "MAC dynamic" (`is_dynamic_lsp_address`).
 pub fn is_dynamic_lsp_address(s: &str) -> bool {
-    if let Some(rest) = s.strip_prefix("dynamic") {
-        if rest.is_empty() {
+    if s.starts_with("dynamic") {
+        if s.len() == 7 {
             return true;
         }
-        let Some(rest) = rest.strip_prefix(' ') else {
-            return false;
-        };
-        let words: Vec<&str> = rest.split(' ').collect();
-        return match words.as_slice() {
-            [a] => parse_ipv4(a).is_some() || is_ipv6_chars(a),
-            [a, b] => parse_ipv4(a).is_some() && is_ipv6_chars(b),
-            _ => false,
-        };
+        let mut sc = Scanner::new(s, 7);
+        // A scan that succeeds moves on even when the end test fails.
+        if sc
+            .attempt(|sc| {
+                sc.skip_spaces();
+                sc.ipv4()
+            })
+            .is_some()
+            && sc.at_end()
+        {
+            return true;
+        }
+        return sc
+            .attempt(|sc| {
+                sc.skip_spaces();
+                sc.ipv6_chars()
+            })
+            .is_some()
+            && sc.at_end();
     }
-    match Mac::scan(s) {
-        Some((_, n)) => &s[n..] == " dynamic",
-        None => false,
+    let mut sc = Scanner::new(s, 0);
+    sc.mac().is_some() && {
+        sc.skip_spaces();
+        s[sc.pos..] == *"dynamic"
     }
-}
-
-/// `IPV6_SCAN_FMT` accepts any run of these characters.
-fn is_ipv6_chars(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 46 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// Splits "MAC IP..." into IPv4 and IPv6 address strings (as
@@ -361,6 +480,22 @@ mod tests {
         for s in ["dynamicx", "dynamic foo", "unknown", "0a:00:00:00:00:01"] {
             assert!(!is_dynamic_lsp_address(s), "{s}");
         }
+    }
+
+    #[test]
+    fn scanned_as_open_vswitch_does() {
+        // Bytes keep their low bits; no separator is needed between IPs.
+        let a = extract_lsp_addresses("50:54:00:00:00:0a 300.1.1.1").unwrap();
+        assert_eq!(a.ipv4[0].addr.to_string(), "44.1.1.1");
+        let (a, ofs) = extract_addresses("0a:0:0:0:0:1 10.0.0.1x").unwrap();
+        assert_eq!((a.ipv4.len(), ofs), (1, 21));
+        assert_eq!(Mac::parse("0x1:2:3:4:5:106"), Mac::parse("01:02:03:04:05:06"));
+        assert_eq!(extract_lsp_addresses("0a:0:0:0:0:1 10.0.0.1/33").unwrap().ipv4.len(), 0);
+        assert_eq!(parse_ipv4_cidr("10.0.0.0/255.255.255.0").unwrap().plen, 24);
+        assert!(parse_ipv4_cidr("10.0.0.0/255.0.255.0").is_none());
+        assert_eq!(parse_ipv6_cidr("fd00::/64").unwrap().plen, 64);
+        assert!(is_dynamic_lsp_address("dynamic 10.0.0.5 fd00::5"));
+        assert!(is_dynamic_lsp_address("dynamic 1.2.3"));
     }
 
     #[test]

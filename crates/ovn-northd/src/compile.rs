@@ -929,8 +929,8 @@ impl Compiler {
             ct_no_masked_label &= smap_bool(&c.row.other_config, "ct-no-masked-label", false);
             ct_lb_related &= smap_bool(&c.row.other_config, "ovn-ct-lb-related", false);
         }
-        let collector = smap_int(&g.options, "debug_drop_collector_set", 0);
-        let domain = smap_int(&g.options, "debug_drop_domain_id", 0);
+        let collector = nb::smap_uint(&g.options, "debug_drop_collector_set", 0) as i32;
+        let domain = nb::smap_uint(&g.options, "debug_drop_domain_id", 0);
         let (drop_action, implicit_drop_action) = if collector != 0 && (0..255).contains(&domain) {
             let s = format!(
                 "sample(probability=65535,collector_set={collector},obs_domain={domain},obs_point=$cookie); /* drop */"
@@ -1646,7 +1646,8 @@ impl Compiler {
             .port_bindings
             .values()
             .filter(|b| b.chassis == Some(owner) || b.uuid == owner)
-            .filter_map(|b| b.options.get("qdisc_queue_id").and_then(|v| nb::parse_leading_int(v)))
+            .map(|b| smap_int(&b.options, "qdisc_queue_id", 0))
+            .filter(|q| *q != 0)
             .collect();
         (1..=0xf000).find(|q| !used.contains(q)).map(|q| q.to_string())
     }

@@ -27,36 +27,68 @@ pub use ovsdb_client::nb::{
 /// A string-to-string map column (`options`, `external_ids`, ...).
 pub type Smap = BTreeMap<String, String>;
 
-/// Reads `key` from a string map as OVS's `smap_get_bool` does: only
-/// "true" (case-insensitive) is true, anything else present is false.
+/// `smap_get_bool`: with a false default only "true" is true; with a
+/// true default anything but "false" is (case-insensitive, absent too).
 pub fn smap_bool(map: &Smap, key: &str, default: bool) -> bool {
-    match map.get(key) {
-        Some(v) => v.eq_ignore_ascii_case("true"),
-        None => default,
+    let v = map.get(key).map(String::as_str).unwrap_or("");
+    if default {
+        !v.eq_ignore_ascii_case("false")
+    } else {
+        v.eq_ignore_ascii_case("true")
     }
 }
 
-/// `smap_get_int`: a leading decimal integer, or `default` when absent or
-/// unparsable.
+/// `smap_get_int`: the whole value a decimal `int`, else `default`.
 pub fn smap_int(map: &Smap, key: &str, default: i64) -> i64 {
-    map.get(key).and_then(|v| parse_leading_int(v)).unwrap_or(default)
+    map.get(key)
+        .and_then(|v| str_to_llong(v))
+        .filter(|v| i32::try_from(*v).is_ok())
+        .unwrap_or(default)
 }
 
-/// Parses an integer prefix like C's `strtoll(s, NULL, 10)` but refusing
-/// strings that do not start with one.
-pub fn parse_leading_int(s: &str) -> Option<i64> {
-    let s = s.trim_start();
+/// `smap_get_uint`: the whole value a decimal in `0..=u32::MAX`, else
+/// `default`.
+pub fn smap_uint(map: &Smap, key: &str, default: u32) -> u32 {
+    map.get(key)
+        .and_then(|v| str_to_llong(v))
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(default)
+}
+
+/// `smap_get_ullong`: `strtoull` over the whole value (so "-5" is
+/// 2^64 - 5), else `default`.
+pub fn smap_ullong(map: &Smap, key: &str, default: u64) -> u64 {
+    map.get(key)
+        .and_then(|v| {
+            let (neg, digits) = strto_prefix(v)?;
+            let n: u64 = digits.parse().ok()?;
+            Some(if neg { n.wrapping_neg() } else { n })
+        })
+        .unwrap_or(default)
+}
+
+/// `str_to_llong` (base 10): `strtoll` must consume the whole string and
+/// not overflow.
+pub fn str_to_llong(s: &str) -> Option<i64> {
+    let (neg, digits) = strto_prefix(s)?;
+    let v: i64 = if neg {
+        format!("-{digits}").parse().ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(v)
+}
+
+/// What `strtoll`/`strtoull` accept as a whole string: blanks, a sign,
+/// decimal digits and nothing after.
+fn strto_prefix(s: &str) -> Option<(bool, &str)> {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
     let (neg, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let end = digits.bytes().take_while(u8::is_ascii_digit).count();
-    if end == 0 {
-        return None;
-    }
-    let v: i64 = digits[..end].parse().ok()?;
-    Some(if neg { -v } else { v })
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((neg, digits))
 }
 
 /// What northd asks of a logical switch port beyond its columns.

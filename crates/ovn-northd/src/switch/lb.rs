@@ -26,18 +26,25 @@ const KNOWN_LB_SESSION: &str = "reg9[6]";
 /// One backend of a VIP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Backend {
+    /// The address as OVN prints it (no brackets), or a template's text.
     pub ip: String,
-    pub v6: bool,
+    /// The port (`None`: none; always none in a template).
     pub port: Option<u16>,
 }
 
-/// One VIP: address, port, backends.
+/// One VIP: address, port, backends. In a template load balancer the
+/// address and ports are the Northbound's text (`^var`), which
+/// ovn-controller expands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vip {
-    /// The address as OVN prints it (no brackets).
+    /// The address as OVN prints it (no brackets), or the template text.
     pub ip: String,
+    /// The address family is IPv6 (a template's `address-family` option).
     pub v6: bool,
-    pub port: Option<u16>,
+    /// The flows of session affinity test the address itself, which a
+    /// template leaves unset (all zeros, so not IPv4-mapped: IPv6).
+    pub affinity_v6: bool,
+    pub port: Option<String>,
     pub backends: Vec<Backend>,
     /// The backends as written in the Northbound (`ct_lb_mark` gets them
     /// verbatim).
@@ -56,27 +63,47 @@ pub struct Lb {
     pub selection_fields: Option<String>,
 }
 
-/// "IP", "IP:PORT" or "[IPv6]:PORT" (`inet_parse_active` with no default
-/// port). Returns the address, and the port (0: none).
+/// "IP", "IP:PORT" or "[IPv6]:PORT", as `inet_parse_active` (default
+/// port 0, no name resolution) reads them: a host with two colons or more
+/// outside brackets is all host; the port is a whole decimal in
+/// 0..=65535; IPv4 is strict dotted decimal. Returns the address and the
+/// port (0: none).
 pub fn parse_ip_port(s: &str) -> Option<(IpAddr, u16)> {
-    let s = s.trim();
-    if let Some(rest) = s.strip_prefix('[') {
-        let (ip, after) = rest.split_once(']')?;
-        let ip: std::net::Ipv6Addr = ip.parse().ok()?;
-        let port = match after {
-            "" => 0,
-            p => p.strip_prefix(':')?.parse().ok()?,
-        };
-        return Some((IpAddr::V6(ip), port));
+    fn unbracket(s: &str) -> &str {
+        match s.strip_prefix('[') {
+            Some(r) => r.strip_suffix(']').unwrap_or(r),
+            None => s,
+        }
     }
-    if let Ok(ip) = s.parse::<std::net::Ipv6Addr>() {
-        return Some((IpAddr::V6(ip), 0));
+    let (mut n_colons, mut colon, mut in_brackets) = (0, None, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => in_brackets = true,
+            ']' => in_brackets = false,
+            ':' if !in_brackets => {
+                n_colons += 1;
+                colon = Some(i);
+            }
+            _ => {}
+        }
     }
-    let (ip, port) = match s.split_once(':') {
-        Some((ip, p)) => (ip, p.parse().ok()?),
-        None => (s, 0),
+    let (host, port) = match colon {
+        _ if n_colons > 1 => (s, None),
+        Some(c) => (unbracket(&s[..c]), Some(unbracket(&s[c + 1..]))),
+        None => (unbracket(s), None),
     };
-    Some((IpAddr::V4(crate::addr::parse_ipv4(ip)?), port))
+    let port = match port.filter(|p| !p.is_empty()) {
+        Some(p) => u16::try_from(crate::nb::str_to_llong(p)?).ok()?,
+        None => 0,
+    };
+    if host.contains(':') {
+        let (addr, scope) = host.split_once('%').unwrap_or((host, ""));
+        if !scope.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return Some((IpAddr::V6(addr.parse().ok()?), port));
+    }
+    Some((IpAddr::V4(host.parse().ok()?), port))
 }
 
 fn ip_text(ip: IpAddr) -> String {
@@ -99,10 +126,15 @@ impl Lb {
         };
         let template = smap_bool(&nb.options, "template", false);
         let mut vips = Vec::new();
-        if template {
-            errors.push("template load balancers are not supported".to_string());
-        }
-        for (key, value) in nb.vips.iter().filter(|_| !template) {
+        for (key, value) in &nb.vips {
+            if template {
+                let v6 = nb.options.get("address-family").is_some_and(|f| f != "ipv4");
+                match template_vip(key, value, v6) {
+                    Ok(v) => vips.push(v),
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            }
             let Some((ip, port)) = parse_ip_port(key) else {
                 errors.push(format!(
                     "{key}: should be an IP address (or an IP address and a port number with : as a separator)."
@@ -111,20 +143,26 @@ impl Lb {
             };
             let v6 = ip.is_ipv6();
             let mut backends = Vec::new();
+            let mut bad = Vec::new();
             for tok in value.split(',').filter(|t| !t.is_empty()) {
                 match parse_ip_port(tok) {
                     Some((b, bp)) if b.is_ipv6() == v6 && (port == 0) == (bp == 0) => backends.push(Backend {
                         ip: ip_text(b),
-                        v6,
                         port: (bp != 0).then_some(bp),
                     }),
-                    _ => errors.push(format!("{tok}: bad backend of VIP {key}")),
+                    _ => bad.push(tok),
                 }
+            }
+            // One bad backend and the whole VIP is left out, as OVN does.
+            if !bad.is_empty() {
+                errors.push(format!("VIP {key} left out: bad backends {}", bad.join(", ")));
+                continue;
             }
             vips.push(Vip {
                 ip: ip_text(ip),
                 v6,
-                port: (port != 0).then_some(port),
+                affinity_v6: v6,
+                port: (port != 0).then(|| port.to_string()),
                 backends,
                 backend_text: value.clone(),
             });
@@ -144,7 +182,7 @@ impl Lb {
                 .collect();
             Some(fields.join(","))
         };
-        let affinity = crate::nb::smap_int(&nb.options, "affinity_timeout", 0).clamp(0, i64::from(u16::MAX)) as u32;
+        let affinity = crate::nb::smap_uint(&nb.options, "affinity_timeout", 0).min(u32::from(u16::MAX));
         let lb = Lb {
             uuid: nb.uuid,
             proto,
@@ -156,6 +194,47 @@ impl Lb {
         };
         (lb, errors)
     }
+}
+
+/// `strtok` on `sep`: the non-empty pieces.
+fn pieces(s: &str, sep: char) -> Vec<&str> {
+    s.split(sep).filter(|p| !p.is_empty()).collect()
+}
+
+/// A template VIP "^vip[:^port|:port]" with backends "^ip[:^port|:port],…"
+/// (any text without `:`, as OVN accepts it).
+fn template_vip(key: &str, value: &str, v6: bool) -> Result<Vip, String> {
+    let (ip, port) = match pieces(key, ':').as_slice() {
+        [ip] => (ip.to_string(), None),
+        [ip, port] => (ip.to_string(), Some(port.to_string())),
+        _ => {
+            return Err(format!(
+                "{key}: should be a template of the form: '^vip_variable[:^port_variable|:port]'."
+            ));
+        }
+    };
+    let mut backends = Vec::new();
+    for b in pieces(value, ',') {
+        match pieces(b, ':').as_slice() {
+            [ip] | [ip, _] => backends.push(Backend {
+                ip: ip.to_string(),
+                port: None,
+            }),
+            _ => {
+                return Err(format!(
+                    "{b}: should be a template of the form: '^backendip_variable1[:^port_variable1|:port]'."
+                ));
+            }
+        }
+    }
+    Ok(Vip {
+        ip,
+        v6,
+        affinity_v6: true,
+        port,
+        backends,
+        backend_text: value.to_string(),
+    })
 }
 
 /// The flows of `lb` common to every switch, and those that depend on a
@@ -201,7 +280,7 @@ fn pre_stateful(g: &Global, lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
         format!("{} = {}; ", reg::ORIG_DIP_IPV4, vip.ip)
     };
     let mut m = format!("{} == 1 && {}.dst == {}", reg::CONNTRACK_NAT, ip_match(vip), vip.ip);
-    if let Some(p) = vip.port {
+    if let Some(p) = &vip.port {
         a.push_str(&format!("{} = {p}; ", reg::ORIG_TP_DPORT));
         m.push_str(&format!(" && {}.dst == {p}", lb.proto));
     }
@@ -228,7 +307,7 @@ fn lb_rule(g: &Global, lb: &Lb, vip: &Vip, meter: Option<std::sync::Arc<str>>, s
     };
     let mut m = format!("ct.new && {}.dst == {}", ip_match(vip), vip.ip);
     let mut prio = 110;
-    if let Some(p) = vip.port {
+    if let Some(p) = &vip.port {
         m.push_str(&format!(" && {}.dst == {p}", lb.proto));
         prio = 120;
     }
@@ -240,7 +319,7 @@ fn empty_event(lb: &Lb, vip: &Vip, meter: Option<std::sync::Arc<str>>, sink: &mu
         return;
     }
     let mut m = format!("{}.dst == {} && {}", ip_match(vip), vip.ip, lb.proto);
-    let text = match vip.port {
+    let text = match &vip.port {
         Some(p) => {
             m.push_str(&format!(" && {}.dst == {p}", lb.proto));
             if vip.v6 {
@@ -269,13 +348,13 @@ fn affinity(lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
     if lb.affinity_timeout == 0 {
         return;
     }
-    let (ipm, reg_vip, reg_backend) = if vip.v6 {
+    let (ipm, reg_vip, reg_backend) = if vip.affinity_v6 {
         ("ip6", reg::ORIG_DIP_IPV6, "xxreg0")
     } else {
         ("ip4", reg::ORIG_DIP_IPV4, "reg4")
     };
     let mut check = format!("ct.new && {ipm} && {reg_vip} == {}", vip.ip);
-    if let Some(p) = vip.port {
+    if let Some(p) = &vip.port {
         check.push_str(&format!(" && {} == {p}", reg::ORIG_TP_DPORT));
     }
     lflow!(
@@ -289,10 +368,10 @@ fn affinity(lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
 
     let mut action = format!("{} = 0; {reg_vip} = {}; ", reg::CONNTRACK_COMMIT, vip.ip);
     let mut learn = String::from("commit_lb_aff(vip = \"");
-    match vip.port {
+    match &vip.port {
         Some(p) => {
             action.push_str(&format!("{} = {p}; ", reg::ORIG_TP_DPORT));
-            learn.push_str(&if vip.v6 {
+            learn.push_str(&if vip.affinity_v6 {
                 format!("[{}]:{p}", vip.ip)
             } else {
                 format!("{}:{p}", vip.ip)
@@ -302,7 +381,7 @@ fn affinity(lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
     }
     action.push_str("ct_lb_mark(backends=");
     learn.push_str("\", backend = \"");
-    let learn_match = match vip.port {
+    let learn_match = match &vip.port {
         Some(p) => format!(
             "{KNOWN_LB_SESSION} == 0 && ct.new && {ipm} && {reg_vip} == {} && {} == {p} && {ipm}.dst == ",
             vip.ip,
@@ -320,7 +399,7 @@ fn affinity(lb: &Lb, vip: &Vip, sink: &mut FlowSink) {
         am.push_str(&b.ip);
         match b.port {
             Some(p) => {
-                let bt = if vip.v6 {
+                let bt = if vip.affinity_v6 {
                     format!("[{}]:{p}", b.ip)
                 } else {
                     format!("{}:{p}", b.ip)

@@ -70,23 +70,18 @@ pub struct McastSwitch {
 
 impl McastSwitch {
     pub fn from_config(c: &Smap) -> McastSwitch {
-        use crate::nb::smap_bool;
-        let ull = |k: &str, d: i64| -> i64 {
-            c.get(k)
-                .and_then(|v| crate::nb::parse_leading_int(v))
-                .map(|v| v.max(0))
-                .unwrap_or(d)
-        };
-        let idle = ull("mcast_idle_timeout", 300).clamp(15, 3600);
-        let query = ull("mcast_query_interval", idle / 2).clamp(1, 3600);
+        use crate::nb::{smap_bool, smap_ullong};
+        // Read as unsigned long long, kept in 32 bits (timers) or 64.
+        let idle = i64::from((smap_ullong(c, "mcast_idle_timeout", 300) as u32).clamp(15, 3600));
+        let query = i64::from((smap_ullong(c, "mcast_query_interval", idle as u64 / 2) as u32).clamp(1, 3600));
         McastSwitch {
             enabled: smap_bool(c, "mcast_snoop", false),
             querier: smap_bool(c, "mcast_querier", true),
             flood_unregistered: smap_bool(c, "mcast_flood_unregistered", false),
-            table_size: ull("mcast_table_size", 2048),
+            table_size: smap_ullong(c, "mcast_table_size", 2048) as i64,
             idle_timeout: idle,
             query_interval: query,
-            query_max_response: ull("mcast_query_max_response", 1),
+            query_max_response: smap_ullong(c, "mcast_query_max_response", 1) as i64,
             eth_src: c.get("mcast_eth_src").cloned(),
             ip4_src: c.get("mcast_ip4_src").cloned(),
             ip6_src: c.get("mcast_ip6_src").cloned(),
