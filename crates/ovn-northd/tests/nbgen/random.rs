@@ -170,6 +170,13 @@ fn smap(t: &mut Tape, keys: &[&str]) -> Json {
     json!(["map", pairs.into_iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()])
 }
 
+/// A set's members, each once (the database refuses duplicates).
+fn uniq(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 fn named(refs: &[String]) -> Json {
     json!(["set", refs.iter().map(|r| json!(["named-uuid", r])).collect::<Vec<_>>()])
 }
@@ -240,8 +247,8 @@ pub fn random_nb_ops(t: &mut Tape) -> Vec<Json> {
     for i in 0..n_ports {
         let id = name();
         let n_addr = t.below(3);
-        let addrs: Vec<&str> = (0..n_addr).map(|_| t.pick(ADDRESSES)).collect();
-        let ps: Vec<&str> = (0..t.below(2)).map(|_| t.pick(ADDRESSES)).collect();
+        let addrs = uniq((0..n_addr).map(|_| t.pick(ADDRESSES)).collect());
+        let ps = uniq((0..t.below(2)).map(|_| t.pick(ADDRESSES)).collect());
         let mut row = json!({
             "name": format!("p{i}"),
             "type": t.pick(TYPES),
@@ -352,9 +359,11 @@ pub fn random_nb_ops(t: &mut Tape) -> Vec<Json> {
     }
     for a in 0..t.below(3) {
         let id = name();
-        let addrs: Vec<&str> = (0..t.below(4))
-            .map(|_| t.pick(&["10.0.0.1", "10.0.0.0/8", "fd00::1", "junk", "50:54:00:00:00:01"]))
-            .collect();
+        let addrs = uniq(
+            (0..t.below(4))
+                .map(|_| t.pick(&["10.0.0.1", "10.0.0.0/8", "fd00::1", "junk", "50:54:00:00:00:01"]))
+                .collect(),
+        );
         insert(
             &mut ops,
             "Address_Set",

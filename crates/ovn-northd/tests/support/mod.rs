@@ -80,6 +80,27 @@ impl Debian {
             .unwrap_or_else(|e| panic!("ovn-sbctl {args:?}: {e:#}"))
     }
 
+    /// One Northbound transaction (operations in RFC 7047 JSON) through
+    /// Debian's ovsdb-client; the server's error if it refused it.
+    pub fn nb_transact(&self, ops: &[serde_json::Value]) -> Result<(), String> {
+        let mut params = vec![serde_json::json!("OVN_Northbound")];
+        params.extend(ops.iter().cloned());
+        let client = tool::debian_program("ovsdb-client").map_err(|e| e.to_string())?;
+        let mut cmd = std::process::Command::new(client);
+        cmd.arg("transact")
+            .arg(self.remote("nb"))
+            .arg(serde_json::Value::Array(params).to_string());
+        let out = tool::run(&mut cmd, TIMEOUT).map_err(|e| format!("{e:#}"))?;
+        let reply: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+        match reply
+            .as_array()
+            .and_then(|r| r.iter().find(|x| x.get("error").is_some()))
+        {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
+        }
+    }
+
     /// Runs a script: one ovn-nbctl command per line, arguments separated
     /// by `|` so that they may hold spaces.
     pub fn script(&self, lines: &[&str]) {
@@ -107,6 +128,12 @@ impl Debian {
     /// Waits until northd has processed the Northbound contents.
     pub fn sync(&self) {
         self.nbctl(&["--wait=sb", "sync"]);
+    }
+
+    /// Like [`Debian::sync`] within `timeout`; false if northd did not
+    /// get there (its Southbound transactions keep failing, say).
+    pub fn try_sync(&self, timeout: Duration) -> bool {
+        tool::ctl("ovn-nbctl", &self.remote("nb"), &["--wait=sb", "sync"], timeout).is_ok()
     }
 
     fn file(&self, name: &str, stem: &str) -> PathBuf {
@@ -379,6 +406,9 @@ pub struct Comparison {
     pub flows_matched: usize,
     pub flows_missing: Vec<String>,
     pub flows_extra: Vec<String>,
+    /// Debian's flows that ovn-controller cannot parse (so they forward
+    /// nothing) and rovn does not write.
+    pub flows_unparseable: Vec<String>,
     pub tables: Vec<String>,
 }
 
@@ -389,10 +419,18 @@ impl Comparison {
 
     pub fn summary(&self, name: &str) -> String {
         format!(
-            "{name}: flows matched {}, missing {}, extra {}; other table differences {}",
+            "{name}: flows matched {}, missing {}, extra {}{}; other table differences {}",
             self.flows_matched,
             self.flows_missing.len(),
             self.flows_extra.len(),
+            if self.flows_unparseable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (Debian's unparseable flows left out: {})",
+                    self.flows_unparseable.len()
+                )
+            },
             self.tables.len()
         )
     }
@@ -408,6 +446,9 @@ impl Comparison {
         for m in &self.tables {
             s.push_str(&format!("  table:   {m}\n"));
         }
+        for m in &self.flows_unparseable {
+            s.push_str(&format!("  left out (does not parse): {m}\n"));
+        }
         s
     }
 }
@@ -422,8 +463,13 @@ fn multiset_diff(
     for (k, n) in theirs.iter().filter(|(k, _)| keep(k)) {
         let m = ours.get(k).copied().unwrap_or(0);
         cmp.flows_matched += (*n).min(m);
+        let unparseable = k.match_.starts_with("UNPARSED") || k.actions.starts_with("UNPARSED");
         for _ in m..*n {
-            cmp.flows_missing.push(k.to_string());
+            if unparseable {
+                cmp.flows_unparseable.push(k.to_string());
+            } else {
+                cmp.flows_missing.push(k.to_string());
+            }
         }
     }
     for (k, m) in ours.iter().filter(|(k, _)| keep(k)) {
