@@ -28,7 +28,11 @@ const PARALLEL_MIN_GROUPS: usize = 16;
 
 #[derive(Default)]
 pub struct Fanout {
-    groups: HashMap<Arc<MonitorSpec>, Vec<Member>>,
+    /// The groups, by content: finds the group an equal request joins.
+    groups: HashMap<Arc<MonitorSpec>, ()>,
+    /// Each group's members, by the group's address: what every commit
+    /// looks up, without hashing whole requests.
+    members: HashMap<usize, Vec<Member>, std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>>,
     /// (table, column) → value → groups whose condition on the table names
     /// that value for that column.
     by_value: HashMap<(TableId, ColumnId), HashMap<Datum, Vec<Arc<MonitorSpec>>>>,
@@ -36,6 +40,11 @@ pub struct Fanout {
     indexed_columns: HashMap<TableId, HashMap<ColumnId, usize>>,
     /// Groups that must see every change of a table.
     unindexed: HashMap<TableId, Vec<Arc<MonitorSpec>>>,
+}
+
+/// A group's identity while it exists: the address of its shared request.
+fn key(spec: &Arc<MonitorSpec>) -> usize {
+    Arc::as_ptr(spec) as usize
 }
 
 /// A condition's equality clauses, if it is nothing but those (and `false`).
@@ -64,17 +73,15 @@ impl Fanout {
         self.groups.len()
     }
 
-    pub fn members(&self, spec: &MonitorSpec) -> &[Member] {
-        self.groups.get(spec).map_or(&[], |m| m.as_slice())
+    pub fn members(&self, spec: &Arc<MonitorSpec>) -> &[Member] {
+        self.members.get(&key(spec)).map_or(&[], |m| m.as_slice())
     }
 
     /// Adds a member to the group for `spec`, creating the group if needed.
     /// Returns the shared spec.
     pub fn join(&mut self, spec: MonitorSpec, member: Member) -> Arc<MonitorSpec> {
         if let Some(shared) = self.groups.get_key_value(&spec).map(|(k, _)| Arc::clone(k)) {
-            if let Some(members) = self.groups.get_mut(&*shared) {
-                members.push(member);
-            }
+            self.members.entry(key(&shared)).or_default().push(member);
             return shared;
         }
         let spec = Arc::new(spec);
@@ -89,17 +96,19 @@ impl Fanout {
                 None => self.unindexed.entry(ts.table).or_default().push(Arc::clone(&spec)),
             }
         }
-        self.groups.insert(Arc::clone(&spec), vec![member]);
+        self.groups.insert(Arc::clone(&spec), ());
+        self.members.insert(key(&spec), vec![member]);
         spec
     }
 
     /// Removes a member; the group goes when its last member does.
     pub fn leave(&mut self, spec: &Arc<MonitorSpec>, member: &Member) {
-        let Some(members) = self.groups.get_mut(&**spec) else { return };
+        let Some(members) = self.members.get_mut(&key(spec)) else { return };
         members.retain(|m| m != member);
         if !members.is_empty() {
             return;
         }
+        self.members.remove(&key(spec));
         self.groups.remove(&**spec);
         for ts in &spec.tables {
             match equality_clauses(ts) {
@@ -143,7 +152,8 @@ impl Fanout {
 
     /// For each group that may be affected, the part of `commit` it may see.
     pub fn route(&self, commit: &Commit) -> Vec<(Arc<MonitorSpec>, Commit)> {
-        let mut routed: HashMap<*const MonitorSpec, (Arc<MonitorSpec>, Commit)> = HashMap::new();
+        let mut routed: HashMap<usize, (Arc<MonitorSpec>, Commit), std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>> =
+            HashMap::default();
         for (table, changes) in &commit.tables {
             let all = self.unindexed.get(table);
             let cols = self.indexed_columns.get(table);
@@ -153,7 +163,7 @@ impl Fanout {
             for change in changes {
                 let mut add = |spec: &Arc<MonitorSpec>| {
                     let entry = routed
-                        .entry(Arc::as_ptr(spec))
+                        .entry(key(spec))
                         .or_insert_with(|| (Arc::clone(spec), Commit::default()));
                     let tables = &mut entry.1.tables;
                     if tables.last().is_none_or(|(t, _)| t != table) {
@@ -178,7 +188,7 @@ impl Fanout {
                 }
             }
         }
-        routed.into_values().filter(|(spec, _)| self.groups.contains_key(&**spec)).collect()
+        routed.into_values().collect()
     }
 
     /// Composes each routed group's `<table-updates>`, once per group, in
