@@ -1308,17 +1308,25 @@ impl Differ {
         for nb in keys {
             let Some(dp) = dp_refs.get(&nb).copied() else { continue };
             let Some(m) = d.ip_multicast.get(&nb) else { continue };
-            let cols = vec![
+            let mut cols = vec![
                 ("enabled", dbool(m.enabled)),
                 ("querier", dbool(m.querier)),
                 ("table_size", dint(m.table_size)),
                 ("idle_timeout", dint(m.idle_timeout)),
                 ("query_interval", dint(m.query_interval)),
                 ("query_max_resp", dint(m.query_max_resp)),
-                ("eth_src", dstr(m.eth_src.as_deref().unwrap_or(""))),
-                ("ip4_src", dstr(m.ip4_src.as_deref().unwrap_or(""))),
-                ("ip6_src", dstr(m.ip6_src.as_deref().unwrap_or(""))),
             ];
+            // Like OVN's northd, set the query sources when configured and
+            // never clear them.
+            for (k, v) in [
+                ("eth_src", &m.eth_src),
+                ("ip4_src", &m.ip4_src),
+                ("ip6_src", &m.ip6_src),
+            ] {
+                if let Some(v) = v {
+                    cols.push((k, dstr(v)));
+                }
+            }
             let rows = existing.get(&dp).cloned().unwrap_or_default();
             match rows.split_first() {
                 Some((keep, extra)) => {

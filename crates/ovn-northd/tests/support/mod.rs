@@ -720,10 +720,17 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
         cols.insert("idle_timeout".into(), m.idle_timeout.to_string());
         cols.insert("query_interval".into(), m.query_interval.to_string());
         cols.insert("query_max_resp".into(), m.query_max_resp.to_string());
-        cols.insert("eth_src".into(), m.eth_src.clone().unwrap_or_default());
-        cols.insert("ip4_src".into(), m.ip4_src.clone().unwrap_or_default());
-        cols.insert("ip6_src".into(), m.ip6_src.clone().unwrap_or_default());
-        ours.insert(ls_name(dp), cols);
+        // Unset means "leave what is there" (northd never clears them).
+        let name = ls_name(dp);
+        for (k, v) in [
+            ("eth_src", &m.eth_src),
+            ("ip4_src", &m.ip4_src),
+            ("ip6_src", &m.ip6_src),
+        ] {
+            let there = theirs.get(&name).and_then(|c| c.get(k)).cloned().unwrap_or_default();
+            cols.insert(k.into(), v.clone().unwrap_or(there));
+        }
+        ours.insert(name, cols);
     }
     diff_views("IP_Multicast", &theirs, &ours, out);
 
