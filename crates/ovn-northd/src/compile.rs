@@ -13,6 +13,7 @@
 //! | port group (per group) | group row, its ACLs, the `AclCtx` of the switches it spans | ACL flows (once per distinct context), `Port_Group` rows, `<pg>_ip4/_ip6` address sets |
 //! | port (per port) | port row, DHCP options, peer router port, `PortCtx`, its binding | port flows, `Port_Binding`, `up` |
 //! | multicast groups (per switch) | its ports | `Multicast_Group` rows |
+//! | load balancer (per LB) | LB row, the switches it applies to (directly or by group), their Copp | LB flows (shared; metered ones per distinct meter pair), `Load_Balancer` row |
 //!
 //! Derived values are compared after recomputation and only a change
 //! propagates (early cut-off): a port whose addresses change recomputes its
@@ -2308,7 +2309,7 @@ fn parse_mac_prefix(s: &str) -> Option<Mac> {
     Some(Mac(m))
 }
 
-/// The IP of a load balancer VIP key ("IP", "IP:port", "[IPv6]:port").
+/// The IP of a load balancer VIP key ("IP", "IP:port", "`[IPv6]:port`").
 fn vip_ip(vip: &str) -> Option<std::net::IpAddr> {
     if let Some(rest) = vip.strip_prefix('[') {
         let end = rest.find(']')?;

@@ -3,8 +3,10 @@
 //! DHCP, DNS); this crate computes what the Southbound database must hold
 //! for ovn-controller to make it so (datapath and port bindings with
 //! tunnel keys, multicast groups, address sets and port groups, DHCP option
-//! tables, and the logical flows of each datapath's pipeline), exactly as
-//! OVN 23.03's ovn-northd computes it.
+//! tables, load balancers, and the logical flows of each datapath's
+//! pipeline), exactly as OVN 23.03's ovn-northd computes it. This part
+//! covers logical switches; router pipelines come later. docs/NORTHD.md
+//! has the pipeline, the design and the differential results.
 //!
 //! The core is pure: databases in, desired rows and row operations out, no
 //! I/O, no clock. It is incremental: [`compile::Compiler::update`] takes
@@ -27,9 +29,14 @@
 //! - [`diff`]: desired contents against a database, as the minimal
 //!   transaction operations.
 //! - [`mirror`]: a database kept in step with an `ovsdb-client` replica;
-//!   [`cfg`]: the `nb_cfg`/`sb_cfg`/`hv_cfg` sequence numbers.
+//!   [`cfg`](mod@cfg): the `nb_cfg`/`sb_cfg`/`hv_cfg` sequence numbers.
 //! - [`error`] holds the diagnostics (bad Northbound rows: reported, not
 //!   fatal) and the diff errors.
+//!
+//! `src/bin/rovn-northd.rs` is the daemon (options, control commands,
+//! the `ovn_northd` lock, transactions) around [`compile`] and [`diff`];
+//! `tests/support` runs Debian's northd as the oracle; `fuzz/` feeds
+//! random Northbound contents to the compiler.
 
 pub mod addr;
 pub mod cfg;

@@ -63,7 +63,7 @@ pub struct Lb {
     pub selection_fields: Option<String>,
 }
 
-/// "IP", "IP:PORT" or "[IPv6]:PORT", as `inet_parse_active` (default
+/// "IP", "IP:PORT" or "`[IPv6]:PORT`", as `inet_parse_active` (default
 /// port 0, no name resolution) reads them: a host with two colons or more
 /// outside brackets is all host; the port is a whole decimal in
 /// 0..=65535; IPv4 is strict dotted decimal. Returns the address and the
@@ -125,6 +125,9 @@ impl Lb {
             _ => "tcp",
         };
         let template = smap_bool(&nb.options, "template", false);
+        if !nb.health_check.is_empty() {
+            errors.push("health checks are not supported: every backend is used as if healthy".to_string());
+        }
         let mut vips = Vec::new();
         for (key, value) in &nb.vips {
             if template {
