@@ -296,6 +296,37 @@ impl TxnBuilder {
             .push(json!({"op": "insert", "table": table, "uuid-name": name, "row": row}));
     }
 
+    /// Makes the rows one key has (normally one) a single row with
+    /// `cols`: the first is updated where it differs and the others
+    /// deleted, or, with none, a row is inserted with `cols` and
+    /// `identity` (the columns that found it).
+    fn upsert<'a>(
+        &mut self,
+        (ts, t): (&TableSchema, &ovsdb::db::Table),
+        rows: &[Uuid],
+        cols: Vec<(&'a str, Datum)>,
+        identity: Vec<(&'a str, Datum)>,
+    ) {
+        let table = ts.name.as_str();
+        match rows.split_first() {
+            Some((keep, extra)) => {
+                if let Some(row) = t.get(keep) {
+                    let c = changed(ts, row, cols);
+                    self.update(table, *keep, &c);
+                }
+                for r in extra {
+                    self.delete(table, *r);
+                }
+            }
+            None => {
+                let mut cols = cols;
+                cols.extend(identity);
+                let p = self.new_row();
+                self.insert(table, p, &cols);
+            }
+        }
+    }
+
     fn update(&mut self, table: &str, uuid: Uuid, cols: &[(&str, Datum)]) {
         if cols.is_empty() {
             return;
@@ -373,6 +404,29 @@ fn index_id(ts: &TableSchema, columns: &[&str]) -> Option<usize> {
 }
 
 /// The columns of `cols` whose value differs from `row`'s.
+/// The rows of a table that name their Northbound row by UUID in
+/// `external_ids:<key>`, grouped by it; rows naming none, or one that is
+/// not `wanted`, are deleted.
+fn rows_by_id(
+    (ts, t): (&TableSchema, &ovsdb::db::Table),
+    key: &str,
+    wanted: impl Fn(&Uuid) -> bool,
+    tx: &mut TxnBuilder,
+) -> Result<BTreeMap<Uuid, Vec<Uuid>>, DiffError> {
+    let mut out: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (u, row) in &t.rows {
+        match col(ts, row, "external_ids")?
+            .get(&s(key))
+            .and_then(|a| a.as_str())
+            .and_then(Uuid::parse)
+        {
+            Some(id) if wanted(&id) => out.entry(id).or_default().push(*u),
+            _ => tx.delete(&ts.name, *u),
+        }
+    }
+    Ok(out)
+}
+
 fn changed<'a>(ts: &TableSchema, row: &Row, cols: Vec<(&'a str, Datum)>) -> Vec<(&'a str, Datum)> {
     cols.into_iter()
         .filter(|(c, d)| ts.column_id(c).is_none_or(|id| row.field(id) != d))
@@ -1031,24 +1085,8 @@ impl Differ {
                 Some(g) => {
                     let ports = duuids(g.ports.iter().filter_map(|p| pb_ref(p)));
                     let cols = vec![("tunnel_key", dint(g.tunnel_key)), ("ports", ports)];
-                    match rows.split_first() {
-                        Some((keep, extra)) => {
-                            if let Some(row) = t.get(keep) {
-                                let c = changed(ts, row, cols);
-                                tx.update("Multicast_Group", *keep, &c);
-                            }
-                            for r in extra {
-                                tx.delete("Multicast_Group", *r);
-                            }
-                        }
-                        None => {
-                            let mut cols = cols;
-                            cols.push(("datapath", duuids([dp])));
-                            cols.push(("name", dstr(&name)));
-                            let p = tx.new_row();
-                            tx.insert("Multicast_Group", p, &cols);
-                        }
-                    }
+                    let identity = vec![("datapath", duuids([dp])), ("name", dstr(&name))];
+                    tx.upsert((ts, t), &rows, cols, identity);
                 }
             }
         }
@@ -1328,23 +1366,7 @@ impl Differ {
                 }
             }
             let rows = existing.get(&dp).cloned().unwrap_or_default();
-            match rows.split_first() {
-                Some((keep, extra)) => {
-                    if let Some(row) = t.get(keep) {
-                        let c = changed(ts, row, cols);
-                        tx.update("IP_Multicast", *keep, &c);
-                    }
-                    for r in extra {
-                        tx.delete("IP_Multicast", *r);
-                    }
-                }
-                None => {
-                    let mut cols = cols;
-                    cols.push(("datapath", duuids([dp])));
-                    let p = tx.new_row();
-                    tx.insert("IP_Multicast", p, &cols);
-                }
-            }
+            tx.upsert((ts, t), &rows, cols, vec![("datapath", duuids([dp]))]);
         }
         if all {
             for (dp, rows) in &existing {
@@ -1377,17 +1399,7 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
         let (ts, t) = table(sb, "Load_Balancer")?;
-        let mut existing: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-        for (u, row) in &t.rows {
-            match col(ts, row, "external_ids")?
-                .get(&s("lb_id"))
-                .and_then(|a| a.as_str())
-                .and_then(Uuid::parse)
-            {
-                Some(id) if d.load_balancers.contains_key(&id) => existing.entry(id).or_default().push(*u),
-                _ => tx.delete("Load_Balancer", *u),
-            }
-        }
+        let existing = rows_by_id((ts, t), "lb_id", |id| d.load_balancers.contains_key(id), tx)?;
         let mut new_groups = HashMap::new();
         for (id, want) in &d.load_balancers {
             let dps: BTreeSet<Uuid> = want
@@ -1427,21 +1439,7 @@ impl Differ {
                 ("datapaths", Datum::Set(Vec::new())),
                 ("external_ids", dmap(&ids)),
             ];
-            match rows.split_first() {
-                Some((keep, extra)) => {
-                    if let Some(row) = t.get(keep) {
-                        let c = changed(ts, row, cols);
-                        tx.update("Load_Balancer", *keep, &c);
-                    }
-                    for r in extra {
-                        tx.delete("Load_Balancer", *r);
-                    }
-                }
-                None => {
-                    let p = tx.new_row();
-                    tx.insert("Load_Balancer", p, &cols);
-                }
-            }
+            tx.upsert((ts, t), &rows, cols, Vec::new());
         }
         Ok(())
     }
@@ -1454,24 +1452,7 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
         let (ts, t) = table(sb, "DNS")?;
-        let mut existing: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-        for (u, row) in &t.rows {
-            match col(ts, row, "external_ids")?
-                .get(&s("dns_id"))
-                .and_then(|a| a.as_str())
-                .and_then(Uuid::parse)
-            {
-                Some(id) => existing.entry(id).or_default().push(*u),
-                None => tx.delete("DNS", *u),
-            }
-        }
-        for (id, rows) in &existing {
-            if !d.dns.contains_key(id) {
-                for r in rows {
-                    tx.delete("DNS", *r);
-                }
-            }
-        }
+        let existing = rows_by_id((ts, t), "dns_id", |id| d.dns.contains_key(id), tx)?;
         for (id, want) in &d.dns {
             let mut ids = Smap::new();
             ids.insert("dns_id".into(), id.to_string());
@@ -1483,21 +1464,8 @@ impl Differ {
                 ("records", dmap(&want.records)),
                 ("external_ids", dmap(&ids)),
             ];
-            match existing.get(id).and_then(|v| v.split_first()) {
-                Some((keep, extra)) => {
-                    if let Some(row) = t.get(keep) {
-                        let c = changed(ts, row, cols);
-                        tx.update("DNS", *keep, &c);
-                    }
-                    for r in extra {
-                        tx.delete("DNS", *r);
-                    }
-                }
-                None => {
-                    let p = tx.new_row();
-                    tx.insert("DNS", p, &cols);
-                }
-            }
+            let rows = existing.get(id).map(Vec::as_slice).unwrap_or_default();
+            tx.upsert((ts, t), rows, cols, Vec::new());
         }
         Ok(())
     }

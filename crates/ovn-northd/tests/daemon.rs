@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sandbox::db::{self, Schema};
+use sandbox::db;
 use sandbox::process::{DaemonSpec, Registry, Unixctl};
 use sandbox::tool;
 use support::{TIMEOUT, canon_actions, canon_match, sb_flows};
@@ -23,17 +23,7 @@ struct Central {
 
 impl Central {
     fn start() -> Central {
-        let dir = tempfile::Builder::new()
-            .prefix("rnorthd-")
-            .tempdir_in("/tmp")
-            .expect("temp dir");
-        let mut registry = Registry::default();
-        let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
-        for (name, schema) in [("nb", Schema::Northbound), ("sb", Schema::Southbound)] {
-            let d = dir.path().join(name);
-            let file = db::create(&d, schema, TIMEOUT).expect("create database");
-            db::start_server(&mut registry, name, &server, &d, &[file], TIMEOUT).expect("start ovsdb-server");
-        }
+        let (registry, dir) = support::start_databases("rnorthd-");
         Central { registry, dir }
     }
 
@@ -130,23 +120,7 @@ fn writes_what_debian_writes() {
     debian.sync();
 
     let theirs = sb_flows(&debian.sb_db());
-    let mine = sb_flows(&ours.sb_db());
-    let missing: Vec<String> = theirs
-        .keys()
-        .filter(|k| !mine.contains_key(*k))
-        .map(|k| k.to_string())
-        .collect();
-    let extra: Vec<String> = mine
-        .keys()
-        .filter(|k| !theirs.contains_key(*k))
-        .map(|k| k.to_string())
-        .collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "missing:\n{}\nextra:\n{}",
-        missing.join("\n"),
-        extra.join("\n")
-    );
+    assert_same_flows(&theirs, &sb_flows(&ours.sb_db()));
     assert!(theirs.len() > 150, "{} flows", theirs.len());
 
     // An incremental change reaches the Southbound too.
@@ -263,17 +237,21 @@ fn dynamic_addresses_as_debian_assigns_them() {
     let theirs = dynamic(debian.nbctl(&list));
     let mine = dynamic(ours.nbctl(&list));
     assert_eq!(mine, theirs);
-    let (t, m) = (sb_flows(&debian.sb_db()), sb_flows(&ours.sb_db()));
-    let missing: Vec<String> = t
-        .keys()
-        .filter(|k| !m.contains_key(*k))
-        .map(|k| k.to_string())
-        .collect();
-    let extra: Vec<String> = m
-        .keys()
-        .filter(|k| !t.contains_key(*k))
-        .map(|k| k.to_string())
-        .collect();
+    assert_same_flows(&sb_flows(&debian.sb_db()), &sb_flows(&ours.sb_db()));
+}
+
+/// Debian's northd's flows and rovn-northd's are the same set.
+fn assert_same_flows<K: Ord + std::fmt::Display, V>(
+    theirs: &std::collections::BTreeMap<K, V>,
+    mine: &std::collections::BTreeMap<K, V>,
+) {
+    let only = |a: &std::collections::BTreeMap<K, V>, b: &std::collections::BTreeMap<K, V>| {
+        a.keys()
+            .filter(|k| !b.contains_key(*k))
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+    };
+    let (missing, extra) = (only(theirs, mine), only(mine, theirs));
     assert!(
         missing.is_empty() && extra.is_empty(),
         "missing:\n{}\nextra:\n{}",

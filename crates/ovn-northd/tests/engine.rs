@@ -27,8 +27,9 @@ fn topology(db: &mut Database) {
     nb.run(db);
 }
 
-#[test]
-fn diff_converges_and_is_stable() {
+/// [`topology`] compiled and written to a Southbound until nothing is
+/// left to do; the number of rounds that took.
+fn converged_topology() -> (Compiler, Differ, Database, Database, usize) {
     let mut nb = empty_nb();
     let mut sb = empty_sb();
     topology(&mut nb);
@@ -36,6 +37,12 @@ fn diff_converges_and_is_stable() {
     c.load(&nb, &sb);
     let mut differ = Differ::new();
     let rounds = converge(&mut c, &mut differ, &mut nb, &mut sb);
+    (c, differ, nb, sb, rounds)
+}
+
+#[test]
+fn diff_converges_and_is_stable() {
+    let (c, _, nb, sb, rounds) = converged_topology();
     assert!(rounds <= 3, "{rounds} rounds");
     // A fresh compiler on the result wants exactly what is there.
     let mut fresh = Compiler::new(99);
@@ -56,13 +63,7 @@ fn diff_converges_and_is_stable() {
 /// must equal a compilation from scratch, and the diff must converge.
 #[test]
 fn incremental_equals_full() {
-    let mut nb = empty_nb();
-    let mut sb = empty_sb();
-    topology(&mut nb);
-    let mut c = Compiler::new(7);
-    c.load(&nb, &sb);
-    let mut differ = Differ::new();
-    converge(&mut c, &mut differ, &mut nb, &mut sb);
+    let (mut c, mut differ, mut nb, mut sb, _) = converged_topology();
 
     let port = |db: &Database, name: &str| -> Uuid {
         let (_, ts, t) = db.table_by_name("Logical_Switch_Port").unwrap();

@@ -96,41 +96,7 @@ fn version() -> String {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match daemon::options::parse(&args, &[DAEMON_OPTIONS, NORTHD_OPTIONS]) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{PROGRAM}: {e} (use --help for help)");
-            return ExitCode::FAILURE;
-        }
-    };
-    if opts.has("help") {
-        print!("{}", usage());
-        return ExitCode::SUCCESS;
-    }
-    if opts.has("version") {
-        println!("{}", version());
-        return ExitCode::SUCCESS;
-    }
-    let mut notifier = if opts.has("detach") {
-        match process::detach() {
-            Ok(n) => n,
-            Err(e) => {
-                eprintln!("{PROGRAM}: could not detach: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        process::DetachNotifier::none()
-    };
-    match run(&opts, &mut notifier) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(target: "northd", "{e}");
-            eprintln!("{PROGRAM}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    daemon::main(PROGRAM, &[DAEMON_OPTIONS, NORTHD_OPTIONS], usage, version, run)
 }
 
 /// What reaches the main loop besides database changes.
@@ -139,20 +105,12 @@ enum Event {
     Shutdown,
 }
 
-fn run(opts: &Parsed, notifier: &mut process::DetachNotifier) -> Result<(), String> {
-    let logger = daemon::log::init();
-    for spec in opts.options.iter().filter(|(n, _)| n == "verbose") {
-        logger.set(spec.1.as_deref().unwrap_or("dbg"))?;
-    }
-    if let Some(v) = opts.last("log-file") {
-        let path = process::logfile_path(PROGRAM, v);
-        logger
-            .set_file(&path)
-            .map_err(|e| format!("{}: could not open log file ({e})", path.display()))?;
-    }
-    if opts.has("detach") {
-        logger.set("console:off")?;
-    }
+fn run(
+    opts: &Parsed,
+    logger: &std::sync::Arc<daemon::log::Logger>,
+    notifier: &mut process::DetachNotifier,
+) -> Result<(), String> {
+    let logger = logger.clone();
     let nb_remote = opts
         .last("ovnnb-db")
         .flatten()

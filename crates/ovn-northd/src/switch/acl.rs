@@ -151,32 +151,25 @@ fn verdict(g: &Global, ctx: &AclCtx, acl: &ACL, prio: u16, sink: &mut FlowSink) 
         "drop" | "reject" => {
             let reject = &*acl.action == "reject";
             if ctx.has_stateful {
-                let hint_m = format!("{} == 1", reg::ACL_HINT_DROP);
-                if reject {
-                    reject_flow(g, ctx, acl, stage, prio, &hint_m, "", sink);
-                } else {
-                    lflow!(
-                        sink,
-                        stage,
-                        prio,
-                        format!("{hint_m} && ({m})"),
-                        format!("{log}{}", g.implicit_drop_action),
-                        hint = acl.uuid
-                    );
-                }
-                let hint_m = format!("{} == 1", reg::ACL_HINT_BLOCK);
-                let commit = format!("ct_commit {{ {blocked} = 1; }}; ");
-                if reject {
-                    reject_flow(g, ctx, acl, stage, prio, &hint_m, &commit, sink);
-                } else {
-                    lflow!(
-                        sink,
-                        stage,
-                        prio,
-                        format!("{hint_m} && ({m})"),
-                        format!("{commit}{log}{}", g.implicit_drop_action),
-                        hint = acl.uuid
-                    );
+                // Not yet committed: just drop; committed: mark the
+                // connection blocked.
+                for (hint, commit) in [
+                    (reg::ACL_HINT_DROP, String::new()),
+                    (reg::ACL_HINT_BLOCK, format!("ct_commit {{ {blocked} = 1; }}; ")),
+                ] {
+                    let hint_m = format!("{hint} == 1");
+                    if reject {
+                        reject_flow(g, ctx, acl, stage, prio, &hint_m, &commit, sink);
+                    } else {
+                        lflow!(
+                            sink,
+                            stage,
+                            prio,
+                            format!("{hint_m} && ({m})"),
+                            format!("{commit}{log}{}", g.implicit_drop_action),
+                            hint = acl.uuid
+                        );
+                    }
                 }
             } else if reject {
                 reject_flow(g, ctx, acl, stage, prio, "", "", sink);

@@ -349,6 +349,18 @@ fn dhcp(ctx: &PortCtx, p: &PortInput<'_>, sink: &mut FlowSink) {
     }
 }
 
+/// What DHCP flows match on: the port they come in by (the localnet port
+/// for an external port), the client's MAC, and for an external port the
+/// chassis it must be resident on.
+fn dhcp_match_parts(p: &PortInput<'_>, a: &LportAddresses, inport: &str, external: bool) -> (String, String, String) {
+    let resident = if external {
+        format!(" && is_chassis_resident({})", json_key(&p.port.name))
+    } else {
+        String::new()
+    };
+    (json_key(inport), a.ea_s(), resident)
+}
+
 fn dhcpv4_flows(
     ctx: &PortCtx,
     p: &PortInput<'_>,
@@ -358,13 +370,7 @@ fn dhcpv4_flows(
     sink: &mut FlowSink,
 ) {
     let Some(opts) = p.dhcpv4 else { return };
-    let ik = json_key(inport);
-    let mac = a.ea_s();
-    let resident = if external {
-        format!(" && is_chassis_resident({})", json_key(&p.port.name))
-    } else {
-        String::new()
-    };
+    let (ik, mac, resident) = dhcp_match_parts(p, a, inport, external);
     let meter = ctx.copp.get("dhcpv4-opts");
     for ip in &a.ipv4 {
         let Ok(acts) = dhcpv4_actions(p.port, opts, ip.addr) else {
@@ -420,13 +426,7 @@ fn dhcpv6_flows(
     sink: &mut FlowSink,
 ) {
     let Some(opts) = p.dhcpv6 else { return };
-    let ik = json_key(inport);
-    let mac = a.ea_s();
-    let resident = if external {
-        format!(" && is_chassis_resident({})", json_key(&p.port.name))
-    } else {
-        String::new()
-    };
+    let (ik, mac, resident) = dhcp_match_parts(p, a, inport, external);
     for ip in &a.ipv6 {
         let Some(acts) = dhcpv6_actions(opts, ip.addr) else {
             continue;

@@ -24,6 +24,23 @@ use sandbox::tool;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Debian's ovsdb-server with empty Northbound and Southbound databases
+/// in a private directory (`nb/`, `sb/`), stopped when the registry drops.
+pub fn start_databases(prefix: &str) -> (Registry, tempfile::TempDir) {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    let mut registry = Registry::default();
+    let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
+    for (name, schema) in [("nb", Schema::Northbound), ("sb", Schema::Southbound)] {
+        let d = dir.path().join(name);
+        let file = db::create(&d, schema, TIMEOUT).expect("create database");
+        db::start_server(&mut registry, name, &server, &d, &[file], TIMEOUT).expect("start ovsdb-server");
+    }
+    (registry, dir)
+}
+
 /// Debian's databases and northd.
 pub struct Debian {
     /// Dropped first: daemons stop before their directory goes.
@@ -33,17 +50,7 @@ pub struct Debian {
 
 impl Debian {
     pub fn start() -> Debian {
-        let dir = tempfile::Builder::new()
-            .prefix("northd-")
-            .tempdir_in("/tmp")
-            .expect("temp dir");
-        let mut registry = Registry::default();
-        let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
-        for (name, schema) in [("nb", Schema::Northbound), ("sb", Schema::Southbound)] {
-            let d = dir.path().join(name);
-            let file = db::create(&d, schema, TIMEOUT).expect("create database");
-            db::start_server(&mut registry, name, &server, &d, &[file], TIMEOUT).expect("start ovsdb-server");
-        }
+        let (mut registry, dir) = start_databases("northd-");
         let nb = format!("unix:{}", db::socket(&dir.path().join("nb")).display());
         let sb = format!("unix:{}", db::socket(&dir.path().join("sb")).display());
         registry
@@ -211,6 +218,11 @@ pub fn text(d: &ovsdb::Datum, names: &BTreeMap<Uuid, String>) -> String {
             .collect::<Vec<_>>()
             .join(","),
     }
+}
+
+/// A string map as [`text`] prints a map column.
+pub fn smap_text(m: &BTreeMap<String, String>) -> String {
+    m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
 // ---------------------------------------------------------------------------
@@ -547,14 +559,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
     for (u, db) in &d.datapaths {
         let mut cols = BTreeMap::new();
         cols.insert("tunnel_key".into(), db.tunnel_key.to_string());
-        cols.insert(
-            "external_ids".into(),
-            db.external_ids
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        cols.insert("external_ids".into(), smap_text(&db.external_ids));
         ours.insert(ls_name(u), cols);
     }
     diff_views("Datapath_Binding", &theirs, &ours, out);
@@ -604,7 +609,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
             v.sort();
             v.join(",")
         };
-        let map = |m: &ovn_northd::nb::Smap| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let map = smap_text;
         cols.insert("datapath".into(), ls_name(&pb.datapath));
         cols.insert("tunnel_key".into(), pb.tunnel_key.to_string());
         cols.insert("type".into(), pb.type_.clone());
@@ -753,14 +758,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
         dps.sort();
         let mut cols = BTreeMap::new();
         cols.insert("datapaths".into(), dps.join(","));
-        cols.insert(
-            "records".into(),
-            dns.records
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        cols.insert("records".into(), smap_text(&dns.records));
         ours.insert(u.to_string(), cols);
     }
     diff_views("DNS", &theirs, &ours, out);
@@ -839,7 +837,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
     let mut ours = TableView::new();
     for (u, lb) in &d.load_balancers {
         let mut cols = BTreeMap::new();
-        let map = |m: &ovn_northd::nb::Smap| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let map = smap_text;
         cols.insert("name".into(), lb.name.clone());
         cols.insert("vips".into(), map(&lb.vips));
         cols.insert("protocol".into(), lb.protocol.clone().unwrap_or_default());
@@ -858,12 +856,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
             "SB_Global".to_string(),
             BTreeMap::from([("options".to_string(), text(col(r.ts, row, "options"), &names))]),
         )]);
-        let o = d
-            .sb_global_options
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let o = smap_text(&d.sb_global_options);
         let ours = TableView::from([("SB_Global".to_string(), BTreeMap::from([("options".to_string(), o)]))]);
         diff_views("SB_Global", &theirs, &ours, out);
     }
@@ -875,12 +868,7 @@ fn compare_tables(c: &Compiler, nb: &Database, sb: &Database, switches: &BTreeSe
             "NB_Global".to_string(),
             BTreeMap::from([("options".to_string(), text(col(r.ts, row, "options"), &names))]),
         )]);
-        let o =
-            d.nb.global_options
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",");
+        let o = smap_text(&d.nb.global_options);
         let ours = TableView::from([("NB_Global".to_string(), BTreeMap::from([("options".to_string(), o)]))]);
         diff_views("NB_Global", &theirs, &ours, out);
     }
