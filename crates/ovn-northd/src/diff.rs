@@ -347,10 +347,10 @@ impl TxnBuilder {
     fn mutate_set(&mut self, table: &str, uuid: Uuid, column: &str, delete: Vec<Atom>, insert: Vec<Atom>) {
         let mut mutations = Vec::new();
         if !delete.is_empty() {
-            mutations.push(json!([column, "delete", self.datum_json(&Datum::Set(delete))]));
+            mutations.push(json!([column, "delete", self.datum_json(&Datum::Set(delete.into()))]));
         }
         if !insert.is_empty() {
-            mutations.push(json!([column, "insert", self.datum_json(&Datum::Set(insert))]));
+            mutations.push(json!([column, "insert", self.datum_json(&Datum::Set(insert.into()))]));
         }
         if mutations.is_empty() {
             return;
@@ -1007,7 +1007,7 @@ impl Differ {
                     "ha_chassis_group",
                     duuids(pb.ha_chassis_group.as_ref().and_then(|g| ha_refs.get(g).copied())),
                 ),
-                ("mirror_rules", Datum::Set(Vec::new())),
+                ("mirror_rules", Datum::Set(Box::default())),
             ];
             match existing {
                 Some(row) if !pb.recreate => {
@@ -1164,7 +1164,7 @@ impl Differ {
                 let meta = entry.meta().cloned().unwrap_or_default();
                 let tags = match &meta.io_port {
                     Some(p) => Datum::map(vec![(s("in_out_port"), s(p))]),
-                    None => Datum::Map(Vec::new()),
+                    None => Datum::Map(Box::default()),
                 };
                 if let Some(i) = pos {
                     let r = unused.swap_remove(i);
@@ -1235,7 +1235,7 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> (Datum, Datum) {
         if dps.len() == 1 {
-            return (duuids(dps.iter().copied()), Datum::Set(Vec::new()));
+            return (duuids(dps.iter().copied()), Datum::Set(Box::default()));
         }
         let key: Vec<Uuid> = dps.iter().copied().collect();
         let group = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
@@ -1246,7 +1246,7 @@ impl Differ {
                 p
             }),
         };
-        (Datum::Set(Vec::new()), duuids([group]))
+        (Datum::Set(Box::default()), duuids([group]))
     }
 
     /// Address_Set and Port_Group: rows by name with one set column,
@@ -1414,7 +1414,7 @@ impl Differ {
                 .and_then(|row| col(ts, row, "datapath_group").ok().and_then(uuid_of));
             let group = match current_group.filter(|g| self.index.groups.get(g) == Some(&dps)) {
                 Some(g) => duuids([g]),
-                None if dps.is_empty() => Datum::Set(Vec::new()),
+                None if dps.is_empty() => Datum::Set(Box::default()),
                 None => {
                     let key: Vec<Uuid> = dps.iter().copied().collect();
                     let g = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
@@ -1436,7 +1436,7 @@ impl Differ {
                 ("protocol", dopt_str(want.protocol.as_deref())),
                 ("options", dmap(&want.options)),
                 ("datapath_group", group),
-                ("datapaths", Datum::Set(Vec::new())),
+                ("datapaths", Datum::Set(Box::default())),
                 ("external_ids", dmap(&ids)),
             ];
             tx.upsert((ts, t), &rows, cols, Vec::new());

@@ -310,7 +310,7 @@ fn base_to_json(b: &BaseType) -> Json {
     let mut json = Json::object();
     json.put("type", Json::string(b.atomic.name()));
     if let Some(values) = &b.enum_ {
-        json.put("enum", data::datum_to_json(&ovsdb::Datum::Set(values.clone())));
+        json.put("enum", data::datum_to_json(&ovsdb::Datum::Set(values.clone().into())));
     }
     match b.atomic {
         AtomicType::Integer => {

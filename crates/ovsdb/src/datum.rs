@@ -18,30 +18,45 @@ pub enum Change {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Datum {
     /// Sets, including scalars (exactly one element).
-    Set(Vec<Atom>),
+    Set(Box<[Atom]>),
     /// Sorted by key, keys unique.
-    Map(Vec<(Atom, Atom)>),
+    Map(Box<[(Atom, Atom)]>),
 }
 
 impl Datum {
     pub fn set(mut atoms: Vec<Atom>) -> Datum {
         atoms.sort();
         atoms.dedup();
-        Datum::Set(atoms)
+        Datum::Set(atoms.into())
     }
 
     pub fn map(mut pairs: Vec<(Atom, Atom)>) -> Datum {
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Datum::Map(pairs)
+        Datum::Map(pairs.into())
+    }
+
+    /// Changes a set's elements as a `Vec` (a datum stores a boxed slice:
+    /// 8 bytes less per column of every row).
+    pub(crate) fn with_set(atoms: &mut Box<[Atom]>, f: impl FnOnce(&mut Vec<Atom>)) {
+        let mut v = std::mem::take(atoms).into_vec();
+        f(&mut v);
+        *atoms = v.into_boxed_slice();
+    }
+
+    /// Changes a map's pairs as a `Vec`.
+    pub(crate) fn with_map(pairs: &mut Box<[(Atom, Atom)]>, f: impl FnOnce(&mut Vec<(Atom, Atom)>)) {
+        let mut v = std::mem::take(pairs).into_vec();
+        f(&mut v);
+        *pairs = v.into_boxed_slice();
     }
 
     pub fn scalar(atom: Atom) -> Datum {
-        Datum::Set(vec![atom])
+        Datum::Set(Box::new([atom]))
     }
 
     pub fn empty(ty: &Type) -> Datum {
-        if ty.is_map() { Datum::Map(Vec::new()) } else { Datum::Set(Vec::new()) }
+        if ty.is_map() { Datum::Map(Box::default()) } else { Datum::Set(Box::default()) }
     }
 
     /// The value of a column that was never written: `min` default atoms.
@@ -51,8 +66,8 @@ impl Datum {
         }
         let key = ty.key.atomic.default_atom();
         match &ty.value {
-            Some(v) => Datum::Map(vec![(key, v.atomic.default_atom())]),
-            None => Datum::Set(vec![key]),
+            Some(v) => Datum::Map(Box::new([(key, v.atomic.default_atom())])),
+            None => Datum::Set(Box::new([key])),
         }
     }
 
@@ -97,8 +112,8 @@ impl Datum {
 
     pub fn into_keys(self) -> Vec<Atom> {
         match self {
-            Datum::Set(a) => a,
-            Datum::Map(p) => p.into_iter().map(|(k, _)| k).collect(),
+            Datum::Set(a) => a.into_vec(),
+            Datum::Map(p) => p.into_vec().into_iter().map(|(k, _)| k).collect(),
         }
     }
 
@@ -173,7 +188,7 @@ impl Datum {
             if ty.max < 1 {
                 return Err(count_error(ty, json, 1));
             }
-            return Ok(Datum::Set(vec![atom]));
+            return Ok(Datum::Set(Box::new([atom])));
         }
         let class = if is_map { "map" } else { "set" };
         let inner = match json {
@@ -206,7 +221,7 @@ impl Datum {
             if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
                 return Err(Error::new(ErrorKind::Generic, "map contains duplicate key"));
             }
-            Datum::Map(pairs)
+            Datum::Map(pairs.into())
         } else {
             let mut atoms = Vec::with_capacity(n);
             for elem in inner {
@@ -218,7 +233,7 @@ impl Datum {
             if atoms.windows(2).any(|w| w[0] == w[1]) {
                 return Err(Error::new(ErrorKind::Generic, "set contains duplicate"));
             }
-            Datum::Set(atoms)
+            Datum::Set(atoms.into())
         };
         Ok(datum)
     }
@@ -245,22 +260,22 @@ impl Datum {
     /// `insert` mutator: existing map keys keep their values).
     pub fn union(&mut self, other: &Datum) {
         match (self, other) {
-            (Datum::Set(a), Datum::Set(b)) => {
+            (Datum::Set(a), Datum::Set(b)) => Datum::with_set(a, |a| {
                 // Usually a few elements into a possibly large set: insert
                 // each in place rather than re-sort the whole set.
-                for x in b {
+                for x in b.iter() {
                     if let Err(i) = a.binary_search(x) {
                         a.insert(i, x.clone());
                     }
                 }
-            }
-            (Datum::Map(a), Datum::Map(b)) => {
-                for (k, v) in b {
+            }),
+            (Datum::Map(a), Datum::Map(b)) => Datum::with_map(a, |a| {
+                for (k, v) in b.iter() {
                     if let Err(i) = a.binary_search_by(|(ak, _)| ak.cmp(k)) {
                         a.insert(i, (k.clone(), v.clone()));
                     }
                 }
-            }
+            }),
             _ => {}
         }
     }
@@ -335,11 +350,11 @@ impl Datum {
     /// the keys it lists (the `delete` mutator).
     pub fn subtract(&mut self, other: &Datum) {
         match (self, other) {
-            (Datum::Set(a), Datum::Set(b)) => a.retain(|x| b.binary_search(x).is_err()),
-            (Datum::Map(a), Datum::Map(b)) => {
+            (Datum::Set(a), Datum::Set(b)) => Datum::with_set(a, |a| a.retain(|x| b.binary_search(x).is_err())),
+            (Datum::Map(a), Datum::Map(b)) => Datum::with_map(a, |a| {
                 a.retain(|(k, v)| b.binary_search_by(|(bk, _)| bk.cmp(k)).map_or(true, |i| &b[i].1 != v))
-            }
-            (Datum::Map(a), Datum::Set(keys)) => a.retain(|(k, _)| keys.binary_search(k).is_err()),
+            }),
+            (Datum::Map(a), Datum::Set(keys)) => Datum::with_map(a, |a| a.retain(|(k, _)| keys.binary_search(k).is_err())),
             (Datum::Set(_), Datum::Map(_)) => {}
         }
     }
@@ -382,7 +397,7 @@ impl Datum {
                 }
                 out.extend_from_slice(&a[i..]);
                 out.extend_from_slice(&b[j..]);
-                Datum::Set(out)
+                Datum::Set(out.into())
             }
             (Datum::Map(a), Datum::Map(b)) => {
                 let mut out = Vec::new();
@@ -402,7 +417,7 @@ impl Datum {
                 }
                 out.extend_from_slice(&a[i..]);
                 out.extend_from_slice(&b[j..]);
-                Datum::Map(out)
+                Datum::Map(out.into())
             }
             _ => new.clone(),
         }
@@ -417,23 +432,23 @@ impl Datum {
             return Ok(());
         }
         match (&mut *self, diff) {
-            (Datum::Set(a), Datum::Set(d)) => {
-                for x in d {
+            (Datum::Set(a), Datum::Set(d)) => Datum::with_set(a, |a| {
+                for x in d.iter() {
                     match a.binary_search(x) {
                         Ok(i) => { a.remove(i); }
                         Err(i) => a.insert(i, x.clone()),
                     }
                 }
-            }
-            (Datum::Map(a), Datum::Map(d)) => {
-                for (k, v) in d {
+            }),
+            (Datum::Map(a), Datum::Map(d)) => Datum::with_map(a, |a| {
+                for (k, v) in d.iter() {
                     match a.binary_search_by(|(ak, _)| ak.cmp(k)) {
                         Ok(i) if &a[i].1 == v => { a.remove(i); }
                         Ok(i) => a[i].1 = v.clone(),
                         Err(i) => a.insert(i, (k.clone(), v.clone())),
                     }
                 }
-            }
+            }),
             _ => return Err(Error::syntax("diff does not match the column's type")),
         }
         if !self.conforms(ty) {
@@ -452,8 +467,8 @@ impl Datum {
     pub fn remove_refs(&mut self, key: bool, value: bool, dead: impl Fn(&Atom) -> bool) -> usize {
         let before = self.len();
         match self {
-            Datum::Set(a) if key => a.retain(|x| !dead(x)),
-            Datum::Map(p) => p.retain(|(k, v)| !((key && dead(k)) || (value && dead(v)))),
+            Datum::Set(a) if key => Datum::with_set(a, |a| a.retain(|x| !dead(x))),
+            Datum::Map(p) => Datum::with_map(p, |p| p.retain(|(k, v)| !((key && dead(k)) || (value && dead(v))))),
             _ => {}
         }
         before - self.len()

@@ -673,8 +673,10 @@ impl<'a> Txn<'a> {
                     };
                     let before = datum.len();
                     match &mut datum {
-                        Datum::Set(atoms) => atoms.retain(|a| !dead(c.key_ref, a)),
-                        Datum::Map(pairs) => pairs.retain(|(k, v)| !dead(c.key_ref, k) && !dead(c.value_ref, v)),
+                        Datum::Set(atoms) => Datum::with_set(atoms, |atoms| atoms.retain(|a| !dead(c.key_ref, a))),
+                        Datum::Map(pairs) => {
+                            Datum::with_map(pairs, |pairs| pairs.retain(|(k, v)| !dead(c.key_ref, k) && !dead(c.value_ref, v)))
+                        }
                     }
                     let removed = before - datum.len();
                     if removed == 0 {
