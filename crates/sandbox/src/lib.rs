@@ -23,7 +23,9 @@
 //! - [`process`]: the daemon registry.
 //! - [`programs`]: where each program is found, or built with cargo.
 //! - [`tool`]: short commands with deadlines, and bounded waits.
-//! - [`packet`], [`pcap`]: test packets and the files they come out in.
+//! - [`packet`], [`pcap`]: test packets (built, decoded, described) and
+//!   the pcap files they come out in (read, and written for Open vSwitch's
+//!   tools).
 //!
 //! The base directory holds `nb/`, `sb/`, `northd/`, `main/` and one
 //! directory per hypervisor; each is the `OVS_RUNDIR`/`OVN_RUNDIR` of the

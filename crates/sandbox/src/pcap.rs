@@ -1,4 +1,5 @@
-//! Reading the pcap files that dummy interfaces write (`options:tx_pcap`).
+//! Reading the pcap files that dummy interfaces write (`options:tx_pcap`),
+//! and writing ones for other tools to read (`ovs-ofctl parse-pcap`).
 //!
 //! The format: a 24-byte file header whose magic number tells the byte
 //! order, then records of a 16-byte header (seconds, fraction, captured
@@ -11,6 +12,9 @@ use anyhow::{Context as _, Result, bail};
 
 const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
+/// The link type of Ethernet frames.
+const LINKTYPE_ETHERNET: u32 = 1;
+const SNAPLEN: u32 = 65535;
 
 /// The packets of a pcap file, in order. A missing or empty file has none
 /// (a dummy interface creates its file when it is configured).
@@ -56,27 +60,33 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(packets)
 }
 
+/// A pcap file of Ethernet `packets`: little-endian, microsecond
+/// timestamps (all zero), version 2.4.
+pub fn to_bytes<P: AsRef<[u8]>>(packets: &[P]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let header = [MAGIC_MICROS, 0x0004_0002, 0, 0, SNAPLEN, LINKTYPE_ETHERNET];
+    out.extend(header.iter().flat_map(|word| word.to_le_bytes()));
+    for packet in packets {
+        let packet = packet.as_ref();
+        let len = packet.len() as u32;
+        out.extend([0u32, 0, len, len].iter().flat_map(|word| word.to_le_bytes()));
+        out.extend_from_slice(packet);
+    }
+    out
+}
+
+/// Writes [`to_bytes`] of `packets` to `path`.
+pub fn write_file<P: AsRef<[u8]>>(path: &Path, packets: &[P]) -> Result<()> {
+    std::fs::write(path, to_bytes(packets)).with_context(|| format!("writing {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn file(records: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for word in [MAGIC_MICROS, 0x0004_0002, 0, 0, 65535, 1] {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-        for rec in records {
-            for word in [0u32, 0, rec.len() as u32, rec.len() as u32] {
-                out.extend_from_slice(&word.to_le_bytes());
-            }
-            out.extend_from_slice(rec);
-        }
-        out
-    }
-
     #[test]
     fn reads_records_and_leaves_a_partial_one() {
-        let mut bytes = file(&[b"abc", b"de"]);
+        let mut bytes = to_bytes(&[b"abc".as_slice(), b"de"]);
         assert_eq!(parse(&bytes).unwrap(), vec![b"abc".to_vec(), b"de".to_vec()]);
         bytes.truncate(bytes.len() - 1);
         assert_eq!(parse(&bytes).unwrap(), vec![b"abc".to_vec()]);
