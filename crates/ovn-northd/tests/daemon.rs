@@ -3,7 +3,8 @@
 //! Debian's ovn-northd writes for the same Northbound, control commands
 //! answer as ovn-northd's do, and two instances share the work through
 //! the `ovn_northd` lock (one active, one standby, fail-over when the
-//! active one dies).
+//! active one dies, leaving the Southbound as it was); it reconnects to
+//! restarted database servers, and detaches with a pidfile and a log file.
 
 mod support;
 
@@ -57,6 +58,28 @@ impl Central {
         ovsdb_storage::log::Log::open(f, ovsdb_storage::log::OpenMode::ReadOnly)
             .expect("read sb")
             .db
+    }
+
+    /// The Southbound as `ovsdb-client dump` prints it (rows sorted,
+    /// UUIDs included), without SB_Global, whose `nb_cfg` every `--wait`
+    /// moves.
+    fn sb_dump(&self) -> String {
+        let remote = self.remote("sb");
+        let args = ["dump", "--timeout=20", &remote, "OVN_Southbound"];
+        let dump = tool::run(std::process::Command::new("ovsdb-client").args(args), TIMEOUT)
+            .unwrap_or_else(|e| panic!("ovsdb-client dump: {e:#}"));
+        dump.split("\n\n").filter(|t| !t.starts_with("SB_Global table")).collect::<Vec<_>>().join("\n\n")
+    }
+
+    /// The logical ports that have a Port_Binding, sorted.
+    fn bound_ports(&self) -> Vec<String> {
+        let sb = self.sb_db();
+        let (_, ts, t) = sb.table_by_name("Port_Binding").expect("table");
+        let lp = ts.column_id("logical_port").expect("column");
+        let mut ports: Vec<String> =
+            t.rows.values().filter_map(|r| r.field(lp).as_set()[0].as_str().map(str::to_string)).collect();
+        ports.sort();
+        ports
     }
 
     fn log(&self, name: &str) -> String {
@@ -150,20 +173,25 @@ fn control_commands_and_active_standby() {
     wait_status(&a, "paused");
     // The paused one let go of the lock: the other takes over.
     wait_status(&b, "active");
-    c.nbctl(&["ls-add", "sw0"]);
+    c.nbctl(&["ls-add", "sw9"]);
     c.nbctl(&["--wait=sb", "sync"]);
     appctl(&a, &["resume"]);
     wait_status(&a, "standby");
 
-    // The active one dies: the standby one takes over and keeps serving.
+    // The active one dies: the standby one takes over without touching
+    // what is already right in the Southbound (same rows, same UUIDs and
+    // tunnel keys), and keeps serving.
+    run_script(|args| c.nbctl(args));
+    c.nbctl(&["--wait=sb", "sync"]);
+    let before = c.sb_dump();
+    assert!(before.contains("Logical_Flow table") && before.contains("outport == @pg1"), "{before}");
     c.registry.take("northd-b").expect("northd-b").kill();
     wait_status(&a, "active");
-    c.nbctl(&["lsp-add", "sw0", "p1"]);
     c.nbctl(&["--wait=sb", "sync"]);
-    let sb = c.sb_db();
-    let (_, ts, t) = sb.table_by_name("Port_Binding").expect("table");
-    let lp = ts.column_id("logical_port").expect("column");
-    assert!(t.rows.values().any(|r| r.field(lp).as_set()[0].as_str() == Some("p1")));
+    assert_eq!(c.sb_dump(), before, "the Southbound changed on take-over");
+    c.nbctl(&["lsp-add", "sw9", "p9"]);
+    c.nbctl(&["--wait=sb", "sync"]);
+    assert!(c.bound_ports().contains(&"p9".to_string()));
 
     assert!(appctl(&a, &["version"]).contains("rovn"));
     assert_eq!(appctl(&a, &["nb-connection-status"]).trim(), "connected");
@@ -258,4 +286,85 @@ fn assert_same_flows<K: Ord + std::fmt::Display, V>(
         missing.join("\n"),
         extra.join("\n")
     );
+}
+
+/// Either database server may go away and come back: rovn-northd
+/// reconnects by itself, and what changed in the Northbound while the
+/// Southbound was away reaches it afterwards.
+#[test]
+fn reconnects_to_restarted_databases() {
+    let mut c = Central::start();
+    let a = c.northd("northd-a");
+    wait_status(&a, "active");
+    c.nbctl(&["ls-add", "sw0", "--", "lsp-add", "sw0", "p1"]);
+    c.nbctl(&["--wait=sb", "sync"]);
+    let sb_remote = c.remote("sb");
+    let key_of_p1 = || {
+        tool::ctl("ovn-sbctl", &sb_remote, &["get", "Port_Binding", "p1", "tunnel_key"], TIMEOUT)
+            .expect("p1's tunnel key")
+    };
+    let key = key_of_p1();
+
+    // The Southbound goes away; the Northbound changes meanwhile.
+    let mut sb = c.registry.take("sb").expect("sb server");
+    sb.kill();
+    let spec = sb.spec().clone();
+    drop(sb);
+    c.nbctl(&["lsp-add", "sw0", "p2"]);
+    c.registry.start(spec).expect("restart sb");
+    c.nbctl(&["--wait=sb", "sync"]);
+    assert_eq!(c.bound_ports(), ["p1", "p2"]);
+    assert_eq!(key_of_p1(), key, "p1 kept its tunnel key");
+
+    // The Northbound restarts.
+    db::restart_server(&mut c.registry, "nb", TIMEOUT).expect("restart nb");
+    c.nbctl(&["--wait=sb", "lsp-add", "sw0", "p3"]);
+    assert_eq!(c.bound_ports(), ["p1", "p2", "p3"]);
+    assert_eq!(tool::appctl(&a, &["status"], TIMEOUT).expect("status").trim(), "Status: active");
+}
+
+/// `--detach`, `--pidfile`, `--log-file` and `--unixctl` as ovn-northd
+/// takes them: the command returns once the daemon runs in the background,
+/// the pidfile names it, it logs to the file, and `exit` stops it.
+#[test]
+fn detaches_with_pidfile_and_log_file() {
+    let c = Central::start();
+    let dir = c.dir.path().join("detached");
+    std::fs::create_dir_all(&dir).expect("directory");
+    let (pidfile, log, ctl) = (dir.join("northd.pid"), dir.join("northd.log"), dir.join("northd.ctl"));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_rovn-northd"))
+        .arg(format!("--ovnnb-db={}", c.remote("nb")))
+        .arg(format!("--ovnsb-db={}", c.remote("sb")))
+        .arg(format!("--pidfile={}", pidfile.display()))
+        .arg(format!("--log-file={}", log.display()))
+        .arg(format!("--unixctl={}", ctl.display()))
+        .arg("--detach")
+        .arg("--no-chdir")
+        .status()
+        .expect("run rovn-northd");
+    assert!(status.success(), "rovn-northd --detach: {status}");
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("pidfile").trim().parse().expect("pid");
+    // Whatever happens below, the detached daemon does not outlive the test.
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+        }
+    }
+    let guard = Kill(pid);
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} from the pidfile runs");
+    wait_status(&ctl, "active");
+    c.nbctl(&["--wait=sb", "ls-add", "sw0"]);
+    appctl(&ctl, &["exit"]);
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}/status")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default().contains("State:\tZ")
+    {
+        assert!(start.elapsed() < TIMEOUT, "rovn-northd did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::mem::forget(guard);
+    assert!(!pidfile.exists(), "the pidfile is removed on exit");
+    let log = std::fs::read_to_string(&log).expect("log file");
+    assert!(!log.is_empty(), "the log file is written");
 }
