@@ -459,25 +459,18 @@ impl Ops {
         v.extend(self.nb.iter().cloned());
         Json::Array(v)
     }
-
-    /// The operations as `ovsdb-client` transactions (Southbound,
-    /// Northbound).
-    pub fn transactions(&self) -> (ovsdb_client::Transaction, ovsdb_client::Transaction) {
-        (
-            to_transaction("OVN_Southbound", &self.sb),
-            to_transaction("OVN_Northbound", &self.nb),
-        )
-    }
 }
 
 /// Rewrites our operations with the builder's API: inserts get the
 /// builder's provisional UUIDs, which stand for their rows wherever our
-/// `named-uuid`s did (referenced rows are always inserted first).
-fn to_transaction(db: &str, ops: &[Json]) -> ovsdb_client::Transaction {
+/// `named-uuid`s did (referenced rows are always inserted first). The
+/// operations are taken apart, not cloned: a full compile's transaction
+/// holds every flow.
+pub fn to_transaction(db: &str, ops: Vec<Json>) -> ovsdb_client::Transaction {
     use ovsdb_client::Clause;
     let mut txn = ovsdb_client::Transaction::new(db);
     let mut names: HashMap<String, Uuid> = HashMap::new();
-    fn subst(j: &Json, names: &HashMap<String, Uuid>) -> Json {
+    fn subst(j: Json, names: &HashMap<String, Uuid>) -> Json {
         match j {
             Json::Array(a) => {
                 if let [Json::String(k), Json::String(n)] = a.as_slice()
@@ -486,31 +479,32 @@ fn to_transaction(db: &str, ops: &[Json]) -> ovsdb_client::Transaction {
                 {
                     return json!(["uuid", u.to_string()]);
                 }
-                Json::Array(a.iter().map(|x| subst(x, names)).collect())
+                Json::Array(a.into_iter().map(|x| subst(x, names)).collect())
             }
-            Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), subst(v, names))).collect()),
-            other => other.clone(),
+            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, subst(v, names))).collect()),
+            other => other,
         }
     }
-    let row_of = |op: &Json, key: &str, names: &HashMap<String, Uuid>| match subst(&op[key], names) {
+    let take_row = |op: &mut Json, key: &str, names: &HashMap<String, Uuid>| match subst(op[key].take(), names) {
         Json::Object(m) => m,
         _ => serde_json::Map::new(),
     };
-    for op in ops {
-        let table = op["table"].as_str().unwrap_or_default();
+    for mut op in ops {
+        let table = op["table"].as_str().unwrap_or_default().to_string();
+        let table = table.as_str();
         let target = op["where"][0][2][1].as_str().and_then(Uuid::parse);
         match (op["op"].as_str().unwrap_or_default(), target) {
             ("insert", _) => {
-                let u = txn.insert(table, row_of(op, "row", &names));
+                let u = txn.insert(table, take_row(&mut op, "row", &names));
                 if let Some(n) = op["uuid-name"].as_str() {
                     names.insert(n.to_string(), u);
                 }
             }
             ("update", Some(u)) => {
-                txn.update(table, &[Clause::uuid(u)], row_of(op, "row", &names));
+                txn.update(table, &[Clause::uuid(u)], take_row(&mut op, "row", &names));
             }
             ("mutate", Some(u)) => {
-                let m = match subst(&op["mutations"], &names) {
+                let m = match subst(op["mutations"].take(), &names) {
                     Json::Array(a) => a,
                     _ => Vec::new(),
                 };

@@ -439,7 +439,7 @@ impl Northd {
         };
         let cfg = ovn_northd::cfg::sequence_numbers(&nbm.db, &sbm.db, self.committed_cfg, now_ms());
         ops.sb.extend(cfg.sb);
-        let (sb_txn, _) = ops.transactions();
+        let sb_txn = ovn_northd::diff::to_transaction("OVN_Southbound", std::mem::take(&mut ops.sb));
         if !sb_txn.is_empty() {
             match self.sb.transact(&sb_txn).await {
                 Ok(_) => self.committed_cfg = cfg.next_cfg,
@@ -459,7 +459,7 @@ impl Northd {
         };
         let cfg = ovn_northd::cfg::sequence_numbers(&nbm.db, &sbm.db, self.committed_cfg, now_ms());
         ops.nb.extend(cfg.nb);
-        let (_, nb_txn) = ops.transactions();
+        let nb_txn = ovn_northd::diff::to_transaction("OVN_Northbound", ops.nb);
         if !nb_txn.is_empty()
             && let Err(e) = self.nb.transact(&nb_txn).await
         {
