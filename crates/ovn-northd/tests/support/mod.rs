@@ -27,18 +27,55 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// Debian's ovsdb-server with empty Northbound and Southbound databases
 /// in a private directory (`nb/`, `sb/`), stopped when the registry drops.
 pub fn start_databases(prefix: &str) -> (Registry, tempfile::TempDir) {
+    let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
+    start_databases_with(prefix, &server, None)
+}
+
+/// Like [`start_databases`], served by `server` (Debian's ovsdb-server or
+/// rovsdb-server: same command line), the Northbound holding `nb` when
+/// given: written as one snapshot record by `ovsdb-storage`, as if loaded
+/// and compacted, so that a large Northbound costs no transaction.
+pub fn start_databases_with(
+    prefix: &str,
+    server: &std::path::Path,
+    nb: Option<&Database>,
+) -> (Registry, tempfile::TempDir) {
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in("/tmp")
         .expect("temp dir");
     let mut registry = Registry::default();
-    let server = tool::debian_program("ovsdb-server").expect("ovsdb-server");
     for (name, schema) in [("nb", Schema::Northbound), ("sb", Schema::Southbound)] {
         let d = dir.path().join(name);
-        let file = db::create(&d, schema, TIMEOUT).expect("create database");
-        db::start_server(&mut registry, name, &server, &d, &[file], TIMEOUT).expect("start ovsdb-server");
+        let file = match (schema, nb) {
+            (Schema::Northbound, Some(nb)) => {
+                std::fs::create_dir_all(&d).expect("database directory");
+                let file = d.join(format!("{}.db", schema.stem()));
+                ovsdb_storage::log::write_database(&file, nb, None).expect("write Northbound");
+                file
+            }
+            _ => db::create(&d, schema, TIMEOUT).expect("create database"),
+        };
+        db::start_server(&mut registry, name, server, &d, &[file], TIMEOUT).expect("start database server");
     }
     (registry, dir)
+}
+
+/// A northd (Debian's or rovn's: same command line) in `DIR/northd`,
+/// registered as "northd".
+pub fn northd_spec(program: PathBuf, dir: &std::path::Path, nb: &str, sb: &str) -> DaemonSpec {
+    DaemonSpec {
+        name: "northd".into(),
+        program,
+        dir: dir.join("northd"),
+        stem: "ovn-northd".into(),
+        args: vec![
+            format!("--ovnnb-db={nb}").into(),
+            format!("--ovnsb-db={sb}").into(),
+            "-vconsole:off".into(),
+        ],
+        unixctl: Unixctl::Explicit,
+    }
 }
 
 /// Debian's databases and northd.
@@ -53,19 +90,9 @@ impl Debian {
         let (mut registry, dir) = start_databases("northd-");
         let nb = format!("unix:{}", db::socket(&dir.path().join("nb")).display());
         let sb = format!("unix:{}", db::socket(&dir.path().join("sb")).display());
+        let program = tool::debian_program("ovn-northd").expect("ovn-northd");
         registry
-            .start(DaemonSpec {
-                name: "northd".into(),
-                program: tool::debian_program("ovn-northd").expect("ovn-northd"),
-                dir: dir.path().join("northd"),
-                stem: "ovn-northd".into(),
-                args: vec![
-                    format!("--ovnnb-db={nb}").into(),
-                    format!("--ovnsb-db={sb}").into(),
-                    "-vconsole:off".into(),
-                ],
-                unixctl: Unixctl::Explicit,
-            })
+            .start(northd_spec(program, dir.path(), &nb, &sb))
             .expect("start ovn-northd");
         let d = Debian { registry, dir };
         d.sync();
