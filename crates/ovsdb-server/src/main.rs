@@ -72,6 +72,7 @@ fn version() -> String {
 }
 
 fn main() -> ExitCode {
+    process::disable_transparent_huge_pages();
     daemon::main(PROGRAM, &[DAEMON_OPTIONS, SERVER_OPTIONS], usage, version, run)
 }
 
