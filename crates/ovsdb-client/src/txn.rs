@@ -13,7 +13,7 @@
 //! changed them meanwhile; the caller then rebuilds the transaction from
 //! the updated replica ([`crate::Client::transact_with_retry`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ovsdb::Uuid;
 use ovsdb::row::Row;
@@ -271,28 +271,29 @@ impl Transaction {
         let mut params = Vec::with_capacity(2 + offset + self.ops.len());
         params.push(Json::String(self.database.clone()));
         params.extend(self.verifies.iter().cloned());
-        params.extend(self.ops.iter().map(|op| self.substitute(op.clone())));
+        params.extend(self.ops.iter().map(|op| self.substitute(op)));
         if let Some(lock) = lock {
             params.push(json!({"op": "assert", "lock": lock}));
         }
+        let by_name: HashMap<&str, Uuid> = self.provisional.iter().map(|(u, n)| (n.as_str(), *u)).collect();
         let inserts = self
             .ops
             .iter()
             .enumerate()
             .filter_map(|(i, op)| {
                 let name = op.get("uuid-name")?.as_str()?;
-                let uuid = self.provisional.iter().find(|(_, n)| *n == name)?.0;
-                Some((offset + i, *uuid))
+                Some((offset + i, *by_name.get(name)?))
             })
             .collect();
         let increment = self.increment.as_ref().map(|(i, col)| (offset + i + 1, col.clone()));
         (params, Layout { offset, n_ops: self.ops.len(), inserts, increment })
     }
 
-    /// Replaces provisional UUIDs with the named-uuids of their inserts.
-    fn substitute(&self, json: Json) -> Json {
+    /// A copy of `json` with provisional UUIDs replaced by the named-uuids
+    /// of their inserts.
+    fn substitute(&self, json: &Json) -> Json {
         if self.provisional.is_empty() {
-            return json;
+            return json.clone();
         }
         match json {
             Json::Array(a) => {
@@ -302,10 +303,10 @@ impl Transaction {
                 {
                     return json!(["named-uuid", name]);
                 }
-                Json::Array(a.into_iter().map(|j| self.substitute(j)).collect())
+                Json::Array(a.iter().map(|j| self.substitute(j)).collect())
             }
-            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, self.substitute(v))).collect()),
-            other => other,
+            Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), self.substitute(v))).collect()),
+            other => other.clone(),
         }
     }
 }
