@@ -95,7 +95,14 @@ fn version() -> String {
     )
 }
 
+// Replicas, the compiler's units and the transactions it builds are many
+// small allocations; glibc's allocator spent a good part of a first compile
+// consolidating them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
+    process::disable_transparent_huge_pages();
     daemon::main(PROGRAM, &[DAEMON_OPTIONS, NORTHD_OPTIONS], usage, version, run)
 }
 
