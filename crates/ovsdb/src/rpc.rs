@@ -109,8 +109,41 @@ impl Message {
         Json::Object(obj)
     }
 
+    /// The bytes of [`Message::to_json`] (members in the same order),
+    /// written without copying the message into a tree first: a request
+    /// may carry a whole database's worth of operations.
     pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_json()).unwrap_or_default()
+        let mut out = Vec::with_capacity(128);
+        macro_rules! put {
+            ($out:expr, $member:literal, $value:expr) => {{
+                $out.extend_from_slice(if $out.is_empty() { b"{" } else { b"," });
+                $out.extend_from_slice(concat!("\"", $member, "\":").as_bytes());
+                let _ = serde_json::to_writer(&mut $out, $value);
+            }};
+        }
+        match self {
+            Message::Request { method, params, id } => {
+                put!(out, "id", id);
+                put!(out, "method", method);
+                put!(out, "params", params);
+            }
+            Message::Notification { method, params } => {
+                put!(out, "id", &Json::Null);
+                put!(out, "method", method);
+                put!(out, "params", params);
+            }
+            Message::Reply { result, id } => {
+                put!(out, "error", &Json::Null);
+                put!(out, "id", id);
+                put!(out, "result", result);
+            }
+            Message::Error { error, id } => {
+                put!(out, "error", error);
+                put!(out, "id", id);
+            }
+        }
+        out.push(b'}');
+        out
     }
 }
 
@@ -281,6 +314,19 @@ fn has_null_byte(v: &Json) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn bytes_are_the_json_tree_serialised() {
+        let params = vec![json!("OVN_Southbound"), json!({"op": "insert", "row": {"a": ["set", [1, "é\n"]]}})];
+        for m in [
+            Message::Request { method: "transact".into(), params: params.clone(), id: json!(7) },
+            Message::Notification { method: "update2".into(), params },
+            Message::Reply { result: json!([{"count": 1}]), id: json!("x") },
+            Message::Error { error: json!("unknown method"), id: json!(null) },
+        ] {
+            assert_eq!(m.to_bytes(), serde_json::to_vec(&m.to_json()).unwrap(), "{m:?}");
+        }
+    }
 
     #[test]
     fn frames_split_anywhere() {
