@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ovsdb::condition::{Clause, Function};
-use ovsdb::db::{Commit, RowChange};
+use ovsdb::db::{Commit, FastMap, RowChange};
 use ovsdb::monitor::MonitorSpec;
 use ovsdb::schema::{ColumnId, DatabaseSchema, TableId};
 use ovsdb::Datum;
@@ -22,9 +22,12 @@ use crate::server::SessionId;
 /// A session's monitor: the session and the monitor id's JSON text.
 pub type Member = (SessionId, String);
 
-/// Below this many groups with something to say, composing in parallel
-/// costs more than it saves.
-const PARALLEL_MIN_GROUPS: usize = 16;
+/// Below this many row changes to compose, over all groups, composing in
+/// parallel costs more than it saves: a row's update takes a microsecond
+/// or two, handing work to the pool and its threads spinning for more take
+/// tens (condmon's commits of ten rows for fifty groups spent a fifth of
+/// the server's CPU there).
+const PARALLEL_MIN_CHANGES: usize = 512;
 
 #[derive(Default)]
 pub struct Fanout {
@@ -35,7 +38,7 @@ pub struct Fanout {
     members: HashMap<usize, Vec<Member>, std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>>,
     /// (table, column) → value → groups whose condition on the table names
     /// that value for that column.
-    by_value: HashMap<(TableId, ColumnId), HashMap<Datum, Vec<Arc<MonitorSpec>>>>,
+    by_value: FastMap<(TableId, ColumnId), FastMap<Datum, Vec<Arc<MonitorSpec>>>>,
     /// The indexed columns of each table, with how many groups use each.
     indexed_columns: HashMap<TableId, HashMap<ColumnId, usize>>,
     /// Groups that must see every change of a table.
@@ -198,7 +201,7 @@ impl Fanout {
             let update = spec.update_bytes(schema, &commit)?;
             Some((spec, Bytes::from(update)))
         };
-        if routed.len() < PARALLEL_MIN_GROUPS {
+        if routed.len() < 2 || routed.iter().map(|(_, c)| c.n_changes()).sum::<usize>() < PARALLEL_MIN_CHANGES {
             return routed.into_iter().filter_map(one).collect();
         }
         use rayon::prelude::*;

@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json};
 use crate::atom::{Atom, NamedUuids};
 use crate::condition::Condition;
 use crate::datum::{Change, Datum};
-use crate::db::{Commit, Database, RowChange, RowKey, UuidMap, index_key};
+use crate::db::{Commit, Database, FastMap, RowKey, RowChange, UuidMap, index_key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mutation::Mutation;
 use crate::row::Row;
@@ -487,7 +487,7 @@ impl<'a> Txn<'a> {
             });
         }
 
-        let mut ref_delta: HashMap<RowKey, i64> = HashMap::new();
+        let mut ref_delta: FastMap<RowKey, i64> = FastMap::default();
         self.count_strong_refs(&mut ref_delta)?;
         for (table, rows) in self.rows.iter().enumerate() {
             for (uuid, tr) in rows {
@@ -538,7 +538,7 @@ impl<'a> Txn<'a> {
 
     /// Adjusts strong reference counts for every changed column, failing on
     /// a new reference to a row that does not exist.
-    fn count_strong_refs(&self, ref_delta: &mut HashMap<RowKey, i64>) -> Result<()> {
+    fn count_strong_refs(&self, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
         for (table, rows) in self.rows.iter().enumerate() {
             let ts = &self.schema.tables[table];
             for (uuid, tr) in rows {
@@ -585,7 +585,7 @@ impl<'a> Txn<'a> {
 
     /// Deletes rows of non-root tables that this transaction left without a
     /// strong reference, and whatever only they referenced.
-    fn collect_garbage(&mut self, ref_delta: &mut HashMap<RowKey, i64>) {
+    fn collect_garbage(&mut self, ref_delta: &mut FastMap<RowKey, i64>) {
         let mut work: Vec<RowKey> = self
             .rows
             .iter()
