@@ -144,6 +144,9 @@ struct DbEntry {
     history_rows: usize,
     /// Approximate bytes of the rows `history` holds.
     history_bytes: usize,
+    /// Each `history` entry's (row changes, approximate bytes), in step
+    /// with it, so that trimming need not measure commits again.
+    history_sizes: VecDeque<(usize, usize)>,
     /// The id of the last commit (zero before any).
     last_txn_id: Uuid,
     /// Who monitors what, grouped by identical request.
@@ -153,8 +156,10 @@ struct DbEntry {
 impl DbEntry {
     fn new(db: Database, storage: Option<Box<dyn Storage>>, history: History) -> DbEntry {
         let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
-        let history_rows = history.commits.iter().map(|(_, c)| c.n_changes()).sum();
-        let history_bytes = history.commits.iter().map(|(_, c)| c.approx_bytes()).sum();
+        let history_sizes: VecDeque<(usize, usize)> =
+            history.commits.iter().map(|(_, c)| (c.n_changes(), c.approx_bytes())).collect();
+        let history_rows = history_sizes.iter().map(|s| s.0).sum();
+        let history_bytes = history_sizes.iter().map(|s| s.1).sum();
         let mut entry = DbEntry {
             db,
             schema_bytes,
@@ -163,6 +168,7 @@ impl DbEntry {
             history_start: history.start,
             history_rows,
             history_bytes,
+            history_sizes,
             last_txn_id: history.last,
             fanout: Fanout::default(),
         };
@@ -176,9 +182,10 @@ impl DbEntry {
         while self.history.len() > HISTORY_MAX_COMMITS
             || (self.history.len() > 1 && (self.history_rows > row_budget || self.history_bytes > HISTORY_MAX_BYTES))
         {
-            if let Some((id, old)) = self.history.pop_front() {
-                self.history_rows -= old.n_changes();
-                self.history_bytes -= old.approx_bytes();
+            if let Some((id, _)) = self.history.pop_front() {
+                let (rows, bytes) = self.history_sizes.pop_front().unwrap_or_default();
+                self.history_rows -= rows;
+                self.history_bytes -= bytes;
                 self.history_start = id;
             }
         }
@@ -559,8 +566,10 @@ impl Server {
         // the same after a restart; in-memory changes get a random one.
         let txn_id = stored_id.unwrap_or_else(Uuid::random);
         entry.last_txn_id = txn_id;
-        entry.history_rows += commit.n_changes();
-        entry.history_bytes += commit.approx_bytes();
+        let size = (commit.n_changes(), commit.approx_bytes());
+        entry.history_rows += size.0;
+        entry.history_bytes += size.1;
+        entry.history_sizes.push_back(size);
         entry.history.push_back((txn_id, Arc::clone(&commit)));
         entry.trim_history();
         self.publish(db_name, &commit, txn_id);
@@ -632,6 +641,7 @@ impl Server {
         entry.schema_bytes = Bytes::from(serde_json::to_vec(&new_db.schema.to_json()).unwrap_or_default());
         entry.db = new_db;
         entry.history.clear();
+        entry.history_sizes.clear();
         entry.history_rows = 0;
         entry.history_bytes = 0;
         entry.history_start = epoch;

@@ -9,6 +9,7 @@
 //! ends there was torn by a crash.
 
 use std::fmt;
+use std::io::Write as _;
 
 use serde_json::{Map, Value as Json};
 use sha1::{Digest, Sha1};
@@ -168,7 +169,16 @@ fn parse_hex(s: &str) -> Option<[u8; 20]> {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = Vec::with_capacity(2 * bytes.len());
+    push_hex(&mut out, bytes);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+    }
 }
 
 /// A header line for logging: lossy UTF-8, at most 80 characters.
@@ -189,7 +199,13 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Json>, Corruption> {
 /// Returns the body's SHA-1.
 pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) -> [u8; 20] {
     let hash: [u8; 20] = Sha1::digest(body).into();
-    out.extend_from_slice(format!("OVSDB {magic} {} {}\n", body.len(), hex(&hash)).as_bytes());
+    out.extend_from_slice(b"OVSDB ");
+    out.extend_from_slice(magic.as_bytes());
+    out.push(b' ');
+    let _ = write!(out, "{}", body.len());
+    out.push(b' ');
+    push_hex(out, &hash);
+    out.push(b'\n');
     hash
 }
 

@@ -49,18 +49,28 @@ impl Uuid {
     }
 }
 
+impl Uuid {
+    /// The canonical text form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in
+    /// lowercase hex, without going through the formatting machinery
+    /// (every row written to a file or a client spells its UUID).
+    pub fn to_ascii(self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut v = self.0;
+        for i in (0..36).rev() {
+            if !matches!(i, 8 | 13 | 18 | 23) {
+                out[i] = HEX[(v & 0xf) as usize];
+                v >>= 4;
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            (v >> 96) as u32,
-            (v >> 80) as u16,
-            (v >> 64) as u16,
-            (v >> 48) as u16,
-            v & 0xffff_ffff_ffff
-        )
+        let text = self.to_ascii();
+        f.pad(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -80,6 +90,18 @@ impl FromStr for Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_form() {
+        let u = Uuid(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+        assert_eq!(u.to_string(), "01234567-89ab-cdef-fedc-ba9876543210");
+        assert_eq!(Uuid(0).to_string(), "00000000-0000-0000-0000-000000000000");
+        assert_eq!(format!("{:>38}|", Uuid(1)), "  00000000-0000-0000-0000-000000000001|");
+        for _ in 0..100 {
+            let r = Uuid::random();
+            assert_eq!(Uuid::parse(&r.to_string()), Some(r));
+        }
+    }
 
     #[test]
     fn round_trip() {
