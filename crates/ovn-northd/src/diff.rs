@@ -461,63 +461,12 @@ impl Ops {
     }
 }
 
-/// Rewrites our operations with the builder's API: inserts get the
-/// builder's provisional UUIDs, which stand for their rows wherever our
-/// `named-uuid`s did (referenced rows are always inserted first). The
-/// operations are taken apart, not cloned: a full compile's transaction
-/// holds every flow.
+/// Our operations as a client transaction, as they are: their
+/// `uuid-name`s and `named-uuid` references go to the server unchanged.
 pub fn to_transaction(db: &str, ops: Vec<Json>) -> ovsdb_client::Transaction {
-    use ovsdb_client::Clause;
     let mut txn = ovsdb_client::Transaction::new(db);
-    let mut names: HashMap<String, Uuid> = HashMap::new();
-    fn subst(j: Json, names: &HashMap<String, Uuid>) -> Json {
-        match j {
-            Json::Array(a) => {
-                if let [Json::String(k), Json::String(n)] = a.as_slice()
-                    && k == "named-uuid"
-                    && let Some(u) = names.get(n)
-                {
-                    return json!(["uuid", u.to_string()]);
-                }
-                Json::Array(a.into_iter().map(|x| subst(x, names)).collect())
-            }
-            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, subst(v, names))).collect()),
-            other => other,
-        }
-    }
-    let take_row = |op: &mut Json, key: &str, names: &HashMap<String, Uuid>| match subst(op[key].take(), names) {
-        Json::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    for mut op in ops {
-        let table = op["table"].as_str().unwrap_or_default().to_string();
-        let table = table.as_str();
-        let target = op["where"][0][2][1].as_str().and_then(Uuid::parse);
-        match (op["op"].as_str().unwrap_or_default(), target) {
-            ("insert", _) => {
-                let u = txn.insert(table, take_row(&mut op, "row", &names));
-                if let Some(n) = op["uuid-name"].as_str() {
-                    names.insert(n.to_string(), u);
-                }
-            }
-            ("update", Some(u)) => {
-                txn.update(table, &[Clause::uuid(u)], take_row(&mut op, "row", &names));
-            }
-            ("mutate", Some(u)) => {
-                let m = match subst(op["mutations"].take(), &names) {
-                    Json::Array(a) => a,
-                    _ => Vec::new(),
-                };
-                txn.mutate(table, &[Clause::uuid(u)], m);
-            }
-            ("delete", Some(u)) => {
-                txn.delete_row(table, u);
-            }
-            ("wait", _) => {
-                txn.wait(table, &[], &["_uuid"], true, Vec::new(), Some(0));
-            }
-            _ => {}
-        }
+    for op in ops {
+        txn.raw(op);
     }
     txn
 }

@@ -209,15 +209,21 @@ impl Client {
     /// Waits until connected, then commits `txn`. The replica shows the
     /// transaction's effects when this returns (see [`TxnOutcome::seqno`]).
     pub async fn transact(&self, txn: &Transaction) -> Result<TxnOutcome, TxnError> {
+        self.transact_owned(txn.clone()).await
+    }
+
+    /// Like [`Client::transact`], taking the transaction: its operations
+    /// go out without being copied.
+    pub async fn transact_owned(&self, txn: Transaction) -> Result<TxnOutcome, TxnError> {
         self.wait_connected().await.map_err(|_| TxnError::Closed)?;
         self.submit(txn)?.await.map_err(|_| TxnError::Closed)?
     }
 
-    fn submit(&self, txn: &Transaction) -> Result<oneshot::Receiver<Result<TxnOutcome, TxnError>>, TxnError> {
+    fn submit(&self, txn: Transaction) -> Result<oneshot::Receiver<Result<TxnOutcome, TxnError>>, TxnError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.lock();
-            let id = inner.core.transact(txn)?;
+            let id = inner.core.transact_owned(txn)?;
             inner.waiters.insert(id, tx);
         }
         self.shared.wake.notify_one();
@@ -241,7 +247,7 @@ impl Client {
                 let guard = self.replica();
                 (build(&guard, &mut txn).map_err(RetryError::Build)?, guard.seqno())
             };
-            let result = match self.submit(&txn) {
+            let result = match self.submit(txn) {
                 Ok(rx) => rx.await.unwrap_or(Err(TxnError::Closed)),
                 Err(e) => Err(e),
             };

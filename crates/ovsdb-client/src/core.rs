@@ -458,6 +458,12 @@ impl Core {
 
     /// Sends a transaction; its result comes as [`Command::TxnDone`].
     pub fn transact(&mut self, txn: &Transaction) -> Result<TxnId, TxnError> {
+        self.transact_owned(txn.clone())
+    }
+
+    /// Like [`Core::transact`], taking the transaction (no copy of its
+    /// operations is made).
+    pub fn transact_owned(&mut self, txn: Transaction) -> Result<TxnId, TxnError> {
         if !self.is_monitoring() {
             return Err(TxnError::NotConnected);
         }
@@ -474,7 +480,7 @@ impl Core {
         {
             return Err(TxnError::NotLocked(name.clone()));
         }
-        let (params, layout) = txn.to_params(lock.as_deref());
+        let (params, layout) = txn.into_params(lock.as_deref());
         let id = self.request("transact", params);
         self.txns.insert(id, layout);
         Ok(TxnId(id))

@@ -123,6 +123,15 @@ impl Transaction {
         OpIndex(self.ops.len() - 1)
     }
 
+    /// Adds `op`, an RFC 7047 operation, as it is: for callers that build
+    /// operations themselves, with their own `uuid-name`s and `named-uuid`
+    /// references (not the builder's own `rowN` if the transaction also
+    /// uses [`Transaction::insert`]). Its inserts'
+    /// UUIDs are in the results, not in [`TxnOutcome::uuid`].
+    pub fn raw(&mut self, op: Json) -> OpIndex {
+        self.push(op)
+    }
+
     /// Inserts a row (`row` is a `<row>` JSON object). Returns its
     /// provisional UUID.
     pub fn insert(&mut self, table: &str, row: Map<String, Json>) -> Uuid {
@@ -266,15 +275,15 @@ impl Transaction {
 
     /// The `transact` parameters, with a lock assertion when `lock` is set,
     /// and how to read the reply.
+    #[cfg(test)]
     pub(crate) fn to_params(&self, lock: Option<&str>) -> (Vec<Json>, Layout) {
+        self.clone().into_params(lock)
+    }
+
+    /// Like [`Transaction::to_params`], taking the operations apart instead
+    /// of copying them: a first compile sends a whole database.
+    pub(crate) fn into_params(self, lock: Option<&str>) -> (Vec<Json>, Layout) {
         let offset = self.verifies.len();
-        let mut params = Vec::with_capacity(2 + offset + self.ops.len());
-        params.push(Json::String(self.database.clone()));
-        params.extend(self.verifies.iter().cloned());
-        params.extend(self.ops.iter().map(|op| self.substitute(op)));
-        if let Some(lock) = lock {
-            params.push(json!({"op": "assert", "lock": lock}));
-        }
         let by_name: HashMap<&str, Uuid> = self.provisional.iter().map(|(u, n)| (n.as_str(), *u)).collect();
         let inserts = self
             .ops
@@ -286,28 +295,39 @@ impl Transaction {
             })
             .collect();
         let increment = self.increment.as_ref().map(|(i, col)| (offset + i + 1, col.clone()));
-        (params, Layout { offset, n_ops: self.ops.len(), inserts, increment })
-    }
-
-    /// A copy of `json` with provisional UUIDs replaced by the named-uuids
-    /// of their inserts.
-    fn substitute(&self, json: &Json) -> Json {
-        if self.provisional.is_empty() {
-            return json.clone();
-        }
-        match json {
-            Json::Array(a) => {
-                if let [Json::String(kind), Json::String(text)] = a.as_slice()
-                    && kind == "uuid"
-                    && let Some(name) = Uuid::parse(text).and_then(|u| self.provisional.get(&u))
-                {
-                    return json!(["named-uuid", name]);
-                }
-                Json::Array(a.iter().map(|j| self.substitute(j)).collect())
+        let n_ops = self.ops.len();
+        let mut params = Vec::with_capacity(2 + offset + n_ops);
+        params.push(Json::String(self.database));
+        params.extend(self.verifies);
+        for mut op in self.ops {
+            if !self.provisional.is_empty() {
+                substitute(&self.provisional, &mut op);
             }
-            Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), self.substitute(v))).collect()),
-            other => other.clone(),
+            params.push(op);
         }
+        if let Some(lock) = lock {
+            params.push(json!({"op": "assert", "lock": lock}));
+        }
+        (params, Layout { offset, n_ops, inserts, increment })
+    }
+}
+
+/// Replaces provisional UUIDs in `json` with the named-uuids of their
+/// inserts, in place.
+fn substitute(provisional: &BTreeMap<Uuid, String>, json: &mut Json) {
+    match json {
+        Json::Array(a) => {
+            if let [Json::String(kind), Json::String(text)] = a.as_slice()
+                && kind == "uuid"
+                && let Some(name) = Uuid::parse(text).and_then(|u| provisional.get(&u))
+            {
+                *json = json!(["named-uuid", name]);
+                return;
+            }
+            a.iter_mut().for_each(|j| substitute(provisional, j));
+        }
+        Json::Object(o) => o.values_mut().for_each(|v| substitute(provisional, v)),
+        _ => {}
     }
 }
 

@@ -448,7 +448,7 @@ impl Northd {
         ops.sb.extend(cfg.sb);
         let sb_txn = ovn_northd::diff::to_transaction("OVN_Southbound", std::mem::take(&mut ops.sb));
         if !sb_txn.is_empty() {
-            match self.sb.transact(&sb_txn).await {
+            match self.sb.transact_owned(sb_txn).await {
                 Ok(_) => self.committed_cfg = cfg.next_cfg,
                 Err(e) => {
                     info!(target: "northd", "OVNSB commit failed, force recompute next time: {e}");
@@ -468,7 +468,7 @@ impl Northd {
         ops.nb.extend(cfg.nb);
         let nb_txn = ovn_northd::diff::to_transaction("OVN_Northbound", ops.nb);
         if !nb_txn.is_empty()
-            && let Err(e) = self.nb.transact(&nb_txn).await
+            && let Err(e) = self.nb.transact_owned(nb_txn).await
         {
             info!(target: "northd", "OVNNB commit failed, force recompute next time: {e}");
             self.recompute = true;
