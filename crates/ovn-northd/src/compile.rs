@@ -83,7 +83,7 @@ pub struct Dirty {
     pub address_sets: BTreeSet<String>,
     pub port_groups: BTreeSet<String>,
     pub ip_multicast: BTreeSet<DpId>,
-    pub flows: std::collections::HashSet<Arc<crate::flow::Flow>>,
+    pub flows: crate::flow::FlowSet,
     pub dns: bool,
     pub meters: bool,
     pub ha_chassis_groups: bool,

@@ -11,7 +11,7 @@
 //! does not own (a binding's `chassis`, `up` once set...) are never
 //! written.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ovsdb::Uuid;
@@ -28,6 +28,11 @@ use crate::flow::{DpId, Flow, FlowEntry};
 use crate::nb::Smap;
 use crate::sb::Desired;
 use crate::switch::dhcp::{DHCPV4_OPTIONS, DHCPV6_OPTIONS};
+
+/// Maps and sets keyed by what northd computes (flows, names, UUIDs): a
+/// quick hasher, not the DoS-resistant default.
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
+type HashSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
 
 /// Permissions northd grants ovn-controller (`RBAC_Role` "ovn-controller"):
 /// table, authorization columns, insert/delete allowed, updatable columns.
@@ -1047,7 +1052,7 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
         // Desired flows by content.
-        let mut want: HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>> = HashMap::new();
+        let mut want: HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>> = HashMap::default();
         let contents: HashSet<FlowContent> = if all {
             for (f, e) in d.flows.iter() {
                 want.entry(FlowContent::of(f)).or_default().push((Arc::clone(f), e));
@@ -1062,7 +1067,7 @@ impl Differ {
             c
         };
         let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
-        let mut new_groups: HashMap<Vec<Uuid>, Uuid> = HashMap::new();
+        let mut new_groups: HashMap<Vec<Uuid>, Uuid> = HashMap::default();
         for content in contents {
             let rows: Vec<Uuid> = self
                 .index
@@ -1343,7 +1348,7 @@ impl Differ {
     ) -> Result<(), DiffError> {
         let (ts, t) = table(sb, "Load_Balancer")?;
         let existing = rows_by_id((ts, t), "lb_id", |id| d.load_balancers.contains_key(id), tx)?;
-        let mut new_groups = HashMap::new();
+        let mut new_groups = HashMap::default();
         for (id, want) in &d.load_balancers {
             let dps: BTreeSet<Uuid> = want
                 .datapaths

@@ -8,12 +8,20 @@
 //! emit it. A flow emitted for several datapaths becomes one row with a
 //! `logical_dp_group`, which is how OVN shares flows between datapaths.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ovsdb::Uuid;
 
 use crate::stage::Stage;
+
+/// Maps and sets keyed by what northd computes (flows, names, UUIDs): a
+/// quick hasher, not the DoS-resistant default.
+type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
+type HashSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
+
+/// A set of flows (what changed in a round).
+pub type FlowSet = HashSet<Arc<Flow>>;
 
 /// The identity of a logical flow, datapaths aside.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -245,7 +253,7 @@ impl FlowTable {
     /// only the flows that differ.
     pub fn replace(&mut self, old: &Contribution, new: &Contribution) {
         let key = |(f, m, d): &(Arc<Flow>, FlowMeta, Arc<[DpId]>)| (Arc::clone(f), m.clone(), Arc::clone(d));
-        let mut old_set: HashMap<ContributionKey, u32> = HashMap::new();
+        let mut old_set: HashMap<ContributionKey, u32> = HashMap::default();
         for c in &old.flows {
             *old_set.entry(key(c)).or_default() += 1;
         }
