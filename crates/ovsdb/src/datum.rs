@@ -262,7 +262,10 @@ impl Datum {
         match (self, other) {
             (Datum::Set(a), Datum::Set(b)) => Datum::with_set(a, |a| {
                 // Usually a few elements into a possibly large set: insert
-                // each in place rather than re-sort the whole set.
+                // each in place rather than re-sort the whole set, with room
+                // made once (growing by doubling would copy the set again,
+                // and shrinking it back once more).
+                a.reserve_exact(b.len());
                 for x in b.iter() {
                     if let Err(i) = a.binary_search(x) {
                         a.insert(i, x.clone());
@@ -270,6 +273,7 @@ impl Datum {
                 }
             }),
             (Datum::Map(a), Datum::Map(b)) => Datum::with_map(a, |a| {
+                a.reserve_exact(b.len());
                 for (k, v) in b.iter() {
                     if let Err(i) = a.binary_search_by(|(ak, _)| ak.cmp(k)) {
                         a.insert(i, (k.clone(), v.clone()));

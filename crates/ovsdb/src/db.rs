@@ -99,7 +99,7 @@ pub struct Table {
     /// For each row, the rows holding weak references to it, with counts.
     pub(crate) weak_srcs: UuidMap<HashMap<RowKey, u32, BuildHasherDefault<UuidHasher>>>,
     /// One map per schema index: index values → the row holding them.
-    pub(crate) indexes: Vec<HashMap<Vec<Datum>, Uuid>>,
+    pub(crate) indexes: Vec<FastMap<Vec<Datum>, Uuid>>,
 }
 
 impl Table {
@@ -174,7 +174,7 @@ impl Database {
         let tables = schema
             .tables
             .iter()
-            .map(|t| Table { indexes: vec![HashMap::new(); t.indexes.len()], ..Table::default() })
+            .map(|t| Table { indexes: vec![FastMap::default(); t.indexes.len()], ..Table::default() })
             .collect();
         Database { schema, tables }
     }
