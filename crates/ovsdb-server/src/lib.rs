@@ -199,7 +199,7 @@ fn key_of(path: &std::path::Path) -> String {
 /// Connects out, serves the connection, and reconnects with backoff.
 async fn reconnect_loop<S, F, Fut>(label: &str, connect: F, options: RemoteOptions, events: Sender<Event>)
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + std::os::fd::AsRawFd + Send + 'static,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = std::io::Result<S>>,
 {

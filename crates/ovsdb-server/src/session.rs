@@ -2,9 +2,16 @@
 //! runtime's worker threads, off the database thread), messages go to the
 //! server loop; messages out arrive already serialised and are written
 //! in order.
+//!
+//! A message out is written at once by whoever sends it (the server loop,
+//! the syncer) when nothing is waiting before it and the socket takes it
+//! all, without waking the writer task; what the socket does not take
+//! goes to the writer task, and everything after it follows it there
+//! until the writer has caught up.
 
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -54,34 +61,155 @@ pub enum Outgoing {
 #[derive(Clone)]
 pub struct SessionHandle {
     tx: mpsc::UnboundedSender<Outgoing>,
-    /// Bytes queued but not yet written: shared with the writer task,
-    /// which subtracts what it writes.
-    backlog: Arc<AtomicUsize>,
+    out: Arc<Output>,
+}
+
+/// What senders and the writer task share.
+struct Output {
+    /// Bytes handed to the writer task and not yet written, and whether a
+    /// close was asked for. Deciding to write at once and queueing behind
+    /// the writer happen under this lock, so bytes never interleave.
+    state: Mutex<OutState>,
+    /// `state.queued`, readable without the lock (the reader pauses on it).
+    backlog: AtomicUsize,
+    /// The connection's socket (a duplicate descriptor), for writing at
+    /// once; none for streams that are not sockets.
+    fd: Option<OwnedFd>,
+}
+
+#[derive(Default)]
+struct OutState {
+    queued: usize,
+    closed: bool,
+}
+
+impl Output {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The writer task wrote `n` queued bytes.
+    fn written(&self, n: usize) {
+        let mut st = self.lock();
+        st.queued -= n.min(st.queued);
+        self.backlog.store(st.queued, Ordering::Relaxed);
+    }
 }
 
 impl SessionHandle {
-    /// Queues a message. Returns false when the client has fallen too far
-    /// behind (the connection is then closed).
-    pub fn send(&self, chunks: Vec<Bytes>) -> bool {
-        let len: usize = chunks.iter().map(Bytes::len).sum();
-        let queued = self.backlog.fetch_add(len, Ordering::Relaxed) + len;
+    /// Sends a message: written at once when nothing waits before it and
+    /// the socket takes it, otherwise queued for the writer task. Returns
+    /// false when the client has fallen too far behind (the connection is
+    /// then closed) or is gone.
+    pub fn send(&self, mut chunks: Vec<Bytes>) -> bool {
+        let mut len: usize = chunks.iter().map(Bytes::len).sum();
+        let mut st = self.out.lock();
+        if st.closed {
+            return false;
+        }
+        if st.queued == 0
+            && let Some(fd) = &self.out.fd
+        {
+            let n = write_now(fd, &chunks);
+            if n == len {
+                return true;
+            }
+            advance(&mut chunks, n);
+            len -= n;
+        }
+        let queued = st.queued + len;
         if queued > MAX_BACKLOG_BYTES {
+            st.closed = true;
             let _ = self.tx.send(Outgoing::Close(None));
             return false;
         }
+        st.queued = queued;
+        self.out.backlog.store(queued, Ordering::Relaxed);
         self.tx.send(Outgoing::Message(chunks)).is_ok()
     }
 
     pub fn close(&self) {
+        self.out.lock().closed = true;
         let _ = self.tx.send(Outgoing::Close(None));
     }
 
     /// Closes, and returns a channel that hears once the connection is shut.
     pub fn close_acked(&self) -> std::sync::mpsc::Receiver<()> {
         let (tx, rx) = std::sync::mpsc::channel();
+        self.out.lock().closed = true;
         let _ = self.tx.send(Outgoing::Close(Some(tx)));
         rx
     }
+}
+
+/// Writes as much of `chunks` as the socket takes without blocking;
+/// returns how many bytes. Errors count as nothing written: the writer
+/// task meets them again and ends the connection.
+fn write_now(fd: &OwnedFd, chunks: &[Bytes]) -> usize {
+    let mut done = 0;
+    let mut skip = 0; // whole chunks already written
+    let mut offset = 0; // bytes written of chunk `skip`
+    while skip < chunks.len() {
+        let iov: Vec<libc::iovec> = chunks[skip..]
+            .iter()
+            .take(512)
+            .enumerate()
+            .map(|(i, c)| {
+                let c = if i == 0 { &c[offset..] } else { &c[..] };
+                libc::iovec { iov_base: c.as_ptr() as *mut libc::c_void, iov_len: c.len() }
+            })
+            .collect();
+        // SAFETY: a zeroed msghdr is valid; it points at `iov`, which
+        // lives across the call and describes memory the chunks own.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = iov.len() as _;
+        // SAFETY: sendmsg on a descriptor we own, with a valid msghdr;
+        // MSG_NOSIGNAL keeps a closed peer from raising SIGPIPE.
+        let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        let mut left = n as usize;
+        if left == 0 {
+            break;
+        }
+        done += left;
+        while left > 0 && skip < chunks.len() {
+            let rest = chunks[skip].len() - offset;
+            if left >= rest {
+                left -= rest;
+                skip += 1;
+                offset = 0;
+            } else {
+                offset += left;
+                left = 0;
+            }
+        }
+        while skip < chunks.len() && chunks[skip].len() == offset {
+            skip += 1;
+            offset = 0;
+        }
+    }
+    done
+}
+
+/// Drops the first `n` bytes of `chunks`.
+fn advance(chunks: &mut Vec<Bytes>, mut n: usize) {
+    let mut whole = 0;
+    for c in chunks.iter_mut() {
+        if n >= c.len() {
+            n -= c.len();
+            whole += 1;
+        } else {
+            let _ = c.split_to(n);
+            break;
+        }
+    }
+    chunks.drain(..whole);
 }
 
 /// Starts the tasks serving one connection. The server loop hears of the
@@ -94,17 +222,21 @@ pub fn spawn<S>(
     inbound: std::sync::mpsc::Sender<crate::Event>,
 ) -> tokio::task::JoinHandle<()>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: AsyncRead + AsyncWrite + AsRawFd + Send + 'static,
 {
+    // SAFETY: the stream owns this descriptor for the duration of the
+    // borrow; the duplicate is ours to close.
+    let fd = unsafe { BorrowedFd::borrow_raw(stream.as_raw_fd()) }.try_clone_to_owned().ok();
     let (reader, writer) = tokio::io::split(stream);
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = SessionHandle { tx, backlog: Arc::new(AtomicUsize::new(0)) };
-    tokio::spawn(write_loop(writer, rx, Arc::clone(&handle.backlog)));
+    let out = Arc::new(Output { state: Mutex::new(OutState::default()), backlog: AtomicUsize::new(0), fd });
+    let handle = SessionHandle { tx, out };
+    tokio::spawn(write_loop(writer, rx, Arc::clone(&handle.out)));
     let _ = inbound.send(crate::Event::Accepted(session, handle.clone(), options.read_only));
     tokio::spawn(read_loop(reader, session, options.probe, inbound, handle))
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, backlog: Arc<AtomicUsize>) {
+async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, out: Arc<Output>) {
     // The chunks are shared (one update's bytes go to many sessions), so
     // they are written with vectored writes rather than copied together.
     let mut queue: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
@@ -129,9 +261,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedRece
             }
         }
         if write_all_vectored(&mut w, &mut queue).await.is_err() {
+            out.lock().closed = true;
             return;
         }
-        backlog.fetch_sub(queued, Ordering::Relaxed);
+        out.written(queued);
         if let Some(ack) = close {
             let _ = w.shutdown().await;
             if let Some(ack) = ack {
@@ -180,7 +313,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let budget = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut probe_sent = false;
     loop {
-        while out.backlog.load(Ordering::Relaxed) > READ_PAUSE_BYTES {
+        while out.out.backlog.load(Ordering::Relaxed) > READ_PAUSE_BYTES {
             tokio::time::sleep(Duration::from_millis(5)).await;
             if out.tx.is_closed() {
                 break;
