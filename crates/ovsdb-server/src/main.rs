@@ -101,7 +101,14 @@ fn run(
     // SAFETY: mi_collect only releases memory the allocator no longer uses.
     unsafe { libmimalloc_sys::mi_collect(true) };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Connection workers (framing, parsing, writing): one per core unless
+    // ROVSDB_WORKERS says otherwise (for measuring; ovsdb-server has no
+    // such option, so it is not one here either).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("ROVSDB_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0) {
+        builder.worker_threads(n);
+    }
+    let runtime = builder
         .enable_all()
         .thread_name("rovsdb-worker")
         .build()
