@@ -387,3 +387,73 @@ async fn read_loop<R: AsyncRead + Unpin>(
     out.close();
     let _ = inbound.send(crate::Event::Inbound(Inbound::Closed(session)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// Messages sent from two threads at once, some far larger than the
+    /// socket's buffer, to a client that reads slowly: each arrives whole,
+    /// and each thread's messages arrive in the order it sent them,
+    /// whether written at once or through the writer task.
+    #[test]
+    fn output_stays_whole_and_in_order() {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let (events, inbound) = std::sync::mpsc::channel();
+        {
+            let _guard = runtime.enter();
+            let stream = tokio::net::UnixStream::from_std(ours).unwrap();
+            let options = crate::remote::RemoteOptions { probe: None, read_only: false };
+            spawn(stream, 1, options, events);
+        }
+        let Ok(crate::Event::Accepted(_, handle, _)) = inbound.recv() else { panic!("no session") };
+
+        // Message `i` of thread `t`: a JSON array of its numbers and
+        // padding, 10 bytes to 1.5 MiB long.
+        let message = |t: usize, i: usize| {
+            let pad = if i % 7 == 3 { 1_500_000 } else { (i * 131) % 4000 };
+            Bytes::from(format!("[{t},{i},\"{}\"]", "x".repeat(pad)))
+        };
+        const N: usize = 60;
+        let senders: Vec<_> = (0..2)
+            .map(|t| {
+                let h = handle.clone();
+                std::thread::spawn(move || {
+                    for i in 0..N {
+                        // Some messages in two chunks, as updates are sent.
+                        let m = message(t, i);
+                        let chunks = if i % 2 == 0 { vec![m] } else { vec![m.slice(..3), m.slice(3..)] };
+                        assert!(h.send(chunks));
+                    }
+                })
+            })
+            .collect();
+
+        let mut reader = theirs;
+        let mut framer = Framer::new(8 << 20);
+        let mut next = [0usize; 2];
+        let mut buf = vec![0u8; 4096];
+        while next != [N, N] {
+            // Slowly at first, so that the socket fills up.
+            if next[0] + next[1] < 10 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let n = reader.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed early");
+            framer.push(&buf[..n]);
+            while let Some(v) = framer.next().unwrap() {
+                let (t, i) = (v[0].as_u64().unwrap() as usize, v[1].as_u64().unwrap() as usize);
+                assert_eq!(i, next[t], "thread {t}'s messages out of order");
+                assert_eq!(serde_json::to_vec(&v).unwrap(), message(t, i).to_vec(), "message {t}/{i} damaged");
+                next[t] += 1;
+            }
+        }
+        for s in senders {
+            s.join().unwrap();
+        }
+        handle.close();
+    }
+}
