@@ -138,7 +138,7 @@ fn main() {
     for n in &northds {
         println!("{}: {}", n.label, n.program.display());
     }
-    println!("clock ticks: {} per second; {} one-port rounds", clock_ticks(), rounds);
+    println!("{rounds} one-port rounds");
 
     let figures: Vec<Figures> = northds
         .iter()
@@ -164,7 +164,7 @@ fn measure(northd: &Northd, server: &Path, nb: &Database, rounds: usize, compile
         .expect("runtime");
     let sb_client = connect::<sb::SBGlobal>(&rt, sb::DATABASE, &sb_remote);
 
-    let server_cpu0: Duration = servers.iter().map(|p| cpu_time(*p)).sum();
+    let server_cpu0: Duration = servers.iter().map(|p| cpu(*p)).sum();
     let start = Instant::now();
     let pid = registry
         .start(support::northd_spec(northd.program.clone(), dir.path(), &nb_remote, &sb_remote))
@@ -178,8 +178,8 @@ fn measure(northd: &Northd, server: &Path, nb: &Database, rounds: usize, compile
         .await
     });
     let compile_wall = start.elapsed();
-    let compile_cpu = cpu_time(pid);
-    let server_cpu = servers.iter().map(|p| cpu_time(*p)).sum::<Duration>() - server_cpu0;
+    let compile_cpu = cpu(pid);
+    let server_cpu = servers.iter().map(|p| cpu(*p)).sum::<Duration>() - server_cpu0;
     if !matches!(done, Ok(Ok(()))) {
         panic!(
             "{} did not compile within {compile_timeout:?}:\n{}",
@@ -207,7 +207,7 @@ fn measure(northd: &Northd, server: &Path, nb: &Database, rounds: usize, compile
 
     let nb_client = connect::<nb::NBGlobal>(&rt, nb::DATABASE, &nb_remote);
 
-    let cpu0 = cpu_time(pid);
+    let cpu0 = cpu(pid);
     let (mut changes, mut reported, mut direct) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rounds {
         let sw = format!("sw{}", (i * 37) % scale::FULL.switches);
@@ -231,7 +231,7 @@ fn measure(northd: &Northd, server: &Path, nb: &Database, rounds: usize, compile
         let addresses = format!("0a:00:03:00:{hi:02x}:{lo:02x} 10.253.{hi}.{lo}");
         direct.push(rt.block_on(add_port(&nb_client, &sw, &port, &addresses)));
     }
-    let change_cpu = (cpu_time(pid) - cpu0) / (2 * rounds) as u32;
+    let change_cpu = (cpu(pid) - cpu0) / (2 * rounds) as u32;
     registry.check_running().expect("daemons still running");
     for v in [&mut changes, &mut reported, &mut direct, &mut nbctl_alone] {
         v.sort();
@@ -325,28 +325,9 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank - 1]
 }
 
-fn clock_ticks() -> u64 {
-    let out = std::process::Command::new("getconf").arg("CLK_TCK").output();
-    out.ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .filter(|t| *t > 0)
-        .unwrap_or(100)
-}
-
-/// User plus system CPU time of a process so far.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name may hold spaces; the fields after it do not.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    // Fields 14 and 15 of proc(5); the state (field 3) is fields[0].
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+/// User plus system CPU time of a process so far (zero once it is gone).
+fn cpu(pid: u32) -> Duration {
+    sandbox::process::cpu_time(pid).unwrap_or_default()
 }
 
 fn report(northds: &[Northd], figures: &[Figures]) {

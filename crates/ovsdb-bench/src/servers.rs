@@ -166,29 +166,7 @@ impl Server {
     }
 }
 
-/// utime + stime of a process, from `/proc/PID/stat`.
-pub fn cpu_time(pid: u32) -> Result<Duration> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // The command name, in parentheses, may hold spaces: count fields
-    // after its closing parenthesis (field 3, `state`, comes first).
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("no ')' in /proc/PID/stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| -> Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .with_context(|| format!("field {} of {path}", i + 3))
-    };
-    let ticks = tick(11)? + tick(12)?;
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = if hz > 0 { hz as u64 } else { 100 };
-    Ok(Duration::from_nanos(ticks * 1_000_000_000 / hz))
-}
+pub use sandbox::process::cpu_time;
 
 /// A `Vm*` line of `/proc/PID/status` (given in kB), in bytes.
 fn status_bytes(pid: u32, key: &str) -> Result<u64> {
