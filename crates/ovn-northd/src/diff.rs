@@ -29,10 +29,9 @@ use crate::nb::Smap;
 use crate::sb::Desired;
 use crate::switch::dhcp::{DHCPV4_OPTIONS, DHCPV6_OPTIONS};
 
-/// Maps and sets keyed by what northd computes (flows, names, UUIDs): a
-/// quick hasher, not the DoS-resistant default.
-type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
-type HashSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
+// Maps and sets keyed by what northd computes (flows, names, UUIDs) hash
+// with the quick hasher, not the DoS-resistant default.
+use ovsdb::db::{FastMap as HashMap, FastSet as HashSet};
 
 /// Permissions northd grants ovn-controller (`RBAC_Role` "ovn-controller"):
 /// table, authorization columns, insert/delete allowed, updatable columns.
@@ -408,7 +407,6 @@ fn index_id(ts: &TableSchema, columns: &[&str]) -> Option<usize> {
     ts.indexes.iter().position(|ix| *ix == ids)
 }
 
-/// The columns of `cols` whose value differs from `row`'s.
 /// The rows of a table that name their Northbound row by UUID in
 /// `external_ids:<key>`, grouped by it; rows naming none, or one that is
 /// not `wanted`, are deleted.
@@ -432,6 +430,7 @@ fn rows_by_id(
     Ok(out)
 }
 
+/// The columns of `cols` whose value differs from `row`'s.
 fn changed<'a>(ts: &TableSchema, row: &Row, cols: Vec<(&'a str, Datum)>) -> Vec<(&'a str, Datum)> {
     cols.into_iter()
         .filter(|(c, d)| ts.column_id(c).is_none_or(|id| row.field(id) != d))

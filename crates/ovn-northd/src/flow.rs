@@ -15,10 +15,9 @@ use ovsdb::Uuid;
 
 use crate::stage::Stage;
 
-/// Maps and sets keyed by what northd computes (flows, names, UUIDs): a
-/// quick hasher, not the DoS-resistant default.
-type HashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
-type HashSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<ovsdb::db::FastHasher>>;
+// Maps and sets keyed by what northd computes (flows, names, UUIDs) hash
+// with the quick hasher, not the DoS-resistant default.
+use ovsdb::db::{FastMap as HashMap, FastSet as HashSet};
 
 /// A set of flows (what changed in a round).
 pub type FlowSet = HashSet<Arc<Flow>>;

@@ -10,8 +10,10 @@
 //! size since its last sweep, so the table stays proportional to what is
 //! in use.
 
-use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::db::FastSet;
 
 /// Longer strings are not shared.
 pub const MAX_LEN: usize = 64;
@@ -19,14 +21,14 @@ const SHARDS: usize = 16;
 const MIN_SWEEP: usize = 1024;
 
 struct Shard {
-    set: HashSet<Arc<str>>,
+    set: FastSet<Arc<str>>,
     /// Size after the last sweep.
     swept_at: usize,
 }
 
 fn shards() -> &'static [Mutex<Shard>; SHARDS] {
     static SHARDS_: OnceLock<[Mutex<Shard>; SHARDS]> = OnceLock::new();
-    SHARDS_.get_or_init(|| std::array::from_fn(|_| Mutex::new(Shard { set: HashSet::new(), swept_at: 0 })))
+    SHARDS_.get_or_init(|| std::array::from_fn(|_| Mutex::new(Shard { set: FastSet::default(), swept_at: 0 })))
 }
 
 /// The shared copy of `s` (a new one for long strings).
@@ -34,8 +36,10 @@ pub fn intern(s: &str) -> Arc<str> {
     if s.len() > MAX_LEN {
         return Arc::from(s);
     }
-    let h = s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
-    let Ok(mut shard) = shards()[(h as usize) % SHARDS].lock() else { return Arc::from(s) };
+    // The shard comes from the high bits of the hash the set uses (its
+    // buckets use the low ones).
+    let h = std::hash::BuildHasherDefault::<crate::db::FastHasher>::default().hash_one(s);
+    let Ok(mut shard) = shards()[(h >> 60) as usize % SHARDS].lock() else { return Arc::from(s) };
     if let Some(a) = shard.set.get(s) {
         return Arc::clone(a);
     }
