@@ -7,7 +7,7 @@
 //! to the groups that may see it rather than offered to every group. The
 //! per-group updates are independent, so they are composed in parallel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,10 +32,10 @@ const PARALLEL_MIN_CHANGES: usize = 512;
 #[derive(Default)]
 pub struct Fanout {
     /// The groups, by content: finds the group an equal request joins.
-    groups: HashMap<Arc<MonitorSpec>, ()>,
+    groups: HashSet<Arc<MonitorSpec>>,
     /// Each group's members, by the group's address: what every commit
     /// looks up, without hashing whole requests.
-    members: HashMap<usize, Vec<Member>, std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>>,
+    members: ByAddress<Vec<Member>>,
     /// (table, column) → value → groups whose condition on the table names
     /// that value for that column.
     by_value: FastMap<(TableId, ColumnId), FastMap<Datum, Vec<Arc<MonitorSpec>>>>,
@@ -44,6 +44,9 @@ pub struct Fanout {
     /// Groups that must see every change of a table.
     unindexed: HashMap<TableId, Vec<Arc<MonitorSpec>>>,
 }
+
+/// Keyed by a group's identity (see [`key`]).
+type ByAddress<V> = HashMap<usize, V, std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>>;
 
 /// A group's identity while it exists: the address of its shared request.
 fn key(spec: &Arc<MonitorSpec>) -> usize {
@@ -83,7 +86,7 @@ impl Fanout {
     /// Adds a member to the group for `spec`, creating the group if needed.
     /// Returns the shared spec.
     pub fn join(&mut self, spec: MonitorSpec, member: Member) -> Arc<MonitorSpec> {
-        if let Some(shared) = self.groups.get_key_value(&spec).map(|(k, _)| Arc::clone(k)) {
+        if let Some(shared) = self.groups.get(&spec).map(Arc::clone) {
             self.members.entry(key(&shared)).or_default().push(member);
             return shared;
         }
@@ -99,7 +102,7 @@ impl Fanout {
                 None => self.unindexed.entry(ts.table).or_default().push(Arc::clone(&spec)),
             }
         }
-        self.groups.insert(Arc::clone(&spec), ());
+        self.groups.insert(Arc::clone(&spec));
         self.members.insert(key(&spec), vec![member]);
         spec
     }
@@ -155,8 +158,7 @@ impl Fanout {
 
     /// For each group that may be affected, the part of `commit` it may see.
     pub fn route(&self, commit: &Commit) -> Vec<(Arc<MonitorSpec>, Commit)> {
-        let mut routed: HashMap<usize, (Arc<MonitorSpec>, Commit), std::hash::BuildHasherDefault<ovsdb::db::UuidHasher>> =
-            HashMap::default();
+        let mut routed: ByAddress<(Arc<MonitorSpec>, Commit)> = ByAddress::default();
         for (table, changes) in &commit.tables {
             let all = self.unindexed.get(table);
             let cols = self.indexed_columns.get(table);

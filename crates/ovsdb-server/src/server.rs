@@ -137,39 +137,50 @@ struct DbEntry {
     schema_bytes: Bytes,
     storage: Option<Box<dyn Storage>>,
     /// Committed transactions, oldest first, with their ids.
-    history: VecDeque<(Uuid, Arc<Commit>)>,
+    history: VecDeque<Past>,
     /// The id just before `history`'s first: a client that saw it missed
     /// exactly `history`.
     history_start: Uuid,
     history_rows: usize,
     /// Approximate bytes of the rows `history` holds.
     history_bytes: usize,
-    /// Each `history` entry's (row changes, approximate bytes), in step
-    /// with it, so that trimming need not measure commits again.
-    history_sizes: VecDeque<(usize, usize)>,
     /// The id of the last commit (zero before any).
     last_txn_id: Uuid,
     /// Who monitors what, grouped by identical request.
     fanout: Fanout,
 }
 
+/// A committed transaction kept for `monitor_cond_since`, with what it
+/// counts against history's bounds (measured once).
+struct Past {
+    id: Uuid,
+    commit: Arc<Commit>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl Past {
+    fn new(id: Uuid, commit: Arc<Commit>) -> Past {
+        Past { rows: commit.n_changes(), bytes: commit.approx_bytes(), id, commit }
+    }
+}
+
 impl DbEntry {
     fn new(db: Database, storage: Option<Box<dyn Storage>>, history: History) -> DbEntry {
         let schema_bytes = Bytes::from(serde_json::to_vec(&db.schema.to_json()).unwrap_or_default());
-        let history_sizes: VecDeque<(usize, usize)> =
-            history.commits.iter().map(|(_, c)| (c.n_changes(), c.approx_bytes())).collect();
-        let history_rows = history_sizes.iter().map(|s| s.0).sum();
-        let history_bytes = history_sizes.iter().map(|s| s.1).sum();
+        let (start, last) = (history.start, history.last);
+        let history: VecDeque<Past> = history.commits.into_iter().map(|(id, c)| Past::new(id, Arc::new(c))).collect();
+        let history_rows = history.iter().map(|p| p.rows).sum();
+        let history_bytes = history.iter().map(|p| p.bytes).sum();
         let mut entry = DbEntry {
             db,
             schema_bytes,
             storage,
-            history: history.commits.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
-            history_start: history.start,
+            history,
+            history_start: start,
             history_rows,
             history_bytes,
-            history_sizes,
-            last_txn_id: history.last,
+            last_txn_id: last,
             fanout: Fanout::default(),
         };
         entry.trim_history();
@@ -182,11 +193,10 @@ impl DbEntry {
         while self.history.len() > HISTORY_MAX_COMMITS
             || (self.history.len() > 1 && (self.history_rows > row_budget || self.history_bytes > HISTORY_MAX_BYTES))
         {
-            if let Some((id, _)) = self.history.pop_front() {
-                let (rows, bytes) = self.history_sizes.pop_front().unwrap_or_default();
-                self.history_rows -= rows;
-                self.history_bytes -= bytes;
-                self.history_start = id;
+            if let Some(old) = self.history.pop_front() {
+                self.history_rows -= old.rows;
+                self.history_bytes -= old.bytes;
+                self.history_start = old.id;
             }
         }
     }
@@ -566,11 +576,10 @@ impl Server {
         // the same after a restart; in-memory changes get a random one.
         let txn_id = stored_id.unwrap_or_else(Uuid::random);
         entry.last_txn_id = txn_id;
-        let size = (commit.n_changes(), commit.approx_bytes());
-        entry.history_rows += size.0;
-        entry.history_bytes += size.1;
-        entry.history_sizes.push_back(size);
-        entry.history.push_back((txn_id, Arc::clone(&commit)));
+        let past = Past::new(txn_id, Arc::clone(&commit));
+        entry.history_rows += past.rows;
+        entry.history_bytes += past.bytes;
+        entry.history.push_back(past);
         entry.trim_history();
         self.publish(db_name, &commit, txn_id);
         self.retry_triggers(db_name);
@@ -641,7 +650,6 @@ impl Server {
         entry.schema_bytes = Bytes::from(serde_json::to_vec(&new_db.schema.to_json()).unwrap_or_default());
         entry.db = new_db;
         entry.history.clear();
-        entry.history_sizes.clear();
         entry.history_rows = 0;
         entry.history_bytes = 0;
         entry.history_start = epoch;
@@ -733,9 +741,9 @@ impl Server {
         let first = if last == entry.history_start {
             0
         } else {
-            entry.history.iter().position(|(id, _)| *id == last)? + 1
+            entry.history.iter().position(|p| p.id == last)? + 1
         };
-        let merged = merge_commits(entry.history.iter().skip(first).map(|(_, c)| &**c));
+        let merged = merge_commits(entry.history.iter().skip(first).map(|p| &*p.commit));
         Some(spec.update_bytes(&entry.db.schema, &merged).unwrap_or_else(|| b"{}".to_vec()))
     }
 

@@ -550,7 +550,7 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
                 out.push(b',');
             }
             first_row = false;
-            put_str(&mut out, &change.uuid.to_string());
+            put_uuid(&mut out, change.uuid);
             out.push(b':');
             match entry {
                 None => out.extend_from_slice(b"null"),
@@ -599,7 +599,7 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
             if i > 0 {
                 out.push(b',');
             }
-            put_str(&mut out, &uuid.to_string());
+            put_uuid(&mut out, *uuid);
             out.push(b':');
             put_row(&mut out, ts, stored_columns(ts, row).map(|col| (col, row.field(col))));
         }
@@ -668,6 +668,13 @@ fn finish_record(out: &mut Vec<u8>, comment: Option<&str>, is_diff: bool, date_m
 fn put_str(out: &mut Vec<u8>, s: &str) {
     // Writing JSON into a Vec cannot fail.
     serde_json::to_writer(&mut *out, s).expect("serializing a string into memory");
+}
+
+/// A UUID as a JSON string (its text needs no escaping).
+fn put_uuid(out: &mut Vec<u8>, uuid: Uuid) {
+    out.push(b'"');
+    out.extend_from_slice(&uuid.to_ascii());
+    out.push(b'"');
 }
 
 fn put_json(out: &mut Vec<u8>, json: &Json) {
