@@ -9,6 +9,7 @@
 //! goes to the writer task, and everything after it follows it there
 //! until the writer has caught up.
 
+use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,8 +102,8 @@ impl SessionHandle {
     /// the socket takes it, otherwise queued for the writer task. Returns
     /// false when the client has fallen too far behind (the connection is
     /// then closed) or is gone.
-    pub fn send(&self, mut chunks: Vec<Bytes>) -> bool {
-        let mut len: usize = chunks.iter().map(Bytes::len).sum();
+    pub fn send(&self, chunks: Vec<Bytes>) -> bool {
+        let mut chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
         let mut st = self.out.lock();
         if st.closed {
             return false;
@@ -110,14 +111,12 @@ impl SessionHandle {
         if st.queued == 0
             && let Some(fd) = &self.out.fd
         {
-            let n = write_now(fd, &chunks);
-            if n == len {
+            write_now(fd, &mut chunks);
+            if chunks.is_empty() {
                 return true;
             }
-            advance(&mut chunks, n);
-            len -= n;
         }
-        let queued = st.queued + len;
+        let queued = st.queued + chunks.iter().map(Bytes::len).sum::<usize>();
         if queued > MAX_BACKLOG_BYTES {
             st.closed = true;
             let _ = self.tx.send(Outgoing::Close(None));
@@ -125,7 +124,7 @@ impl SessionHandle {
         }
         st.queued = queued;
         self.out.backlog.store(queued, Ordering::Relaxed);
-        self.tx.send(Outgoing::Message(chunks)).is_ok()
+        self.tx.send(Outgoing::Message(chunks.into())).is_ok()
     }
 
     pub fn close(&self) {
@@ -142,22 +141,15 @@ impl SessionHandle {
     }
 }
 
-/// Writes as much of `chunks` as the socket takes without blocking;
-/// returns how many bytes. Errors count as nothing written: the writer
-/// task meets them again and ends the connection.
-fn write_now(fd: &OwnedFd, chunks: &[Bytes]) -> usize {
-    let mut done = 0;
-    let mut skip = 0; // whole chunks already written
-    let mut offset = 0; // bytes written of chunk `skip`
-    while skip < chunks.len() {
-        let iov: Vec<libc::iovec> = chunks[skip..]
+/// Writes from the front of `queue` as much as the socket takes without
+/// blocking, dropping what was written. An error leaves the rest: the
+/// writer task meets it again and ends the connection.
+fn write_now(fd: &OwnedFd, queue: &mut VecDeque<Bytes>) {
+    while !queue.is_empty() {
+        let iov: Vec<libc::iovec> = queue
             .iter()
             .take(512)
-            .enumerate()
-            .map(|(i, c)| {
-                let c = if i == 0 { &c[offset..] } else { &c[..] };
-                libc::iovec { iov_base: c.as_ptr() as *mut libc::c_void, iov_len: c.len() }
-            })
+            .map(|c| libc::iovec { iov_base: c.as_ptr() as *mut libc::c_void, iov_len: c.len() })
             .collect();
         // SAFETY: a zeroed msghdr is valid; it points at `iov`, which
         // lives across the call and describes memory the chunks own.
@@ -167,49 +159,26 @@ fn write_now(fd: &OwnedFd, chunks: &[Bytes]) -> usize {
         // SAFETY: sendmsg on a descriptor we own, with a valid msghdr;
         // MSG_NOSIGNAL keeps a closed peer from raising SIGPIPE.
         let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            break;
-        }
-        let mut left = n as usize;
-        if left == 0 {
-            break;
-        }
-        done += left;
-        while left > 0 && skip < chunks.len() {
-            let rest = chunks[skip].len() - offset;
-            if left >= rest {
-                left -= rest;
-                skip += 1;
-                offset = 0;
-            } else {
-                offset += left;
-                left = 0;
-            }
-        }
-        while skip < chunks.len() && chunks[skip].len() == offset {
-            skip += 1;
-            offset = 0;
+        match n {
+            n if n > 0 => advance(queue, n as usize),
+            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return,
         }
     }
-    done
 }
 
-/// Drops the first `n` bytes of `chunks`.
-fn advance(chunks: &mut Vec<Bytes>, mut n: usize) {
-    let mut whole = 0;
-    for c in chunks.iter_mut() {
-        if n >= c.len() {
-            n -= c.len();
-            whole += 1;
+/// Drops the first `n` bytes of `queue`.
+fn advance(queue: &mut VecDeque<Bytes>, mut n: usize) {
+    while n > 0 {
+        let Some(front) = queue.front_mut() else { return };
+        if front.len() <= n {
+            n -= front.len();
+            queue.pop_front();
         } else {
-            let _ = c.split_to(n);
-            break;
+            let _ = front.split_to(n);
+            n = 0;
         }
     }
-    chunks.drain(..whole);
 }
 
 /// Starts the tasks serving one connection. The server loop hears of the
@@ -239,7 +208,7 @@ where
 async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedReceiver<Outgoing>, out: Arc<Output>) {
     // The chunks are shared (one update's bytes go to many sessions), so
     // they are written with vectored writes rather than copied together.
-    let mut queue: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
+    let mut queue: VecDeque<Bytes> = VecDeque::new();
     while let Some(first) = rx.recv().await {
         let mut close = None;
         let mut next = Some(first);
@@ -276,7 +245,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::UnboundedRece
 }
 
 /// Writes every chunk of `queue`, in order, emptying it.
-async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, queue: &mut std::collections::VecDeque<Bytes>) -> std::io::Result<()> {
+async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, queue: &mut VecDeque<Bytes>) -> std::io::Result<()> {
     use std::io::IoSlice;
     while !queue.is_empty() {
         let n = {
@@ -286,17 +255,7 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, queue: &mut std::c
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
-        let mut left = n;
-        while left > 0 {
-            let Some(front) = queue.front_mut() else { break };
-            if front.len() <= left {
-                left -= front.len();
-                queue.pop_front();
-            } else {
-                let _ = front.split_to(left);
-                left = 0;
-            }
-        }
+        advance(queue, n);
     }
     Ok(())
 }
