@@ -57,17 +57,8 @@ fn random_topologies_match_debian() {
             stuck += 1;
             continue;
         }
-        let (cmp, _) = compare(&debian);
-        let name = format!("random seed {seed}");
-        println!("{}", cmp.summary(&name));
         compared += 1;
-        if !cmp.is_clean() {
-            failures.push(format!(
-                "{}\n{}\nNorthbound operations: {}",
-                cmp.summary(&name),
-                cmp.details(),
-                Json::Array(ops.clone())
-            ));
+        if !same_as_debian(&debian, &format!("random seed {seed}"), &ops, "", &mut failures) {
             continue;
         }
         // Then edits, each compiled from Debian's Southbound as it stands
@@ -80,16 +71,8 @@ fn random_topologies_match_debian() {
             if !debian.try_sync(Duration::from_secs(3)) {
                 break;
             }
-            let (cmp, _) = compare(&debian);
             let name = format!("random seed {seed}, edit {i}");
-            println!("{}", cmp.summary(&name));
-            if !cmp.is_clean() {
-                failures.push(format!(
-                    "{}\n{}\nNorthbound operations: {}\nthen {edit}",
-                    cmp.summary(&name),
-                    cmp.details(),
-                    Json::Array(ops.clone())
-                ));
+            if !same_as_debian(&debian, &name, &ops, &format!("\nthen {edit}"), &mut failures) {
                 break;
             }
         }
@@ -97,4 +80,21 @@ fn random_topologies_match_debian() {
     println!("{n} random topologies: {compared} compared, {stuck} where Debian's northd never finished");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(compared * 2 >= n as usize, "too few topologies compared");
+}
+
+/// Compares rovn's compilation with Debian's Southbound as it stands;
+/// a difference is recorded in `failures` with the Northbound operations
+/// that led to it (`ops`, then `then`).
+fn same_as_debian(debian: &Debian, name: &str, ops: &[Json], then: &str, failures: &mut Vec<String>) -> bool {
+    let (cmp, _) = compare(debian);
+    println!("{}", cmp.summary(name));
+    if !cmp.is_clean() {
+        failures.push(format!(
+            "{}\n{}\nNorthbound operations: {}{then}",
+            cmp.summary(name),
+            cmp.details(),
+            Json::Array(ops.to_vec())
+        ));
+    }
+    cmp.is_clean()
 }

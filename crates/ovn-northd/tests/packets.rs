@@ -289,6 +289,17 @@ impl Net {
         self.wait_exact(to, frame)
     }
 
+    /// Delivers each `(from, frame, to)` in turn, then checks that those
+    /// frames, and nothing else, came out.
+    fn exchange(&mut self, sends: &[(Port, Vec<u8>, Port)]) -> Result<Seen> {
+        let mut want = Seen::new();
+        for (from, frame, to) in sends {
+            self.deliver(*from, frame, *to)?;
+            want.entry(to.iface()).or_default().push(frame.clone());
+        }
+        exactly(self.take()?, want)
+    }
+
     /// Waits until `frame` comes out of `to` unchanged.
     fn wait_exact(&self, to: Port, frame: &[u8]) -> Result<()> {
         let what = packet::describe(frame);
@@ -452,28 +463,16 @@ const CASES: &[(&str, Case)] = &[
 
 fn unicast_local(net: &mut Net) -> Result<Seen> {
     let frame = packet::udp(P1.at(1000), P3.at(2000), b"same hypervisor");
-    net.deliver(P1, &frame, P3)?;
     let back = packet::udp(P3.at(2000), P1.at(1000), b"and back");
-    net.deliver(P3, &back, P1)?;
-    let seen = net.take()?;
-    exactly(
-        seen,
-        [(P1.iface(), vec![back]), (P3.iface(), vec![frame])].into(),
-    )
+    net.exchange(&[(P1, frame, P3), (P3, back, P1)])
 }
 
 fn unicast_remote(net: &mut Net) -> Result<Seen> {
     // UDP 84 is what p2's ACLs accept.
     let frame = packet::udp(P1.at(1000), P2.at(84), b"across the tunnel");
-    net.deliver(P1, &frame, P2)?;
     // p4 is remote too and has no ACLs.
     let to4 = ethernet(P4.mac(), P3.mac(), ETH_LOCAL, b"to p4");
-    net.deliver(P3, &to4, P4)?;
-    let seen = net.take()?;
-    exactly(
-        seen,
-        [(P2.iface(), vec![frame]), (P4.iface(), vec![to4])].into(),
-    )
+    net.exchange(&[(P1, frame, P2), (P3, to4, P4)])
 }
 
 fn broadcast(net: &mut Net) -> Result<Seen> {
