@@ -113,6 +113,13 @@ impl Net {
         self.sandbox.nbctl(args)
     }
 
+    /// Creates a DHCP_Options row for `cidr`; returns its UUID.
+    fn dhcp_options(&self, cidr: &str) -> Result<String> {
+        self.nbctl(&["dhcp-options-create", cidr])?;
+        let uuid = self.nbctl(&["--bare", "--columns=_uuid", "find", "DHCP_Options", &format!("cidr=\"{cidr}\"")])?;
+        Ok(uuid.trim().to_string())
+    }
+
     fn configure(&self) -> Result<()> {
         let nb = |args: &[&str]| self.nbctl(args).map(drop);
         nb(&["ls-add", "sw0"])?;
@@ -138,18 +145,8 @@ impl Net {
             &format!("{} {} {}", P1.mac(), P1.ip(), P1.ip6()),
         ])?;
 
-        let v4 = self
-            .nbctl(&["dhcp-options-create", "10.0.0.0/24"])
-            .and_then(|_| {
-                self.nbctl(&[
-                    "--bare",
-                    "--columns=_uuid",
-                    "find",
-                    "DHCP_Options",
-                    "cidr=\"10.0.0.0/24\"",
-                ])
-            })?;
-        let v4 = v4.trim();
+        let v4 = self.dhcp_options("10.0.0.0/24")?;
+        let v4 = v4.as_str();
         nb(&[
             "dhcp-options-set-options",
             v4,
@@ -161,18 +158,8 @@ impl Net {
             "dns_server={192.0.2.53}",
         ])?;
         nb(&["lsp-set-dhcpv4-options", "p1", v4])?;
-        let v6 = self
-            .nbctl(&["dhcp-options-create", "fd00::/64"])
-            .and_then(|_| {
-                self.nbctl(&[
-                    "--bare",
-                    "--columns=_uuid",
-                    "find",
-                    "DHCP_Options",
-                    "cidr=\"fd00::/64\"",
-                ])
-            })?;
-        let v6 = v6.trim();
+        let v6 = self.dhcp_options("fd00::/64")?;
+        let v6 = v6.as_str();
         nb(&[
             "dhcp-options-set-options",
             v6,
