@@ -260,7 +260,7 @@ impl Database {
             let table = &mut self.tables[target_table];
             match ref_type {
                 RefType::Strong => {
-                    if dst == src.1 {
+                    if (target_table, dst) == src {
                         continue; // self-references do not count
                     }
                     let n = table.n_refs.entry(dst).or_insert(0);

@@ -557,13 +557,17 @@ impl<'a> Txn<'a> {
                         Change::Removed => removed.extend(strong_targets(c, k, v)),
                         Change::Added => added.extend(strong_targets(c, k, v)),
                     });
-                    for (target, dst) in removed {
-                        if dst != *uuid {
-                            *ref_delta.entry((target, dst)).or_default() -= 1;
+                    // A row's references to itself do not count; a
+                    // reference to the same UUID in another table is
+                    // not one of those.
+                    let own = (table, *uuid);
+                    for key in removed {
+                        if key != own {
+                            *ref_delta.entry(key).or_default() -= 1;
                         }
                     }
                     for (target, dst) in added {
-                        if dst == *uuid {
+                        if (target, dst) == own {
                             continue;
                         }
                         if self.get(target, &dst).is_none() {
@@ -828,6 +832,17 @@ mod tests {
         let mut params = vec![json!("R")];
         params.extend(ops.as_array().unwrap().iter().cloned());
         transact(db, &Json::Array(params))
+    }
+
+    #[test]
+    fn a_uuid_of_another_table_is_no_self_reference() {
+        // Found by fuzzing: a Parent row whose strong reference to Child
+        // names its own UUID refers to no Child row at all.
+        let mut db = db();
+        let r = run(&mut db, json!([
+            {"op": "insert", "table": "Parent", "uuid-name": "p", "row": {"kids": ["named-uuid", "p"]}}]));
+        assert_eq!(r[1]["error"], "referential integrity violation", "{r}");
+        assert!(db.tables[db.schema.table_id("Parent").unwrap()].rows.is_empty());
     }
 
     #[test]
