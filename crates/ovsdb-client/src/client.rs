@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use ovsdb::rpc::{Framer, Message};
+use ovsdb::rpc::Framer;
 use rand::seq::SliceRandom as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Notify, oneshot, watch};
@@ -392,14 +392,13 @@ async fn drive(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                 c.framer.push(&buf[..n]);
                 let mut error = None;
                 loop {
-                    match c.framer.next() {
-                        Ok(Some(json)) => match Message::from_json(json) {
-                            Ok(msg) => inner.core.handle_message(now, msg),
-                            Err(e) => {
-                                error = Some(format!("received bad JSON-RPC message: {e}"));
+                    match c.framer.next_frame() {
+                        Ok(Some(frame)) => {
+                            if let Err(e) = inner.core.handle_frame(now, frame) {
+                                error = Some(e);
                                 break;
                             }
-                        },
+                        }
                         Ok(None) => break,
                         Err(e) => {
                             error = Some(format!("received bad JSON: {e}"));

@@ -22,6 +22,7 @@
 //!    condition changes one at a time, answers "echo" and probes an idle
 //!    connection, and carries transactions and lock requests.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +31,7 @@ use ovsdb::Uuid;
 use ovsdb::monitor::Version;
 use ovsdb::rpc::Message;
 use ovsdb::schema::{ColumnId, DatabaseSchema, TableId};
+use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
 use tracing::{debug, info, warn};
 
@@ -168,6 +170,9 @@ pub struct Stats {
     pub resumed_syncs: u64,
     /// Bad updates that forced a resynchronisation.
     pub inconsistencies: u64,
+    /// Updates and monitor replies read straight from their text into
+    /// the replica, with no JSON tree built ([`Core::handle_frame`]).
+    pub read_as_text: u64,
 }
 
 /// A summary of the session, cheap to compare.
@@ -383,6 +388,94 @@ impl Core {
         }
         info!("{}: connection dropped ({error})", self.remote_name());
         self.lost(now);
+    }
+
+    /// A message as it came off the wire. The data monitor's updates and
+    /// its reply are read straight into the replica
+    /// ([`Replica::apply_text`]); everything else, and anything that
+    /// reader refuses, is parsed as a tree for [`Core::handle_message`].
+    /// An error means the bytes are not a JSON-RPC message.
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> Result<(), String> {
+        if self.link.is_connected() && self.read_directly(now, frame) {
+            return Ok(());
+        }
+        let json = ovsdb::rpc::parse_frame(frame).map_err(|e| format!("received bad JSON: {e}"))?;
+        let msg = Message::from_json(json).map_err(|e| format!("received bad JSON-RPC message: {e}"))?;
+        self.handle_message(now, msg);
+        Ok(())
+    }
+
+    /// Reads an update of the data monitor or its reply from text.
+    /// Returns false, having changed nothing, for any other message or
+    /// one the direct reader refuses.
+    fn read_directly(&mut self, now: Instant, frame: &[u8]) -> bool {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(frame) else { return false };
+        let read = match envelope {
+            Envelope { method: Some(method), params: Some(params), result: None, error: None, id: None } => {
+                self.update_directly(&method, &params)
+            }
+            Envelope { method: None, params: None, result: Some(result), error: None, id: Some(id) } => {
+                self.monitor_reply_directly(id, result)
+            }
+            _ => false,
+        };
+        if read {
+            self.link.activity(now);
+            self.stats.read_as_text += 1;
+        }
+        read
+    }
+
+    fn update_directly(&mut self, method: &str, params: &[&RawValue]) -> bool {
+        let (version, id, last, updates) = match (method, params) {
+            ("update3", [id, last, updates]) => (Version::V3, id, Some(last), updates),
+            ("update2", [id, updates]) => (Version::V2, id, None, updates),
+            _ => return false,
+        };
+        if self.monitor_version.is_none()
+            || serde_json::from_str::<Json>(id.get()).ok().as_ref() != Some(&self.data_monitor_id)
+        {
+            return false;
+        }
+        let last = match last.map(|l| serde_json::from_str::<&str>(l.get()).ok().and_then(Uuid::parse)) {
+            Some(None) => return false,
+            Some(Some(last)) => Some(last),
+            None => None,
+        };
+        if self.data.apply_text(version, updates.get()).is_err() {
+            return false;
+        }
+        if let Some(last) = last {
+            self.last_id = last;
+        }
+        true
+    }
+
+    fn monitor_reply_directly(&mut self, id: &RawValue, result: &RawValue) -> bool {
+        let Some(Proto::DataMonitor(version)) = self.proto else { return false };
+        if version == Version::V1 || serde_json::from_str::<u64>(id.get()).ok() != self.protocol_request {
+            return false;
+        }
+        let (found, last, updates) = if version == Version::V3 {
+            match serde_json::from_str::<(bool, &str, &RawValue)>(result.get()) {
+                Ok((found, last, updates)) => match Uuid::parse(last) {
+                    Some(last) => (found, last, updates.get()),
+                    None => return false,
+                },
+                Err(_) => return false,
+            }
+        } else {
+            (false, Uuid::ZERO, result.get())
+        };
+        let applied =
+            if found { self.data.apply_text(version, updates) } else { self.data.replace_text(version, updates) };
+        if applied.is_err() {
+            return false;
+        }
+        self.protocol_request = None;
+        self.last_id = last;
+        self.monitoring(version, found);
+        true
     }
 
     pub fn handle_message(&mut self, now: Instant, msg: Message) {
@@ -806,6 +899,11 @@ impl Core {
         if let Err(e) = applied {
             return self.inconsistent(now, &format!("bad monitor reply: {e}"));
         }
+        self.monitoring(version, found);
+    }
+
+    /// The monitor reply is in the replica: follow the updates.
+    fn monitoring(&mut self, version: Version, found: bool) {
         if found {
             self.stats.resumed_syncs += 1;
         } else {
@@ -905,6 +1003,22 @@ impl Core {
             }
         }
     }
+}
+
+/// A message's members, the large ones left as text.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::typed;
 
+mod text;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UpdateError {
     #[error("update received before the schema")]
@@ -244,6 +246,37 @@ impl Replica {
                 planned.push(Planned { table, uuid, new });
             }
         }
+        Ok(planned)
+    }
+
+    /// Like [`Replica::apply`], reading `<table-updates2>` (V2, V3)
+    /// straight from its JSON text. Refuses V1 and anything the tree
+    /// reader would refuse; the error is text only, and the replica is
+    /// left as it was, so a caller can fall back to [`Replica::apply`]
+    /// for the full error.
+    pub fn apply_text(&mut self, version: Version, updates: &str) -> Result<bool, serde_json::Error> {
+        let planned = self.plan_text(version, updates, false)?;
+        Ok(self.commit(planned))
+    }
+
+    /// Like [`Replica::replace`], reading the text as
+    /// [`Replica::apply_text`] does.
+    pub fn replace_text(&mut self, version: Version, updates: &str) -> Result<bool, serde_json::Error> {
+        let planned = self.plan_text(version, updates, true)?;
+        let cleared = self.clear();
+        Ok(self.commit(planned) || cleared)
+    }
+
+    fn plan_text(&self, version: Version, updates: &str, from_empty: bool) -> Result<Vec<Planned>, serde_json::Error> {
+        use serde::de::{DeserializeSeed, Error as _};
+        if version == Version::V1 {
+            return Err(serde_json::Error::custom("update (V1) is read as a tree"));
+        }
+        let schema = self.schema.as_ref().ok_or_else(|| serde_json::Error::custom("no schema"))?;
+        let mut planned = Vec::new();
+        let mut de = serde_json::Deserializer::from_str(updates);
+        text::Updates { replica: self, schema, from_empty, planned: &mut planned }.deserialize(&mut de)?;
+        de.end()?;
         Ok(planned)
     }
 

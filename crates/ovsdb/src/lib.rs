@@ -14,6 +14,8 @@
 //! - [`monitor`]: what monitoring clients follow and the updates they get.
 //! - [`convert`]: a database carried over to a new schema.
 //! - [`rpc`]: JSON-RPC messages and stream framing (a codec, no sockets).
+//! - [`seed`]: datums and rows read straight from JSON text, for large
+//!   updates that are not worth building as a JSON tree first.
 //! - [`error`]: the protocol's error object; every error string lives there.
 //!
 //! The engine is deterministic given its inputs (UUID generation aside) and
@@ -34,6 +36,7 @@ pub mod mutation;
 pub mod row;
 pub mod rpc;
 pub mod schema;
+pub mod seed;
 pub mod txn;
 pub mod types;
 pub mod uuid;

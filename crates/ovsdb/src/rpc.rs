@@ -224,6 +224,16 @@ impl Framer {
     }
 
     pub fn next(&mut self) -> Result<Option<Json>, FrameError> {
+        match self.next_frame()? {
+            Some(frame) => parse_frame(frame).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The bytes of the next complete value, unparsed (see
+    /// [`parse_frame`]); the framer has only checked that its brackets
+    /// balance.
+    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
         while self.scanned < self.buf.len() {
             let i = self.scanned;
             let b = self.buf[i];
@@ -271,7 +281,7 @@ impl Framer {
                     if self.stack.is_empty() {
                         let start = self.start.take().unwrap_or(i);
                         self.consumed = self.scanned;
-                        return parse_value(&self.buf[start..=i]).map(Some);
+                        return Ok(Some(&self.buf[start..=i]));
                     }
                 }
                 // Numbers, literals (true, false, null), punctuation, space.
@@ -293,7 +303,7 @@ impl Framer {
 
 /// Parses one framed value. Like Open vSwitch, refuses strings holding a
 /// null byte (which the C implementation cannot represent).
-fn parse_value(bytes: &[u8]) -> Result<Json, FrameError> {
+pub fn parse_frame(bytes: &[u8]) -> Result<Json, FrameError> {
     let v: Json = serde_json::from_slice(bytes).map_err(|e| FrameError::Json(e.to_string()))?;
     if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) && has_null_byte(&v) {
         return Err(FrameError::NullByte);
@@ -301,7 +311,7 @@ fn parse_value(bytes: &[u8]) -> Result<Json, FrameError> {
     Ok(v)
 }
 
-fn has_null_byte(v: &Json) -> bool {
+pub(crate) fn has_null_byte(v: &Json) -> bool {
     match v {
         Json::String(s) => s.contains('\0'),
         Json::Array(a) => a.iter().any(has_null_byte),

@@ -3,6 +3,10 @@
 //! monitor reply to a bare replica. Nothing may panic; an update the
 //! replica rejects leaves it untouched, and the session then drops the
 //! connection to resynchronise from scratch.
+//!
+//! The same input also goes through the direct reader (JSON text straight
+//! into the replica, as the client reads what it receives): whatever it
+//! accepts, the tree reader accepts too, with the same result.
 #![no_main]
 
 use std::time::Instant;
@@ -86,8 +90,13 @@ fuzz_target!(|data: &[u8]| {
             _ => vec![json!(["monid", "D"]), other],
         },
     };
-    core.handle_message(Instant::now(), Message::Notification { method: method.into(), params: params.clone() });
+    let message = Message::Notification { method: method.into(), params: params.clone() };
+    let mut twin = monitoring(if version == Version::V1 { Version::V1 } else { Version::V2 });
+    twin.handle_frame(Instant::now(), &message.to_bytes()).expect("a well-formed message");
+    core.handle_message(Instant::now(), message);
+    assert_eq!(contents(twin.replica()), contents(core.replica()), "the direct reader disagrees");
     let commands = core.take_commands();
+    assert_eq!(twin.take_commands(), commands);
     if core.status().stats.inconsistencies > 0 {
         assert_eq!(commands, vec![Command::Disconnect]);
         assert_eq!(core.replica().seqno(), before, "a rejected update changed the replica");
@@ -101,8 +110,34 @@ fuzz_target!(|data: &[u8]| {
     let monitored = schema.tables.iter().enumerate().map(|(i, t)| (i, t.user_columns().map(|(c, _)| c).collect())).collect();
     replica.set_schema(schema, monitored);
     let seqno = replica.seqno();
+    let mut direct = replica.clone();
     if replica.replace(version, updates).is_err() {
         assert_eq!(replica.seqno(), seqno);
     }
     let _ = replica.take_changes();
+
+    // The fuzzer's own text, read directly: accepted only if the tree
+    // reader accepts it, with the same rows.
+    if let Ok(text) = std::str::from_utf8(rest) {
+        let mut tree = direct.clone();
+        if direct.replace_text(version, text).is_ok() {
+            let json: Json = serde_json::from_str(text).expect("accepted text is JSON");
+            tree.replace(version, &json).expect("the tree reader accepts what the direct reader accepts");
+            assert_eq!(contents(&direct), contents(&tree));
+        } else {
+            assert_eq!(direct.seqno(), seqno);
+        }
+    }
 });
+
+/// Every row of both tables, every column.
+fn contents(replica: &Replica) -> Vec<Json> {
+    ["T", "U"]
+        .iter()
+        .map(|name| {
+            let t = replica.table(name).expect("table");
+            let columns: Vec<_> = t.schema.user_columns().map(|(c, _)| c).collect();
+            t.to_json(&columns)
+        })
+        .collect()
+}

@@ -50,12 +50,19 @@ fn show(c: &Command) -> Json {
 struct Harness {
     core: Core,
     now: Instant,
+    /// Messages go in as trees ([`Core::handle_message`]) instead of as
+    /// bytes ([`Core::handle_frame`], as the client sends them).
+    trees: bool,
 }
 
 impl Harness {
     fn new(config: Config) -> Harness {
         let now = Instant::now();
-        Harness { core: Core::new(config, now), now }
+        Harness { core: Core::new(config, now), now, trees: false }
+    }
+
+    fn with_trees(config: Config) -> Harness {
+        Harness { trees: true, ..Harness::new(config) }
     }
 
     fn out(&mut self) -> Vec<Json> {
@@ -69,7 +76,11 @@ impl Harness {
     }
 
     fn recv(&mut self, msg: Json) -> Vec<Json> {
-        self.core.handle_message(self.now, Message::from_json(msg).unwrap());
+        if self.trees {
+            self.core.handle_message(self.now, Message::from_json(msg).unwrap());
+        } else {
+            self.core.handle_frame(self.now, &serde_json::to_vec(&msg).unwrap()).unwrap();
+        }
         self.out()
     }
 
@@ -107,7 +118,13 @@ impl Harness {
 
 #[test]
 fn handshake_with_server_database_and_monitor_cond_since() {
-    let mut h = Harness::new(config(&["unix:/a"]));
+    for trees in [false, true] {
+        handshake_and_updates(trees);
+    }
+}
+
+fn handshake_and_updates(trees: bool) {
+    let mut h = if trees { Harness::with_trees(config(&["unix:/a"])) } else { Harness::new(config(&["unix:/a"])) };
     assert_eq!(h.core.phase(), Phase::Backoff);
     assert_eq!(h.advance(0), vec![json!({"connect": "unix:/a"})]);
     assert_eq!(h.core.phase(), Phase::Connecting);
@@ -140,6 +157,9 @@ fn handshake_with_server_database_and_monitor_cond_since() {
     // Notifications for other monitors are not ours.
     h.recv(json!({"id": null, "method": "update3", "params": [["monid", "X"], L1, {"T": {A: {"delete": null}}}]}));
     assert_eq!(h.rows()[A]["n"], json!(2));
+    // As bytes, the monitor reply and our update went straight into the
+    // replica; the _Server rows and the other monitor's update did not.
+    assert_eq!(h.core.status().stats.read_as_text, if trees { 0 } else { 2 });
 }
 
 #[test]
@@ -228,6 +248,8 @@ fn bad_update_forces_full_resync() {
     let out = h.recv(json!({"id": null, "method": "update3", "params": [["monid", "D"], L2, {"T": {B: {"modify": {"n": 1}}}}]}));
     assert_eq!(out, vec![json!("disconnect")]);
     assert_eq!(h.core.status().stats.inconsistencies, 1);
+    // The direct reader refused it and left it to the tree reader.
+    assert_eq!(h.core.status().stats.read_as_text, 1);
     // At once (no backoff), and without a transaction id.
     assert_eq!(h.advance(0), vec![json!({"connect": "unix:/a"})]);
     h.connected();
