@@ -11,12 +11,14 @@
 //! does not own (a binding's `chassis`, `up` once set...) are never
 //! written.
 
+use std::io::Write as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use ovsdb::Uuid;
 use ovsdb::atom::Atom;
 use ovsdb::datum::Datum;
+use ovsdb::json;
 use ovsdb::db::{Database, UuidMap};
 use ovsdb::row::Row;
 use ovsdb::schema::TableSchema;
@@ -247,57 +249,111 @@ fn dp_nb_uuid(ts: &TableSchema, row: &Row) -> Result<Option<Uuid>, DiffError> {
         .and_then(Uuid::parse))
 }
 
-/// Builds one transaction's operations. New rows get placeholder UUIDs
-/// that stand for their `uuid-name` wherever they are referenced.
+/// Builds one transaction's operations, each written as JSON text (a
+/// first compile writes 40,000 rows). New rows get placeholder UUIDs that
+/// stand for their `uuid-name` wherever they are referenced.
 #[derive(Default)]
 struct TxnBuilder {
-    ops: Vec<Json>,
-    names: HashMap<Uuid, String>,
+    ops: Vec<String>,
+    /// Placeholders handed out: `rowN` for N below this.
+    rows: u64,
 }
 
-/// Placeholders never collide with real (random, version 4) UUIDs.
+/// Placeholders never collide with real UUIDs: their upper half would be
+/// a version-0 UUID's, and real ones are version 4.
 const PLACEHOLDER: u128 = 0xffff_ffff_0000_0000_0000_0000_0000_0000;
 
 impl TxnBuilder {
     fn new_row(&mut self) -> Uuid {
-        let n = self.names.len() as u128;
-        let u = Uuid(PLACEHOLDER | n);
-        self.names.insert(u, format!("row{n}"));
+        let u = Uuid(PLACEHOLDER | u128::from(self.rows));
+        self.rows += 1;
         u
     }
 
-    fn atom_json(&self, a: &Atom) -> Json {
+    /// N of the placeholder's `rowN`.
+    fn row_number(&self, u: Uuid) -> Option<u64> {
+        let n = u.0 as u64;
+        (u.0 >> 64 == PLACEHOLDER >> 64 && n < self.rows).then_some(n)
+    }
+
+    fn atom(&self, out: &mut Vec<u8>, a: &Atom) {
         match a {
-            Atom::Uuid(u) => match self.names.get(u) {
-                Some(n) => json!(["named-uuid", n]),
-                None => a.to_json(),
-            },
-            a => a.to_json(),
+            Atom::Uuid(u) if let Some(n) = self.row_number(*u) => {
+                let _ = write!(out, "[\"named-uuid\",\"row{n}\"]");
+            }
+            a => json::write_atom(out, a),
         }
     }
 
-    fn datum_json(&self, d: &Datum) -> Json {
+    fn datum(&self, out: &mut Vec<u8>, d: &Datum) {
+        let list = |out: &mut Vec<u8>, n: usize, each: &dyn Fn(&mut Vec<u8>, usize)| {
+            for i in 0..n {
+                if i > 0 {
+                    out.push(b',');
+                }
+                each(out, i);
+            }
+        };
         match d {
-            Datum::Set(v) if v.len() == 1 => self.atom_json(&v[0]),
-            Datum::Set(v) => json!(["set", v.iter().map(|a| self.atom_json(a)).collect::<Vec<_>>()]),
-            Datum::Map(v) => json!([
-                "map",
-                v.iter()
-                    .map(|(k, x)| json!([self.atom_json(k), self.atom_json(x)]))
-                    .collect::<Vec<_>>()
-            ]),
+            Datum::Set(v) if v.len() == 1 => self.atom(out, &v[0]),
+            Datum::Set(v) => {
+                out.extend_from_slice(b"[\"set\",[");
+                list(out, v.len(), &|out, i| self.atom(out, &v[i]));
+                out.extend_from_slice(b"]]");
+            }
+            Datum::Map(v) => {
+                out.extend_from_slice(b"[\"map\",[");
+                list(out, v.len(), &|out, i| {
+                    out.push(b'[');
+                    self.atom(out, &v[i].0);
+                    out.push(b',');
+                    self.atom(out, &v[i].1);
+                    out.push(b']');
+                });
+                out.extend_from_slice(b"]]");
+            }
         }
     }
 
-    fn row_json(&self, cols: &[(&str, Datum)]) -> Json {
-        Json::Object(cols.iter().map(|(c, d)| (c.to_string(), self.datum_json(d))).collect())
+    fn row(&self, out: &mut Vec<u8>, cols: &[(&str, Datum)]) {
+        let mut row = json::Object::open(out);
+        for (c, d) in cols {
+            self.datum(row.key(c), d);
+        }
+        row.close();
+    }
+
+    /// Starts an operation: `{"op":OP,"table":TABLE`.
+    fn op(op: &str, table: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"{\"op\":");
+        json::write_str(&mut out, op);
+        out.extend_from_slice(b",\"table\":");
+        json::write_str(&mut out, table);
+        out
+    }
+
+    /// Ends an operation with `"where"` naming one row.
+    fn where_uuid(out: &mut Vec<u8>, uuid: Uuid) {
+        out.extend_from_slice(b",\"where\":[[\"_uuid\",\"==\",[\"uuid\",\"");
+        out.extend_from_slice(&uuid.to_ascii());
+        out.extend_from_slice(b"\"]]]");
+    }
+
+    fn push(&mut self, mut out: Vec<u8>) {
+        out.push(b'}');
+        // Written from &strs and ASCII, so always UTF-8.
+        self.ops.push(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
     }
 
     fn insert(&mut self, table: &str, placeholder: Uuid, cols: &[(&str, Datum)]) {
-        let name = self.names[&placeholder].clone();
-        let row = self.row_json(cols);
-        self.ops
-            .push(json!({"op": "insert", "table": table, "uuid-name": name, "row": row}));
+        let mut out = Self::op("insert", table);
+        if let Some(n) = self.row_number(placeholder) {
+            let _ = write!(out, ",\"uuid-name\":\"row{n}\"");
+        }
+        out.extend_from_slice(b",\"row\":");
+        self.row(&mut out, cols);
+        self.push(out);
     }
 
     /// Makes the rows one key has (normally one) a single row with
@@ -335,36 +391,52 @@ impl TxnBuilder {
         if cols.is_empty() {
             return;
         }
-        let row = self.row_json(cols);
-        self.ops.push(
-            json!({"op": "update", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]], "row": row}),
-        );
+        let mut out = Self::op("update", table);
+        Self::where_uuid(&mut out, uuid);
+        out.extend_from_slice(b",\"row\":");
+        self.row(&mut out, cols);
+        self.push(out);
     }
 
     /// Fails the transaction unless `table` is empty (for singleton rows
     /// that others may create at the same time).
     fn wait_empty(&mut self, table: &str) {
-        self.ops.push(json!({"op": "wait", "timeout": 0, "table": table, "where": [], "columns": ["_uuid"], "until": "==", "rows": []}));
+        let mut out = Self::op("wait", table);
+        out.extend_from_slice(b",\"timeout\":0,\"where\":[],\"columns\":[\"_uuid\"],\"until\":\"==\",\"rows\":[]");
+        self.push(out);
     }
 
     /// Removes `delete` from and adds `insert` to a set column.
     fn mutate_set(&mut self, table: &str, uuid: Uuid, column: &str, delete: Vec<Atom>, insert: Vec<Atom>) {
-        let mut mutations = Vec::new();
-        if !delete.is_empty() {
-            mutations.push(json!([column, "delete", self.datum_json(&Datum::Set(delete.into()))]));
-        }
-        if !insert.is_empty() {
-            mutations.push(json!([column, "insert", self.datum_json(&Datum::Set(insert.into()))]));
-        }
-        if mutations.is_empty() {
+        if delete.is_empty() && insert.is_empty() {
             return;
         }
-        self.ops.push(json!({"op": "mutate", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]], "mutations": mutations}));
+        let mut out = Self::op("mutate", table);
+        Self::where_uuid(&mut out, uuid);
+        out.extend_from_slice(b",\"mutations\":[");
+        for (mutator, atoms) in [("delete", delete), ("insert", insert)] {
+            if atoms.is_empty() {
+                continue;
+            }
+            if out.last() == Some(&b']') {
+                out.push(b',');
+            }
+            out.push(b'[');
+            json::write_str(&mut out, column);
+            out.push(b',');
+            json::write_str(&mut out, mutator);
+            out.push(b',');
+            self.datum(&mut out, &Datum::Set(atoms.into()));
+            out.push(b']');
+        }
+        out.push(b']');
+        self.push(out);
     }
 
     fn delete(&mut self, table: &str, uuid: Uuid) {
-        self.ops
-            .push(json!({"op": "delete", "table": table, "where": [["_uuid", "==", ["uuid", uuid.to_string()]]]}));
+        let mut out = Self::op("delete", table);
+        Self::where_uuid(&mut out, uuid);
+        self.push(out);
     }
 }
 
@@ -437,13 +509,14 @@ fn changed<'a>(ts: &TableSchema, row: &Row, cols: Vec<(&'a str, Datum)>) -> Vec<
         .collect()
 }
 
-/// Operations for both databases.
+/// Operations for both databases, each an RFC 7047 operation written as
+/// JSON text.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ops {
     /// `transact` operations on `OVN_Southbound`.
-    pub sb: Vec<Json>,
+    pub sb: Vec<String>,
     /// `transact` operations on `OVN_Northbound`.
-    pub nb: Vec<Json>,
+    pub nb: Vec<String>,
 }
 
 impl Ops {
@@ -451,26 +524,41 @@ impl Ops {
         self.sb.is_empty() && self.nb.is_empty()
     }
 
+    /// The Southbound operations as JSON trees (for tests and logs).
+    pub fn sb_json(&self) -> Vec<Json> {
+        trees(&self.sb)
+    }
+
+    pub fn nb_json(&self) -> Vec<Json> {
+        trees(&self.nb)
+    }
+
     /// The `transact` params: `[db-name, op...]`.
     pub fn sb_params(&self) -> Json {
         let mut v = vec![json!("OVN_Southbound")];
-        v.extend(self.sb.iter().cloned());
+        v.extend(self.sb_json());
         Json::Array(v)
     }
 
     pub fn nb_params(&self) -> Json {
         let mut v = vec![json!("OVN_Northbound")];
-        v.extend(self.nb.iter().cloned());
+        v.extend(self.nb_json());
         Json::Array(v)
     }
 }
 
+/// Operations as trees; text that is not JSON stays a string (the
+/// server would refuse it the same way).
+fn trees(ops: &[String]) -> Vec<Json> {
+    ops.iter().map(|op| serde_json::from_str(op).unwrap_or_else(|_| Json::String(op.clone()))).collect()
+}
+
 /// Our operations as a client transaction, as they are: their
 /// `uuid-name`s and `named-uuid` references go to the server unchanged.
-pub fn to_transaction(db: &str, ops: Vec<Json>) -> ovsdb_client::Transaction {
+pub fn to_transaction(db: &str, ops: Vec<String>) -> ovsdb_client::Transaction {
     let mut txn = ovsdb_client::Transaction::new(db);
     for op in ops {
-        txn.raw(op);
+        txn.raw_text(op);
     }
     txn
 }
@@ -1629,7 +1717,7 @@ fn flow_ids(f: &Flow, meta: &crate::flow::FlowMeta) -> Smap {
 
 /// What northd writes into the Northbound database: `NB_Global:options`
 /// and, per port, `up`, `dynamic_addresses` and `tag`.
-fn nb_diff(d: &Desired, dirty: &Dirty, all: bool, nb: &Database) -> Result<Vec<Json>, DiffError> {
+fn nb_diff(d: &Desired, dirty: &Dirty, all: bool, nb: &Database) -> Result<Vec<String>, DiffError> {
     let mut tx = TxnBuilder::default();
     if all || dirty.global {
         let (ts, t) = table(nb, "NB_Global")?;

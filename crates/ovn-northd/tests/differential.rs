@@ -40,7 +40,7 @@ fn check_with(name: &str, sb_script: &[&str], script: &[&str]) {
     assert!(
         ops.is_empty(),
         "{name}: rovn would still write {}",
-        serde_json::to_string_pretty(&ops.sb.iter().chain(&ops.nb).collect::<Vec<_>>()).unwrap()
+        serde_json::to_string_pretty(&[ops.sb_json(), ops.nb_json()].concat()).unwrap()
     );
 }
 

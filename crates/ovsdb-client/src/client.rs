@@ -348,6 +348,14 @@ async fn drive(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                         write_error = Some(e.to_string());
                     }
                 }
+                Command::SendText(text) => {
+                    if let Some(c) = conn.as_mut()
+                        && write_error.is_none()
+                        && let Err(e) = c.writer.write_all(&text).await
+                    {
+                        write_error = Some(e.to_string());
+                    }
+                }
                 Command::TxnDone { .. } => {}
             }
         }

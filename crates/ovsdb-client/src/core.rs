@@ -144,6 +144,9 @@ pub enum Command {
     /// [`Core::handle_connected`] or [`Core::handle_connect_failed`].
     Connect(Remote),
     Send(Message),
+    /// A message already written as JSON text (a transaction with
+    /// operations given as text, [`Transaction::raw_text`]).
+    SendText(Vec<u8>),
     /// Close the connection (or abandon the attempt). The core already
     /// counts it as gone: do not report it back.
     Disconnect,
@@ -574,7 +577,12 @@ impl Core {
             return Err(TxnError::NotLocked(name.clone()));
         }
         let (params, layout) = txn.into_params(lock.as_deref());
-        let id = self.request("transact", params);
+        let id = if params.iter().all(|p| matches!(p, txn::Op::Tree(_))) {
+            let params = params.into_iter().filter_map(|p| if let txn::Op::Tree(p) = p { Some(p) } else { None });
+            self.request("transact", params.collect())
+        } else {
+            self.request_text("transact", &params)
+        };
         self.txns.insert(id, layout);
         Ok(TxnId(id))
     }
@@ -603,6 +611,28 @@ impl Core {
         let id = self.next_id;
         self.next_id += 1;
         self.send(Message::Request { method: method.into(), params, id: json!(id) });
+        id
+    }
+
+    /// Like [`Core::request`], writing the message as text: the members
+    /// in the order [`Message::to_bytes`] writes them.
+    fn request_text(&mut self, method: &str, params: &[txn::Op]) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut out = Vec::with_capacity(64 + params.len() * 256);
+        out.extend_from_slice(format!("{{\"id\":{id},\"method\":").as_bytes());
+        ovsdb::json::write_str(&mut out, method);
+        out.extend_from_slice(b",\"params\":[");
+        for (i, p) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            p.write(&mut out);
+        }
+        out.extend_from_slice(b"]}");
+        if self.link.is_connected() {
+            self.commands.push(Command::SendText(out));
+        }
         id
     }
 

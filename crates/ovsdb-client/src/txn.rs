@@ -76,13 +76,41 @@ pub struct Transaction {
     database: String,
     /// `wait` operations of [`Transaction::verify`], sent first.
     verifies: Vec<Json>,
-    ops: Vec<Json>,
+    ops: Vec<Op>,
     /// Provisional UUID of each insert, and its uuid-name.
     provisional: BTreeMap<Uuid, String>,
     /// (index in `ops` of the increment's mutate, column).
     increment: Option<(usize, String)>,
     /// Columns already verified, per row, to send each once.
     verified: BTreeMap<(String, Uuid), Vec<String>>,
+}
+
+/// One operation: a tree, or JSON text that goes out as it is.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Op {
+    Tree(Json),
+    Text(String),
+}
+
+impl Op {
+    /// Writes the operation as JSON text.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Op::Tree(json) => {
+                let _ = serde_json::to_writer(&mut *out, json);
+            }
+            Op::Text(text) => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+
+    /// The operation as a tree (text that is not JSON reads as its string).
+    #[cfg(test)]
+    fn into_tree(self) -> Json {
+        match self {
+            Op::Tree(json) => json,
+            Op::Text(text) => serde_json::from_str(&text).unwrap_or(Json::String(text)),
+        }
+    }
 }
 
 /// How a transaction's reply is read: what the core keeps while waiting.
@@ -119,7 +147,7 @@ impl Transaction {
     }
 
     fn push(&mut self, op: Json) -> OpIndex {
-        self.ops.push(op);
+        self.ops.push(Op::Tree(op));
         OpIndex(self.ops.len() - 1)
     }
 
@@ -130,6 +158,15 @@ impl Transaction {
     /// UUIDs are in the results, not in [`TxnOutcome::uuid`].
     pub fn raw(&mut self, op: Json) -> OpIndex {
         self.push(op)
+    }
+
+    /// Like [`Transaction::raw`], with the operation already written as
+    /// JSON text (one object), which goes out byte for byte: a first
+    /// compile writes 40,000 rows, not worth a tree each. The server
+    /// checks it; text that is not an operation fails the transaction.
+    pub fn raw_text(&mut self, op: String) -> OpIndex {
+        self.ops.push(Op::Text(op));
+        OpIndex(self.ops.len() - 1)
     }
 
     /// Inserts a row (`row` is a `<row>` JSON object). Returns its
@@ -277,12 +314,13 @@ impl Transaction {
     /// and how to read the reply.
     #[cfg(test)]
     pub(crate) fn to_params(&self, lock: Option<&str>) -> (Vec<Json>, Layout) {
-        self.clone().into_params(lock)
+        let (params, layout) = self.clone().into_params(lock);
+        (params.into_iter().map(Op::into_tree).collect(), layout)
     }
 
     /// Like [`Transaction::to_params`], taking the operations apart instead
     /// of copying them: a first compile sends a whole database.
-    pub(crate) fn into_params(self, lock: Option<&str>) -> (Vec<Json>, Layout) {
+    pub(crate) fn into_params(self, lock: Option<&str>) -> (Vec<Op>, Layout) {
         let offset = self.verifies.len();
         let by_name: HashMap<&str, Uuid> = self.provisional.iter().map(|(u, n)| (n.as_str(), *u)).collect();
         let inserts = self
@@ -290,6 +328,7 @@ impl Transaction {
             .iter()
             .enumerate()
             .filter_map(|(i, op)| {
+                let Op::Tree(op) = op else { return None };
                 let name = op.get("uuid-name")?.as_str()?;
                 Some((offset + i, *by_name.get(name)?))
             })
@@ -297,16 +336,18 @@ impl Transaction {
         let increment = self.increment.as_ref().map(|(i, col)| (offset + i + 1, col.clone()));
         let n_ops = self.ops.len();
         let mut params = Vec::with_capacity(2 + offset + n_ops);
-        params.push(Json::String(self.database));
-        params.extend(self.verifies);
+        params.push(Op::Tree(Json::String(self.database)));
+        params.extend(self.verifies.into_iter().map(Op::Tree));
         for mut op in self.ops {
-            if !self.provisional.is_empty() {
-                substitute(&self.provisional, &mut op);
+            if let Op::Tree(op) = &mut op
+                && !self.provisional.is_empty()
+            {
+                substitute(&self.provisional, op);
             }
             params.push(op);
         }
         if let Some(lock) = lock {
-            params.push(json!({"op": "assert", "lock": lock}));
+            params.push(Op::Tree(json!({"op": "assert", "lock": lock})));
         }
         (params, Layout { offset, n_ops, inserts, increment })
     }

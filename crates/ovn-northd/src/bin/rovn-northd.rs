@@ -445,7 +445,7 @@ impl Northd {
             }
         };
         let cfg = ovn_northd::cfg::sequence_numbers(&nbm.db, &sbm.db, self.committed_cfg, now_ms());
-        ops.sb.extend(cfg.sb);
+        ops.sb.extend(cfg.sb.iter().map(ToString::to_string));
         let sb_txn = ovn_northd::diff::to_transaction("OVN_Southbound", std::mem::take(&mut ops.sb));
         if !sb_txn.is_empty() {
             match self.sb.transact_owned(sb_txn).await {
@@ -465,7 +465,7 @@ impl Northd {
             return;
         };
         let cfg = ovn_northd::cfg::sequence_numbers(&nbm.db, &sbm.db, self.committed_cfg, now_ms());
-        ops.nb.extend(cfg.nb);
+        ops.nb.extend(cfg.nb.iter().map(ToString::to_string));
         let nb_txn = ovn_northd::diff::to_transaction("OVN_Northbound", ops.nb);
         if !nb_txn.is_empty()
             && let Err(e) = self.nb.transact_owned(nb_txn).await

@@ -223,7 +223,7 @@ impl World {
             diff,
             sb_ops: ops.sb.len(),
             nb_ops: ops.nb.len(),
-            ops: ops.sb.clone(),
+            ops: ops.sb_json(),
         };
         let (sbc, nbc) = self.apply(ops);
         self.compiler.update(&self.nb, &nbc, &self.sb, &sbc);

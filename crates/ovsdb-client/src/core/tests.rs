@@ -39,6 +39,7 @@ fn show(c: &Command) -> Json {
     match c {
         Command::Connect(r) => json!({"connect": r.to_string()}),
         Command::Send(m) => m.to_json(),
+        Command::SendText(text) => serde_json::from_slice(text).unwrap(),
         Command::Disconnect => json!("disconnect"),
         Command::TxnDone { id, result } => match result {
             Ok(o) => json!({"txn_done": id.0, "results": o.results, "increment": o.increment}),
@@ -390,6 +391,27 @@ fn transactions() {
     h.core.handle_disconnected(h.now, "EOF");
     assert_eq!(h.out(), vec![json!({"txn_done": id.0, "error": "connection lost before the transaction's reply"})]);
     assert!(matches!(h.core.transact(&Transaction::new("Other")), Err(TxnError::NotConnected)));
+}
+
+#[test]
+fn operations_given_as_text_go_out_as_they_are() {
+    let mut h = Harness::new(config(&["unix:/a"]));
+    let next = h.handshake(1, json!([false, L1, {}]));
+    let mut txn = Transaction::new("D");
+    txn.raw_text(r#"{"op":"insert","table":"T","uuid-name":"r","row":{"name":"é\n"}}"#.to_string());
+    txn.comment("x");
+    h.core.transact(&txn).unwrap();
+    let out = h.core.take_commands();
+    let [Command::SendText(text)] = out.as_slice() else { panic!("{out:?}") };
+    assert_eq!(
+        std::str::from_utf8(text).unwrap(),
+        format!(
+            r#"{{"id":{next},"method":"transact","params":["D",{{"op":"insert","table":"T","uuid-name":"r","row":{{"name":"é\n"}}}},{{"comment":"x","op":"comment"}}]}}"#
+        )
+    );
+    // The reply is read as for any transaction.
+    let out = h.reply(next, json!([{"uuid": ["uuid", A]}, {}]));
+    assert_eq!(out, vec![json!({"txn_done": next, "results": [{"uuid": ["uuid", A]}, {}], "increment": null})]);
 }
 
 #[test]
