@@ -27,8 +27,8 @@ pub type FlowSet = HashSet<Arc<Flow>>;
 pub struct Flow {
     pub stage: Stage,
     pub priority: u16,
-    pub match_: String,
-    pub actions: String,
+    pub match_: Arc<str>,
+    pub actions: Arc<str>,
     pub controller_meter: Option<Arc<str>>,
 }
 
@@ -88,8 +88,8 @@ macro_rules! lflow {
             $crate::flow::Flow {
                 stage: $stage,
                 priority: $prio,
-                match_: String::from($m),
-                actions: String::from($a),
+                match_: std::sync::Arc::<str>::from($m),
+                actions: std::sync::Arc::<str>::from($a),
                 controller_meter: meter,
             },
             meta,

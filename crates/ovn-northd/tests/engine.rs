@@ -234,7 +234,7 @@ fn bad_rows_become_diagnostics() {
         c.desired()
             .flows
             .iter()
-            .any(|(f, _)| f.match_ == "eth.dst == 50:54:00:00:00:01")
+            .any(|(f, _)| &*f.match_ == "eth.dst == 50:54:00:00:00:01")
     );
     assert!(c.desired().port_bindings.contains_key("p2"));
 }

@@ -953,8 +953,8 @@ pub fn lflow_check(c: &Compiler) -> Vec<String> {
             pipeline: f.stage.pipeline().name().to_string(),
             table_id: i64::from(f.stage.table()),
             priority: i64::from(f.priority),
-            match_: f.match_.clone(),
-            actions: f.actions.clone(),
+            match_: f.match_.to_string(),
+            actions: f.actions.to_string(),
             datapaths: e.datapaths().map(|u| u.to_string()).collect(),
         });
     }
