@@ -644,7 +644,7 @@ fn put_row<'d>(out: &mut Vec<u8>, ts: &TableSchema, columns: impl Iterator<Item 
         }
         put_str(out, &ts.columns[col].name);
         out.push(b':');
-        put_json(out, &datum.to_json());
+        ovsdb::json::write_datum(out, datum);
     }
     out.push(b'}');
 }
@@ -675,10 +675,6 @@ fn put_uuid(out: &mut Vec<u8>, uuid: Uuid) {
     out.push(b'"');
     out.extend_from_slice(&uuid.to_ascii());
     out.push(b'"');
-}
-
-fn put_json(out: &mut Vec<u8>, json: &Json) {
-    serde_json::to_writer(&mut *out, json).expect("serializing JSON into memory");
 }
 
 #[cfg(test)]
