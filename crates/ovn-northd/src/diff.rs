@@ -356,9 +356,12 @@ impl TxnBuilder {
         self.ops.push(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
     }
 
+    /// Inserts a row. Empty values are left out: an empty set or map is
+    /// the default of every column that may hold one, and the server
+    /// has less to read.
     fn insert(&mut self, table: &str, placeholder: Uuid, cols: &[(&str, Datum)]) {
         self.insert_with(table, placeholder, |tx, row| {
-            for (c, d) in cols {
+            for (c, d) in cols.iter().filter(|(_, d)| !d.is_empty()) {
                 tx.datum(row.key(c), d);
             }
         });
@@ -1256,8 +1259,11 @@ impl Differ {
                         json::write_str(row.key("match"), &content.match_);
                         json::write_str(row.key("actions"), &content.actions);
                         write_flow_ids(row.key("external_ids"), flow, &meta);
-                        tx.datum(row.key("logical_datapath"), &dp_col);
-                        tx.datum(row.key("logical_dp_group"), &group_col);
+                        for (column, value) in [("logical_datapath", &dp_col), ("logical_dp_group", &group_col)] {
+                            if !value.is_empty() {
+                                tx.datum(row.key(column), value);
+                            }
+                        }
                         if !tags.is_empty() {
                             tx.datum(row.key("tags"), &tags);
                         }
