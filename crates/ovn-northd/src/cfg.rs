@@ -44,11 +44,20 @@ pub fn sequence_numbers(nb: &Database, sb: &Database, committed_cfg: i64, now_ms
     let nb_cfg = int(nts, ng, "nb_cfg");
     out.next_cfg = nb_cfg;
     let mut nb_row = serde_json::Map::new();
-    if let Some((sts, sg)) = first_row(sb, "SB_Global")
-        && int(sts, sg, "nb_cfg") != nb_cfg
-    {
-        out.sb.push(update("SB_Global", sg.uuid, json!({"nb_cfg": nb_cfg})));
-        nb_row.insert("nb_cfg_timestamp".into(), json!(now_ms));
+    match first_row(sb, "SB_Global") {
+        Some((sts, sg)) if int(sts, sg, "nb_cfg") != nb_cfg => {
+            out.sb.push(update("SB_Global", sg.uuid, json!({"nb_cfg": nb_cfg})));
+            nb_row.insert("nb_cfg_timestamp".into(), json!(now_ms));
+        }
+        Some(_) => {}
+        // The differ inserts the singleton earlier in the same
+        // transaction: it carries nb_cfg from the first commit on, as the
+        // flows it came with do.
+        None if nb_cfg != 0 => {
+            out.sb.push(json!({"op": "update", "table": "SB_Global", "where": [], "row": {"nb_cfg": nb_cfg}}));
+            nb_row.insert("nb_cfg_timestamp".into(), json!(now_ms));
+        }
+        None => {}
     }
     if committed_cfg != 0 && int(nts, ng, "sb_cfg") != committed_cfg {
         nb_row.insert("sb_cfg".into(), json!(committed_cfg));
@@ -98,4 +107,44 @@ pub fn sequence_numbers(nb: &Database, sb: &Database, committed_cfg: i64, now_ms
         out.nb.push(update("NB_Global", ng.uuid, Json::Object(nb_row)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+
+    use ovsdb::schema::DatabaseSchema;
+    use ovsdb::txn::transact;
+
+    use super::*;
+
+    fn db(text: &str) -> Database {
+        let json: Json = serde_json::from_str(text).expect("schema JSON");
+        Database::new(DatabaseSchema::from_json(&json).expect("schema"))
+    }
+
+    fn sb_nb_cfg(sb: &Database) -> Option<i64> {
+        first_row(sb, "SB_Global").map(|(ts, r)| int(ts, r, "nb_cfg"))
+    }
+
+    /// On a fresh Southbound the transaction that creates SB_Global (the
+    /// first compile's) already carries nb_cfg, so `--wait=sb` is
+    /// answered by the first commit, not by a second round.
+    #[test]
+    fn nb_cfg_goes_with_the_first_transaction() {
+        let mut nb = db(include_str!("../../../schemas/ovn-nb.ovsschema"));
+        let mut sb = db(include_str!("../../../schemas/ovn-sb.ovsschema"));
+        transact(&mut nb, &json!(["OVN_Northbound", {"op": "insert", "table": "NB_Global", "row": {"nb_cfg": 7}}]));
+        let cfg = sequence_numbers(&nb, &sb, 0, 1000);
+        assert_eq!(cfg.next_cfg, 7);
+        // The differ's insert of the singleton, then the sequence numbers.
+        let mut params = vec![json!("OVN_Southbound"), json!({"op": "insert", "table": "SB_Global", "row": {}})];
+        params.extend(cfg.sb);
+        let result = transact(&mut sb, &Json::Array(params));
+        assert!(result.as_array().is_some_and(|r| r.iter().all(|o| o.get("error").is_none())), "{result}");
+        assert_eq!(sb_nb_cfg(&sb), Some(7));
+        // Nothing more to write for it next round.
+        assert!(sequence_numbers(&nb, &sb, 7, 2000).sb.is_empty());
+        // The Northbound learns when nb_cfg was copied.
+        assert!(cfg.nb.iter().any(|op| op["row"].get("nb_cfg_timestamp").is_some()));
+    }
 }
