@@ -22,14 +22,13 @@
 //!    condition changes one at a time, answers "echo" and probes an idle
 //!    connection, and carries transactions and lock requests.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use ovsdb::Uuid;
 use ovsdb::monitor::Version;
-use ovsdb::rpc::Message;
+use ovsdb::rpc::{Envelope, Message};
 use ovsdb::schema::{ColumnId, DatabaseSchema, TableId};
 use serde_json::value::RawValue;
 use serde_json::{Value as Json, json};
@@ -412,10 +411,13 @@ impl Core {
     /// Returns false, having changed nothing, for any other message or
     /// one the direct reader refuses.
     fn read_directly(&mut self, now: Instant, frame: &[u8]) -> bool {
-        let Ok(envelope) = serde_json::from_slice::<Envelope>(frame) else { return false };
+        let Some(envelope) = Envelope::parse(frame) else { return false };
         let read = match envelope {
             Envelope { method: Some(method), params: Some(params), result: None, error: None, id: None } => {
-                self.update_directly(&method, &params)
+                match serde_json::from_str::<Vec<&RawValue>>(params.get()) {
+                    Ok(params) => self.update_directly(&method, &params),
+                    Err(_) => false,
+                }
             }
             Envelope { method: None, params: None, result: Some(result), error: None, id: Some(id) } => {
                 self.monitor_reply_directly(id, result)
@@ -1033,22 +1035,6 @@ impl Core {
             }
         }
     }
-}
-
-/// A message's members, the large ones left as text.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ struct Trigger {
     session: SessionId,
     id: Json,
     db: String,
-    params: Json,
+    params: txn::Params,
     arrived_ms: u64,
     deadline_ms: Option<u64>,
 }
@@ -427,7 +427,7 @@ impl Server {
                     return self.send_error(session, &id, e);
                 }
                 if let Some(db) = self.lookup_db(session, method, &params, &id) {
-                    self.run_transaction(session, id, &db, Json::Array(params), now_ms, now_ms);
+                    self.run_transaction(session, id, &db, txn::Params::Tree(Json::Array(params)), now_ms, now_ms);
                 }
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => {
@@ -532,13 +532,35 @@ impl Server {
 
     // ----- transactions -----
 
-    fn run_transaction(&mut self, session: SessionId, id: Json, db_name: &str, params: Json, arrived_ms: u64, now_ms: u64) {
+    /// A `transact` request whose params are still text (see
+    /// [`txn::execute_text`]): the session found it large enough not to
+    /// build a tree. Anything unusual goes the way of any request.
+    pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, now_ms: u64) {
+        let db = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(&params)
+            .ok()
+            .and_then(|items| serde_json::from_str::<String>(items.first()?.get()).ok());
+        let duplicate = self.triggers.iter().any(|t| t.session == session && t.id == id);
+        match db {
+            Some(db) if self.dbs.contains_key(&db) && !duplicate => {
+                self.run_transaction(session, id, &db, txn::Params::Text(params), now_ms, now_ms);
+            }
+            _ => {
+                let params = match serde_json::from_str(&params) {
+                    Ok(Json::Array(a)) => a,
+                    _ => Vec::new(),
+                };
+                self.request(session, "transact", params, id, now_ms);
+            }
+        }
+    }
+
+    fn run_transaction(&mut self, session: SessionId, id: Json, db_name: &str, params: txn::Params, arrived_ms: u64, now_ms: u64) {
         self.stats.transactions += 1;
         let Some(entry) = self.dbs.get(db_name) else { return };
         let owns = |lock: &str| self.locks.get(lock).and_then(|q| q.front()) == Some(&session);
         let read_only = self.session_read_only(session);
         let ctx = ExecContext { elapsed_ms: now_ms.saturating_sub(arrived_ms), read_only, owns_lock: &owns };
-        match txn::execute(&entry.db, &params, &ctx) {
+        match params.execute(&entry.db, &ctx) {
             Outcome::Blocked { timeout_ms } => {
                 let deadline_ms = timeout_ms.map(|t| arrived_ms.saturating_add(t));
                 self.triggers.push(Trigger { session, id, db: db_name.to_string(), params, arrived_ms, deadline_ms });

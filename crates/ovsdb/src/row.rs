@@ -74,16 +74,22 @@ impl Row {
                 Error::syntax_in(ErrorKind::UnknownColumn, json, format!("No column {name} in table {}.", table.name))
             })?;
             let datum = Datum::from_json(&table.columns[col].ty, value, symbols.as_deref_mut())?;
-            match col {
-                COL_UUID | COL_VERSION => {
-                    let u = datum.as_scalar().and_then(Atom::as_uuid).unwrap_or_default();
-                    if col == COL_UUID { self.uuid = u } else { self.version = u }
-                }
-                _ => self.fields[col - 2] = datum,
-            }
+            self.put(col, datum);
             named.push(col);
         }
         Ok(named)
+    }
+
+    /// Sets any column, `_uuid` and `_version` included (they are the
+    /// row's own fields), as a `<row>` names it.
+    pub fn put(&mut self, col: ColumnId, datum: Datum) {
+        match col {
+            COL_UUID | COL_VERSION => {
+                let u = datum.as_scalar().and_then(Atom::as_uuid).unwrap_or_default();
+                if col == COL_UUID { self.uuid = u } else { self.version = u }
+            }
+            _ => self.fields[col - 2] = datum,
+        }
     }
 
     /// Roughly how many bytes the row occupies (for budgets, not exact).

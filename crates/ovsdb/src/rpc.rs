@@ -2,6 +2,7 @@
 //! the framing of a byte stream into messages. A codec only: bytes in,
 //! messages out, and the reverse. The sockets live in the daemons.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 /// One JSON-RPC message. A JSON `null` member counts as absent, as in
@@ -156,6 +157,37 @@ pub fn reply_bytes(result: &Json, id: &Json) -> Vec<u8> {
     let _ = serde_json::to_writer(&mut out, result);
     out.extend_from_slice(b",\"error\":null}");
     out
+}
+
+/// A message's members with their values left as text, for readers that
+/// take the large ones straight from it (a client's updates, a server's
+/// bulk `transact`). Only the shape is checked; anything it refuses (an
+/// unknown member, a duplicate) is for [`parse_frame`] and
+/// [`Message::from_json`] to report.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub error: Option<&'a RawValue>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The members of the message in `frame`, unless its text holds a
+    /// null byte in a string (which [`parse_frame`] refuses whole).
+    pub fn parse(frame: &'a [u8]) -> Option<Envelope<'a>> {
+        if memchr::memmem::find(frame, b"\\u0000").is_some() {
+            return None;
+        }
+        serde_json::from_slice(frame).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

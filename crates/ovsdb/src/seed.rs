@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::atom::{Atom, AtomicType};
+use crate::atom::{Atom, AtomicType, NamedUuids, is_id};
 use crate::datum::Datum;
 use crate::schema::{ColumnId, TableSchema};
 use crate::types::{BaseType, Type};
@@ -57,20 +57,34 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
 }
 
-/// A value of type `.0`.
-pub struct DatumSeed<'a>(pub &'a Type);
+/// What resolves `["named-uuid", NAME]` inside one transaction; without
+/// it, named UUIDs are refused (as [`Datum::from_json`] refuses them).
+pub type Names<'s> = Option<&'s mut (dyn NamedUuids + 'static)>;
 
-impl<'de> DeserializeSeed<'de> for DatumSeed<'_> {
-    type Value = Datum;
+/// A value of type `ty`.
+pub struct DatumSeed<'a, 's> {
+    pub ty: &'a Type,
+    pub names: Names<'s>,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Datum, D::Error> {
-        d.deserialize_any(DatumVisitor(self.0))
+impl<'a> DatumSeed<'a, '_> {
+    /// Without named UUIDs.
+    pub fn new(ty: &'a Type) -> Self {
+        DatumSeed { ty, names: None }
     }
 }
 
-struct DatumVisitor<'a>(&'a Type);
+impl<'de> DeserializeSeed<'de> for DatumSeed<'_, '_> {
+    type Value = Datum;
 
-impl DatumVisitor<'_> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Datum, D::Error> {
+        d.deserialize_any(DatumVisitor(self.ty, self.names))
+    }
+}
+
+struct DatumVisitor<'a, 's>(&'a Type, Names<'s>);
+
+impl DatumVisitor<'_, '_> {
     /// A bare atom: a one-element set.
     fn scalar<E: de::Error>(self, atom: Result<Atom, String>) -> Result<Datum, E> {
         let ty = self.0;
@@ -93,7 +107,7 @@ impl DatumVisitor<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for DatumVisitor<'_> {
+impl<'de> Visitor<'de> for DatumVisitor<'_, '_> {
     type Value = Datum;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -125,13 +139,13 @@ impl<'de> Visitor<'de> for DatumVisitor<'_> {
         self.scalar(string_atom(key, v))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Datum, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Datum, A::Error> {
         let ty = self.0;
         let tag = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("empty array"))?;
         let datum = match (&*tag, &ty.value) {
             ("set", None) => {
                 let mut atoms = seq
-                    .next_element_seed(Elements(&ty.key))?
+                    .next_element_seed(Elements(&ty.key, self.1.as_deref_mut()))?
                     .ok_or_else(|| de::Error::custom("[\"set\"] without elements"))?;
                 self.count(atoms.len())?;
                 atoms.sort();
@@ -142,7 +156,7 @@ impl<'de> Visitor<'de> for DatumVisitor<'_> {
             }
             ("map", Some(value)) => {
                 let mut pairs = seq
-                    .next_element_seed(Pairs(&ty.key, value))?
+                    .next_element_seed(Pairs(&ty.key, value, self.1.as_deref_mut()))?
                     .ok_or_else(|| de::Error::custom("[\"map\"] without pairs"))?;
                 self.count(pairs.len())?;
                 pairs.sort_by(|a, b| a.0.cmp(&b.0));
@@ -151,11 +165,11 @@ impl<'de> Visitor<'de> for DatumVisitor<'_> {
                 }
                 Datum::Map(pairs.into())
             }
-            ("uuid", None) => {
-                let text = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("[\"uuid\"] without a UUID"))?;
+            ("uuid" | "named-uuid", None) => {
+                let text = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("a UUID without its text"))?;
                 expect_end(&mut seq)?;
                 let atom = match ty.key.atomic {
-                    AtomicType::Uuid => Uuid::parse(&text).map(Atom::Uuid).ok_or_else(|| format!("\"{text}\" is not a valid UUID")),
+                    AtomicType::Uuid => uuid_atom(&tag, &text, self.1.as_deref_mut()),
                     other => Err(format!("expected {}", other.name())),
                 };
                 return self.scalar(atom);
@@ -164,6 +178,16 @@ impl<'de> Visitor<'de> for DatumVisitor<'_> {
         };
         expect_end(&mut seq)?;
         Ok(datum)
+    }
+}
+
+/// `["uuid", TEXT]` or, with names, `["named-uuid", NAME]`.
+fn uuid_atom(tag: &str, text: &str, names: Names<'_>) -> Result<Atom, String> {
+    match (tag, names) {
+        ("uuid", _) => Uuid::parse(text).map(Atom::Uuid).ok_or_else(|| format!("\"{text}\" is not a valid UUID")),
+        ("named-uuid", Some(names)) if is_id(text) => Ok(Atom::Uuid(names.resolve(text))),
+        ("named-uuid", Some(_)) => Err(format!("named-uuid \"{text}\" is not a valid identifier")),
+        _ => Err("expected [\"uuid\", <string>]".into()),
     }
 }
 
@@ -214,19 +238,19 @@ fn string_atom(ty: AtomicType, v: &str) -> Result<Atom, String> {
 }
 
 /// One atom of base type `.0`, checked against its constraints.
-struct AtomSeed<'a>(&'a BaseType);
+struct AtomSeed<'a, 's>(&'a BaseType, Names<'s>);
 
-impl<'de> DeserializeSeed<'de> for AtomSeed<'_> {
+impl<'de> DeserializeSeed<'de> for AtomSeed<'_, '_> {
     type Value = Atom;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Atom, D::Error> {
-        d.deserialize_any(AtomVisitor(self.0))
+        d.deserialize_any(AtomVisitor(self.0, self.1))
     }
 }
 
-struct AtomVisitor<'a>(&'a BaseType);
+struct AtomVisitor<'a, 's>(&'a BaseType, Names<'s>);
 
-impl AtomVisitor<'_> {
+impl AtomVisitor<'_, '_> {
     fn checked<E: de::Error>(&self, atom: Result<Atom, String>) -> Result<Atom, E> {
         let atom = atom.map_err(E::custom)?;
         self.0.check(&atom).map_err(E::custom)?;
@@ -234,8 +258,9 @@ impl AtomVisitor<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for AtomVisitor<'_> {
+impl<'de> Visitor<'de> for AtomVisitor<'_, '_> {
     type Value = Atom;
+
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "an atom of type {}", self.0.atomic.name())
@@ -261,22 +286,22 @@ impl<'de> Visitor<'de> for AtomVisitor<'_> {
         self.checked(string_atom(self.0.atomic, v))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Atom, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Atom, A::Error> {
         let tag = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("empty array"))?;
-        if tag != "uuid" || self.0.atomic != AtomicType::Uuid {
+        if !matches!(&*tag, "uuid" | "named-uuid") || self.0.atomic != AtomicType::Uuid {
             return Err(de::Error::custom(format!("expected {}", self.0.atomic.name())));
         }
-        let text = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("[\"uuid\"] without a UUID"))?;
+        let text = seq.next_element_seed(Text)?.ok_or_else(|| de::Error::custom("a UUID without its text"))?;
         expect_end(&mut seq)?;
-        let atom = Uuid::parse(&text).map(Atom::Uuid).ok_or_else(|| format!("\"{text}\" is not a valid UUID"));
+        let atom = uuid_atom(&tag, &text, self.1.as_deref_mut());
         self.checked(atom)
     }
 }
 
 /// The elements of a set: an array of atoms.
-struct Elements<'a>(&'a BaseType);
+struct Elements<'a, 's>(&'a BaseType, Names<'s>);
 
-impl<'de> DeserializeSeed<'de> for Elements<'_> {
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
     type Value = Vec<Atom>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Atom>, D::Error> {
@@ -284,16 +309,16 @@ impl<'de> DeserializeSeed<'de> for Elements<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Elements<'_> {
+impl<'de> Visitor<'de> for Elements<'_, '_> {
     type Value = Vec<Atom>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of atoms")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Atom>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Vec<Atom>, A::Error> {
         let mut atoms = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-        while let Some(atom) = seq.next_element_seed(AtomSeed(self.0))? {
+        while let Some(atom) = seq.next_element_seed(AtomSeed(self.0, self.1.as_deref_mut()))? {
             atoms.push(atom);
         }
         Ok(atoms)
@@ -301,9 +326,9 @@ impl<'de> Visitor<'de> for Elements<'_> {
 }
 
 /// The pairs of a map: an array of two-element arrays.
-struct Pairs<'a>(&'a BaseType, &'a BaseType);
+struct Pairs<'a, 's>(&'a BaseType, &'a BaseType, Names<'s>);
 
-impl<'de> DeserializeSeed<'de> for Pairs<'_> {
+impl<'de> DeserializeSeed<'de> for Pairs<'_, '_> {
     type Value = Vec<(Atom, Atom)>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -311,25 +336,25 @@ impl<'de> DeserializeSeed<'de> for Pairs<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Pairs<'_> {
+impl<'de> Visitor<'de> for Pairs<'_, '_> {
     type Value = Vec<(Atom, Atom)>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of [key, value] pairs")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut pairs = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-        while let Some(pair) = seq.next_element_seed(Pair(self.0, self.1))? {
+        while let Some(pair) = seq.next_element_seed(Pair(self.0, self.1, self.2.as_deref_mut()))? {
             pairs.push(pair);
         }
         Ok(pairs)
     }
 }
 
-struct Pair<'a>(&'a BaseType, &'a BaseType);
+struct Pair<'a, 's>(&'a BaseType, &'a BaseType, Names<'s>);
 
-impl<'de> DeserializeSeed<'de> for Pair<'_> {
+impl<'de> DeserializeSeed<'de> for Pair<'_, '_> {
     type Value = (Atom, Atom);
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -337,17 +362,17 @@ impl<'de> DeserializeSeed<'de> for Pair<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Pair<'_> {
+impl<'de> Visitor<'de> for Pair<'_, '_> {
     type Value = (Atom, Atom);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a [key, value] pair")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
         let missing = || de::Error::custom("expected 2-element array");
-        let key = seq.next_element_seed(AtomSeed(self.0))?.ok_or_else(missing)?;
-        let value = seq.next_element_seed(AtomSeed(self.1))?.ok_or_else(missing)?;
+        let key = seq.next_element_seed(AtomSeed(self.0, self.2.as_deref_mut()))?.ok_or_else(missing)?;
+        let value = seq.next_element_seed(AtomSeed(self.1, self.2.as_deref_mut()))?.ok_or_else(missing)?;
         expect_end(&mut seq)?;
         Ok((key, value))
     }
@@ -356,13 +381,14 @@ impl<'de> Visitor<'de> for Pair<'_> {
 /// A `<row>`: an object of column names to values. Each value is read as
 /// the type `types` gives for its column and handed to `each`, which may
 /// refuse it.
-pub struct Columns<'a, T, F> {
+pub struct Columns<'a, 's, T, F> {
     pub table: &'a TableSchema,
     pub types: T,
     pub each: F,
+    pub names: Names<'s>,
 }
 
-impl<'de, 'a, T, F> DeserializeSeed<'de> for Columns<'a, T, F>
+impl<'de, 'a, T, F> DeserializeSeed<'de> for Columns<'a, '_, T, F>
 where
     T: Fn(ColumnId) -> &'a Type,
     F: FnMut(ColumnId, Datum) -> Result<(), String>,
@@ -374,7 +400,7 @@ where
     }
 }
 
-impl<'de, 'a, T, F> Visitor<'de> for Columns<'a, T, F>
+impl<'de, 'a, T, F> Visitor<'de> for Columns<'a, '_, T, F>
 where
     T: Fn(ColumnId) -> &'a Type,
     F: FnMut(ColumnId, Datum) -> Result<(), String>,
@@ -390,10 +416,56 @@ where
             let col = self.table.column_id(&name).ok_or_else(|| {
                 de::Error::custom(format!("No column {name} in table {}.", self.table.name))
             })?;
-            let datum = map.next_value_seed(DatumSeed((self.types)(col)))?;
+            let datum = map.next_value_seed(DatumSeed { ty: (self.types)(col), names: self.names.as_deref_mut() })?;
             (self.each)(col, datum).map_err(de::Error::custom)?;
         }
         Ok(())
+    }
+}
+
+/// A JSON object's text read as a tree, except member `name`, whose text
+/// is returned apart (the tree holds an empty object in its place): the
+/// large `row` of an operation, to read with [`Columns`]. `None` if the
+/// text is not one JSON object.
+pub fn split_member<'a>(text: &'a str, name: &str) -> Option<(serde_json::Value, Option<&'a str>)> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let split = SplitMember { name }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(split)
+}
+
+struct SplitMember<'n> {
+    name: &'n str,
+}
+
+impl<'de> DeserializeSeed<'de> for SplitMember<'_> {
+    type Value = (serde_json::Value, Option<&'de str>);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SplitMember<'_> {
+    type Value = (serde_json::Value, Option<&'de str>);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        let mut apart = None;
+        while let Some(key) = map.next_key_seed(Text)? {
+            if key == self.name {
+                let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                apart = Some(raw.get());
+                obj.insert(key.into_owned(), serde_json::Value::Object(serde_json::Map::new()));
+            } else {
+                obj.insert(key.into_owned(), map.next_value()?);
+            }
+        }
+        Ok((serde_json::Value::Object(obj), apart))
     }
 }
 
@@ -409,7 +481,7 @@ mod tests {
 
     /// The seed and the tree reader agree: the same datum, or both refuse.
     fn agree(t: &Type, text: &str) -> Option<Datum> {
-        let direct = DatumSeed(t).deserialize(&mut serde_json::Deserializer::from_str(text));
+        let direct = DatumSeed::new(t).deserialize(&mut serde_json::Deserializer::from_str(text));
         let tree = serde_json::from_str::<Json>(text)
             .ok()
             .filter(|j| !crate::rpc::has_null_byte(j))
@@ -470,6 +542,7 @@ mod tests {
                 got.push((ts.columns[c].name.clone(), d));
                 Ok(())
             },
+            names: None,
         };
         seed.deserialize(&mut serde_json::Deserializer::from_str(text)).unwrap();
         assert_eq!(
@@ -479,10 +552,10 @@ mod tests {
                 ("n".to_string(), Datum::scalar(Atom::Integer(7))),
             ]
         );
-        let unknown = Columns { table: ts, types: |c: ColumnId| &ts.columns[c].ty, each: |_, _| Ok(()) }
+        let unknown = Columns { table: ts, types: |c: ColumnId| &ts.columns[c].ty, each: |_, _| Ok(()), names: None }
             .deserialize(&mut serde_json::Deserializer::from_str(r#"{"m": 1}"#));
         assert!(unknown.unwrap_err().to_string().contains("No column m in table T."));
-        let refused = Columns { table: ts, types: |c: ColumnId| &ts.columns[c].ty, each: |_, _| Err("no".into()) }
+        let refused = Columns { table: ts, types: |c: ColumnId| &ts.columns[c].ty, each: |_, _| Err("no".into()), names: None }
             .deserialize(&mut serde_json::Deserializer::from_str(r#"{"n": 1}"#));
         assert!(refused.is_err());
     }

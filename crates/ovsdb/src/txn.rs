@@ -94,6 +94,57 @@ pub fn execute(db: &Database, params: &Json, ctx: &ExecContext) -> Outcome {
     }
 }
 
+/// A `transact` request's params: a JSON tree, or the text they arrived as
+/// (see [`execute_text`]).
+#[derive(Clone, Debug)]
+pub enum Params {
+    Tree(Json),
+    Text(Box<str>),
+}
+
+impl Params {
+    /// Runs the params with [`execute`] or [`execute_text`].
+    pub fn execute(&self, db: &Database, ctx: &ExecContext) -> Outcome {
+        match self {
+            Params::Tree(json) => execute(db, json, ctx),
+            Params::Text(text) => execute_text(db, text, ctx),
+        }
+    }
+}
+
+/// Like [`execute`], for params given as JSON text: the `row` of each
+/// `insert` and `update` is read straight into datums ([`crate::seed`]),
+/// without a JSON tree; the rest of each operation is small and read as
+/// a tree. A transaction that does not succeed this way (any error, or a
+/// `wait` that blocks) runs again through [`execute`] from the tree, so
+/// that every reply is exactly [`execute`]'s; nothing of the first try
+/// remains, since only a successful one yields a commit.
+pub fn execute_text(db: &Database, params: &str, ctx: &ExecContext) -> Outcome {
+    if let Some(done) = execute_direct(db, params, ctx) {
+        return done;
+    }
+    let json = serde_json::from_str(params).unwrap_or(Json::Null);
+    execute(db, &json, ctx)
+}
+
+/// The successful outcome of [`execute_text`]'s direct reading, if it is one.
+fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outcome> {
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(params).ok()?;
+    let (name, ops) = items.split_first()?;
+    if serde_json::from_str::<&str>(name.get()).ok()? != db.schema.name {
+        return None;
+    }
+    let mut txn = Txn::new(db);
+    let mut results = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let (op, row) = crate::seed::split_member(op.get(), "row")?;
+        results.push(txn.execute_op_with(&op, row, i + 1, ops.len(), ctx).ok()?);
+    }
+    let commit = txn.precommit().ok()?;
+    let commit = (!commit.is_empty() || commit.durable).then_some(commit);
+    Some(Outcome::Done { results: Json::Array(results), commit })
+}
+
 #[derive(Default)]
 struct Symbols(HashMap<String, (Uuid, bool)>);
 
@@ -202,13 +253,19 @@ impl<'a> Txn<'a> {
     // ----- operations -----
 
     fn execute_op(&mut self, op: &Json, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
+        self.execute_op_with(op, None, n, of, ctx)
+    }
+
+    /// Runs one operation; `row_text`, when given, is the text of its
+    /// `row` member (which `op` then holds as an empty placeholder).
+    fn execute_op_with(&mut self, op: &Json, row_text: Option<&str>, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
         let mut p = ObjectParser::for_operation(op, n, of)?;
         let name = p.required_id("op")?;
         let read_only_op = matches!(name, "select" | "wait" | "abort" | "comment" | "assert");
         let res = match name {
-            "insert" => self.op_insert(&mut p),
+            "insert" => self.op_insert(&mut p, row_text),
             "select" => self.op_select(&mut p),
-            "update" => self.op_update(&mut p),
+            "update" => self.op_update(&mut p, row_text),
             "mutate" => self.op_mutate(&mut p),
             "delete" => self.op_delete(&mut p),
             "wait" => self.op_wait(&mut p, ctx),
@@ -250,7 +307,31 @@ impl<'a> Txn<'a> {
         Condition::from_json(&self.schema.tables[table], json, Some(&mut self.symbols))
     }
 
-    fn op_insert(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+    /// Reads a `<row>` given as text over `row`. Returns the columns it
+    /// named. Its errors only need to say that something is wrong: the
+    /// transaction then runs again from the tree, which reports it.
+    fn read_row_text(&mut self, table: TableId, row: &mut Row, text: &str) -> Result<Vec<ColumnId>> {
+        use serde::de::DeserializeSeed;
+        let ts = &self.schema.tables[table];
+        let mut named = Vec::new();
+        let seed = crate::seed::Columns {
+            table: ts,
+            types: |c: ColumnId| &ts.columns[c].ty,
+            each: |c: ColumnId, d: Datum| {
+                row.put(c, d);
+                named.push(c);
+                Ok(())
+            },
+            names: Some(&mut self.symbols),
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        seed.deserialize(&mut de)
+            .and_then(|()| de.end())
+            .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))?;
+        Ok(named)
+    }
+
+    fn op_insert(&mut self, p: &mut ObjectParser<'_>, row_text: Option<&str>) -> Result<Json> {
         let table = self.parse_table(p)?;
         let uuid_json = p.optional_string("uuid")?;
         let uuid_name = p.optional_id("uuid-name")?;
@@ -293,7 +374,15 @@ impl<'a> Txn<'a> {
 
         let ts = &self.schema.tables[table];
         let mut row = Row::new_default(ts, uuid);
-        row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+        match row_text {
+            Some(text) => {
+                self.read_row_text(table, &mut row, text)?;
+            }
+            None => {
+                row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+            }
+        }
+        let ts = &self.schema.tables[table];
         row.uuid = uuid;
         row.version = Uuid::random();
         // Defaults of one element may break constraints (an enum without "").
@@ -336,16 +425,19 @@ impl<'a> Txn<'a> {
         Ok(single("rows", Json::Array(rows)))
     }
 
-    fn op_update(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
+    fn op_update(&mut self, p: &mut ObjectParser<'_>, row_text: Option<&str>) -> Result<Json> {
         let table = self.parse_table(p)?;
         let where_json = required_array_json(p, "where")?;
         let row_json = p.required("row")?;
         if !row_json.is_object() {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
+        let mut template = Row::new_default(&self.schema.tables[table], Uuid::ZERO);
+        let columns = match row_text {
+            Some(text) => self.read_row_text(table, &mut template, text)?,
+            None => template.update_from_json(&self.schema.tables[table], row_json, Some(&mut self.symbols))?,
+        };
         let ts = &self.schema.tables[table];
-        let mut template = Row::new_default(ts, Uuid::ZERO);
-        let columns = template.update_from_json(ts, row_json, Some(&mut self.symbols))?;
         if let Some(&c) = columns.iter().find(|&&c| !ts.columns[c].mutable) {
             return Err(Error::syntax_in(
                 ErrorKind::ConstraintViolation,
@@ -872,5 +964,102 @@ mod tests {
             {"op": "insert", "table": "Parent", "row": {"kids": ["uuid", "00000000-0000-0000-0000-000000000001"]}}]));
         assert_eq!(r[1]["error"], json!("referential integrity violation"), "{r}");
         assert_eq!(db.n_rows(), 0, "a failed transaction leaves nothing behind");
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+    use crate::schema::DatabaseSchema;
+    use serde_json::json;
+
+    /// Replaces every UUID (random in both runs) so that runs compare.
+    fn masked(json: &Json) -> Json {
+        match json {
+            Json::Array(a) if a.len() == 2 && a[0] == "uuid" => json!(["uuid", "*"]),
+            Json::Array(a) => Json::Array(a.iter().map(masked).collect()),
+            Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
+            // Error details name rows by UUID too.
+            Json::String(s) => Json::String(
+                s.split(' ')
+                    .map(|w| if Uuid::parse(w.trim_end_matches('.')).is_some() { "*" } else { w })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Every row of every table, UUIDs masked, sorted.
+    fn contents(db: &Database) -> Vec<String> {
+        let mut rows: Vec<String> = db
+            .schema
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(id, ts)| {
+                let columns: Vec<ColumnId> = ts.user_columns().map(|(c, _)| c).collect();
+                db.tables[id].rows.values().map(move |r| format!("{} {}", ts.name, masked(&r.to_json(ts, &columns))))
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    fn outcome(db: &mut Database, done: Outcome) -> Json {
+        match done {
+            Outcome::Done { results, commit } => {
+                if let Some(c) = commit {
+                    db.apply(&c);
+                }
+                masked(&results)
+            }
+            Outcome::Blocked { timeout_ms } => json!({"blocked": timeout_ms}),
+        }
+    }
+
+    /// The same transactions as text and as trees: the same replies and
+    /// the same database, successes and failures alike.
+    #[test]
+    fn text_params_run_as_the_tree_runs() {
+        let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
+            "P": {"isRoot": true, "columns": {
+                "name": {"type": "string"},
+                "e": {"type": {"key": {"type": "string", "enum": ["set", ["a", "b"]]}, "min": 0, "max": 1}},
+                "kids": {"type": {"key": {"type": "uuid", "refTable": "C"}, "min": 0, "max": "unlimited"}},
+                "m": {"type": {"key": "string", "value": "integer", "min": 0, "max": "unlimited"}},
+                "k": {"type": "integer", "mutable": false}}},
+            "C": {"columns": {"n": {"type": "integer"}}}}}))
+        .unwrap();
+        let (mut tree_db, mut text_db) = (Database::new(schema.clone()), Database::new(schema));
+        let txns = [
+            json!(["R", {"op": "insert", "table": "C", "uuid-name": "c1", "row": {"n": 1}},
+                {"op": "insert", "table": "P", "uuid-name": "p", "row": {"name": "x", "e": "a", "kids": ["set", [["named-uuid", "c1"]]], "m": ["map", [["z", 1], ["a", 2]]], "k": 3}}]),
+            json!(["R", {"op": "update", "table": "P", "where": [["name", "==", "x"]], "row": {"e": ["set", []], "m": ["map", []]}}]),
+            // Errors: a value outside the enum, an unknown column, a bad
+            // named-uuid, an immutable column, a row that is not an object,
+            // an unknown member, a dangling reference.
+            json!(["R", {"op": "insert", "table": "P", "row": {"e": "c"}}]),
+            json!(["R", {"op": "insert", "table": "P", "row": {"nope": 1}}]),
+            json!(["R", {"op": "insert", "table": "P", "row": {"kids": ["named-uuid", "9bad"]}}]),
+            json!(["R", {"op": "update", "table": "P", "where": [], "row": {"k": 4}}]),
+            json!(["R", {"op": "insert", "table": "C", "row": 5}]),
+            json!(["R", {"op": "insert", "table": "C", "row": {}, "extra": 1}]),
+            json!(["R", {"op": "insert", "table": "P", "row": {"kids": ["uuid", "00000000-0000-4000-8000-000000000001"]}}]),
+            // A child nobody references is collected.
+            json!(["R", {"op": "insert", "table": "C", "row": {"n": 2}}]),
+            json!(["Other", {"op": "insert", "table": "C", "row": {}}]),
+            json!({"not": "an array"}),
+            json!(["R", {"op": "wait", "table": "C", "where": [], "columns": ["n"], "until": "==", "rows": [], "timeout": 10}]),
+        ];
+        for params in txns {
+            let done = execute(&tree_db, &params, &ExecContext::simple());
+            let tree = outcome(&mut tree_db, done);
+            let done = execute_text(&text_db, &params.to_string(), &ExecContext::simple());
+            let text = outcome(&mut text_db, done);
+            assert_eq!(text, tree, "{params}");
+            assert_eq!(contents(&text_db), contents(&tree_db), "{params}");
+        }
+        assert_eq!(contents(&tree_db).len(), 2, "{:?}", contents(&tree_db));
     }
 }

@@ -131,9 +131,10 @@ impl<'de> Visitor<'de> for RowUpdate<'_> {
                     table: ts,
                     types: |c: ColumnId| &ts.columns[c].ty,
                     each: |c: ColumnId, d: Datum| {
-                        set(&mut row, c, d);
+                        row.put(c, d);
                         Ok(())
                     },
+                    names: None,
                 })?;
                 // The row's name is the key it came under.
                 row.uuid = self.uuid;
@@ -162,6 +163,7 @@ impl<'de> Visitor<'de> for RowUpdate<'_> {
                         }
                         _ => row.field_mut(c).apply_diff(&diff, &ts.columns[c].ty).map_err(|e| e.to_string()),
                     },
+                    names: None,
                 })?;
                 Some(Arc::new(row))
             }
@@ -171,17 +173,5 @@ impl<'de> Visitor<'de> for RowUpdate<'_> {
             return Err(de::Error::custom("<row-update2> must have exactly one member"));
         }
         Ok(new)
-    }
-}
-
-/// Sets one column of a row being inserted (`_uuid` and `_version` are
-/// the row's own fields).
-fn set(row: &mut Row, col: ColumnId, datum: Datum) {
-    match col {
-        COL_UUID | COL_VERSION => {
-            let u = datum.as_scalar().and_then(ovsdb::Atom::as_uuid).unwrap_or_default();
-            if col == COL_UUID { row.uuid = u } else { row.version = u }
-        }
-        _ => row.set(col, datum),
     }
 }
