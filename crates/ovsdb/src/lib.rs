@@ -37,6 +37,8 @@ pub mod row;
 pub mod rpc;
 pub mod schema;
 pub mod seed;
+#[doc(hidden)]
+pub mod testing;
 pub mod txn;
 pub mod types;
 pub mod uuid;

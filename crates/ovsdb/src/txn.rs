@@ -971,52 +971,8 @@ mod tests {
 mod text_tests {
     use super::*;
     use crate::schema::DatabaseSchema;
+    use crate::testing::{apply_outcome as outcome, contents};
     use serde_json::json;
-
-    /// Replaces every UUID (random in both runs) so that runs compare.
-    fn masked(json: &Json) -> Json {
-        match json {
-            Json::Array(a) if a.len() == 2 && a[0] == "uuid" => json!(["uuid", "*"]),
-            Json::Array(a) => Json::Array(a.iter().map(masked).collect()),
-            Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
-            // Error details name rows by UUID too.
-            Json::String(s) => Json::String(
-                s.split(' ')
-                    .map(|w| if Uuid::parse(w.trim_end_matches('.')).is_some() { "*" } else { w })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            other => other.clone(),
-        }
-    }
-
-    /// Every row of every table, UUIDs masked, sorted.
-    fn contents(db: &Database) -> Vec<String> {
-        let mut rows: Vec<String> = db
-            .schema
-            .tables
-            .iter()
-            .enumerate()
-            .flat_map(|(id, ts)| {
-                let columns: Vec<ColumnId> = ts.user_columns().map(|(c, _)| c).collect();
-                db.tables[id].rows.values().map(move |r| format!("{} {}", ts.name, masked(&r.to_json(ts, &columns))))
-            })
-            .collect();
-        rows.sort();
-        rows
-    }
-
-    fn outcome(db: &mut Database, done: Outcome) -> Json {
-        match done {
-            Outcome::Done { results, commit } => {
-                if let Some(c) = commit {
-                    db.apply(&c);
-                }
-                masked(&results)
-            }
-            Outcome::Blocked { timeout_ms } => json!({"blocked": timeout_ms}),
-        }
-    }
 
     /// The same transactions as text and as trees: the same replies and
     /// the same database, successes and failures alike.

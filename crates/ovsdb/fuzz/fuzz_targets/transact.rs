@@ -13,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use ovsdb::db::Database;
 use ovsdb::schema::DatabaseSchema;
-use ovsdb::txn::{ExecContext, Outcome, execute, execute_text};
-use ovsdb::Uuid;
+use ovsdb::testing::{apply_outcome, contents};
+use ovsdb::txn::{ExecContext, execute, execute_text};
 use serde_json::{Value as Json, json};
 
 fn schema() -> Arc<DatabaseSchema> {
@@ -54,7 +54,9 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..2 {
         let tree = execute(&db, &params, &ExecContext::simple());
         let direct = execute_text(&text_db, &text, &ExecContext::simple());
-        assert_eq!(outcome(&mut text_db, direct), outcome(&mut db, tree), "{text}");
+        let reply = apply_outcome(&mut db, tree);
+        assert!(reply.is_array() || reply.is_object());
+        assert_eq!(apply_outcome(&mut text_db, direct), reply, "{text}");
         assert_eq!(contents(&text_db), contents(&db), "{text}");
     }
     // Integrity: every strong reference points at a row that exists.
@@ -68,48 +70,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// The reply, UUIDs masked; a commit is applied.
-fn outcome(db: &mut Database, done: Outcome) -> Json {
-    match done {
-        Outcome::Done { results, commit } => {
-            assert!(results.is_array() || results.is_object());
-            if let Some(c) = commit {
-                db.apply(&c);
-            }
-            masked(&results)
-        }
-        Outcome::Blocked { timeout_ms } => json!({"blocked": timeout_ms}),
-    }
-}
-
-fn masked(json: &Json) -> Json {
-    match json {
-        Json::Array(a) if a.len() == 2 && a[0] == "uuid" => json!(["uuid", "*"]),
-        Json::Array(a) => Json::Array(a.iter().map(masked).collect()),
-        Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
-        Json::String(s) => Json::String(
-            s.split(' ')
-                .map(|w| if Uuid::parse(w.trim_end_matches('.')).is_some() { "*" } else { w })
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// Every row, UUIDs masked, sorted.
-fn contents(db: &Database) -> Vec<String> {
-    let mut rows: Vec<String> = db
-        .schema
-        .tables
-        .iter()
-        .enumerate()
-        .flat_map(|(id, ts)| {
-            let columns: Vec<_> = ts.user_columns().map(|(c, _)| c).collect();
-            db.tables[id].rows.values().map(move |r| format!("{} {}", ts.name, masked(&r.to_json(ts, &columns))))
-        })
-        .collect();
-    rows.sort();
-    rows
-}
