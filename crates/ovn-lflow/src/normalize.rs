@@ -23,6 +23,8 @@ use crate::value::{Format, IntConst, Quoted, cidr_len, low_mask, write_value};
 
 /// Clauses beyond this make normalisation give up rather than eat memory.
 pub const MAX_CLAUSES: usize = 100_000;
+/// Clause pairs one conjunction may try to combine (each a merge).
+const MAX_PAIRS: usize = 10_000_000;
 
 /// Where address sets and port groups come from.
 pub trait Sets {
@@ -398,7 +400,8 @@ impl Cx<'_> {
                             a.lost.extend(c.lost);
                             a.lost.extend(a.source.take().map(|s| s.set));
                             a.lost.extend(c.source.map(|s| s.set));
-                            a.values = intersect_all(&a.values, &c.values);
+                            // Too many to crush: the clause form bounds it.
+                            a.values = intersect_all(&a.values, &c.values)?;
                             a
                         }
                     });
@@ -490,7 +493,7 @@ impl Cx<'_> {
                                     base.constraints.insert(sym, c);
                                 }
                                 Some(old) => {
-                                    let merged = self.merge(old, c);
+                                    let merged = self.merge(old, c)?;
                                     base.constraints.insert(sym, merged);
                                 }
                             }
@@ -504,10 +507,16 @@ impl Cx<'_> {
                 let mut acc = vec![base];
                 for sub in rest {
                     let d = self.dnf(sub)?;
-                    let mut next = Vec::with_capacity(acc.len() * d.len());
+                    // Every pair is tried even if most contradict: bound
+                    // the work, and reserve no more than may be kept.
+                    let pairs = acc.len().saturating_mul(d.len());
+                    if pairs > MAX_PAIRS {
+                        return Err(ResolveError::TooComplex(MAX_CLAUSES));
+                    }
+                    let mut next = Vec::with_capacity(pairs.min(MAX_CLAUSES + 1));
                     for a in &acc {
                         for b in &d {
-                            if let Some(c) = self.merge_clauses(a, b) {
+                            if let Some(c) = self.merge_clauses(a, b)? {
                                 next.push(c);
                             }
                         }
@@ -525,31 +534,33 @@ impl Cx<'_> {
         }
     }
 
-    fn merge(&mut self, a: Constraint, b: Constraint) -> Constraint {
+    fn merge(&mut self, a: Constraint, b: Constraint) -> Result<Constraint, ResolveError> {
         for s in [&a.source, &b.source].into_iter().flatten() {
             self.untracked.insert(s.set.clone());
         }
-        Constraint { values: intersect_all(&a.values, &b.values), source: None }
+        let values = intersect_all(&a.values, &b.values).ok_or(ResolveError::TooComplex(MAX_CLAUSES))?;
+        Ok(Constraint { values, source: None })
     }
 
-    fn merge_clauses(&mut self, a: &Clause, b: &Clause) -> Option<Clause> {
+    /// The conjunction of two clauses, `None` if they contradict.
+    fn merge_clauses(&mut self, a: &Clause, b: &Clause) -> Result<Option<Clause>, ResolveError> {
         let mut out = a.clone();
         for (sym, c) in &b.constraints {
             let merged = match out.constraints.remove(sym) {
                 None => c.clone(),
-                Some(old) => self.merge(old, c.clone()),
+                Some(old) => self.merge(old, c.clone())?,
             };
             if merged.values.is_empty() {
-                return None;
+                return Ok(None);
             }
             out.constraints.insert(*sym, merged);
         }
         for (p, v) in &b.conditions {
             if *out.conditions.entry(p.clone()).or_insert(*v) != *v {
-                return None;
+                return Ok(None);
             }
         }
-        Some(out)
+        Ok(Some(out))
     }
 
     /// Fields that may not be a conjunction dimension get one clause per
@@ -573,11 +584,28 @@ impl Cx<'_> {
     }
 }
 
-fn intersect_all(a: &[Val], b: &[Val]) -> Vec<Val> {
-    let mut out: Vec<Val> = a.iter().flat_map(|x| b.iter().filter_map(move |y| x.intersect(y))).collect();
+/// The values both sides allow, `None` if that takes more than
+/// [`MAX_PAIRS`] intersections or leaves more than [`MAX_CLAUSES`] values
+/// (negated 128-bit matches give 128 alternatives each, and a few of them
+/// together would need gigabytes).
+fn intersect_all(a: &[Val], b: &[Val]) -> Option<Vec<Val>> {
+    if a.len().saturating_mul(b.len()) > MAX_PAIRS {
+        return None;
+    }
+    let mut out: Vec<Val> = Vec::new();
+    for v in a.iter().flat_map(|x| b.iter().filter_map(move |y| x.intersect(y))) {
+        out.push(v);
+        if out.len() > 2 * MAX_CLAUSES {
+            out.sort();
+            out.dedup();
+            if out.len() > MAX_CLAUSES {
+                return None;
+            }
+        }
+    }
     out.sort();
     out.dedup();
-    out
+    (out.len() <= MAX_CLAUSES).then_some(out)
 }
 
 /// Leaves only `==` comparisons and folds constants.
@@ -817,6 +845,19 @@ mod tests {
         assert!(n.update_address_set(t, "as1", &[]).unwrap());
         e.address_sets.insert("as1".into(), vec![]);
         assert_eq!(n.clauses, norm(src, &e).clauses);
+    }
+
+    /// Found by fuzzing: negating a predicate over whole IPv6 addresses
+    /// gives 128 clauses per address, and a conjunction of a few of them
+    /// asked for room for their whole product at once (tens of GB).
+    /// It is refused as too complex, promptly and without the allocation.
+    #[test]
+    fn a_huge_conjunction_is_refused_without_allocating_it() {
+        let t = SymbolTable::ovn();
+        let start = std::time::Instant::now();
+        let r = normalize(&parse("!ip6.mcast_flood").unwrap(), t, &SetEnv::default());
+        assert!(matches!(r, Err(ResolveError::TooComplex(_))), "{r:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "took {:?}", start.elapsed());
     }
 
     #[test]
