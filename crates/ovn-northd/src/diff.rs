@@ -296,33 +296,7 @@ impl TxnBuilder {
     }
 
     fn datum(&self, out: &mut Vec<u8>, d: &Datum) {
-        let list = |out: &mut Vec<u8>, n: usize, each: &dyn Fn(&mut Vec<u8>, usize)| {
-            for i in 0..n {
-                if i > 0 {
-                    out.push(b',');
-                }
-                each(out, i);
-            }
-        };
-        match d {
-            Datum::Set(v) if v.len() == 1 => self.atom(out, &v[0]),
-            Datum::Set(v) => {
-                out.extend_from_slice(b"[\"set\",[");
-                list(out, v.len(), &|out, i| self.atom(out, &v[i]));
-                out.extend_from_slice(b"]]");
-            }
-            Datum::Map(v) => {
-                out.extend_from_slice(b"[\"map\",[");
-                list(out, v.len(), &|out, i| {
-                    out.push(b'[');
-                    self.atom(out, &v[i].0);
-                    out.push(b',');
-                    self.atom(out, &v[i].1);
-                    out.push(b']');
-                });
-                out.extend_from_slice(b"]]");
-            }
-        }
+        json::write_datum_with(out, d, |out, a| self.atom(out, a));
     }
 
     fn row(&self, out: &mut Vec<u8>, cols: &[(&str, Datum)]) {

@@ -31,15 +31,21 @@ pub fn write_atom(out: &mut Vec<u8>, atom: &Atom) {
 }
 
 pub fn write_datum(out: &mut Vec<u8>, datum: &Datum) {
+    write_datum_with(out, datum, write_atom);
+}
+
+/// [`write_datum`] with each atom written by `atom` (a transaction's
+/// builder writes its new rows' UUIDs as `named-uuid`s).
+pub fn write_datum_with(out: &mut Vec<u8>, datum: &Datum, atom: impl Fn(&mut Vec<u8>, &Atom)) {
     match datum {
-        Datum::Set(atoms) if atoms.len() == 1 => write_atom(out, &atoms[0]),
+        Datum::Set(atoms) if atoms.len() == 1 => atom(out, &atoms[0]),
         Datum::Set(atoms) => {
             out.extend_from_slice(b"[\"set\",[");
             for (i, a) in atoms.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_atom(out, a);
+                atom(out, a);
             }
             out.extend_from_slice(b"]]");
         }
@@ -50,9 +56,9 @@ pub fn write_datum(out: &mut Vec<u8>, datum: &Datum) {
                     out.push(b',');
                 }
                 out.push(b'[');
-                write_atom(out, k);
+                atom(out, k);
                 out.push(b',');
-                write_atom(out, v);
+                atom(out, v);
                 out.push(b']');
             }
             out.extend_from_slice(b"]]");
