@@ -536,9 +536,7 @@ impl Server {
     /// [`txn::execute_text`]): the session found it large enough not to
     /// build a tree. Anything unusual goes the way of any request.
     pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, now_ms: u64) {
-        let db = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(&params)
-            .ok()
-            .and_then(|items| serde_json::from_str::<String>(items.first()?.get()).ok());
+        let db = txn::params_db_name(&params);
         let duplicate = self.triggers.iter().any(|t| t.session == session && t.id == id);
         match db {
             Some(db) if self.dbs.contains_key(&db) && !duplicate => {
