@@ -550,13 +550,13 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
                     out.push(b',');
                 }
                 first_table = false;
-                put_str(&mut out, &ts.name);
+                ovsdb::json::write_str(&mut out, &ts.name);
                 out.extend_from_slice(b":{");
             } else {
                 out.push(b',');
             }
             first_row = false;
-            put_uuid(&mut out, change.uuid);
+            ovsdb::json::write_uuid(&mut out, change.uuid);
             out.push(b':');
             match entry {
                 None => out.extend_from_slice(b"null"),
@@ -599,13 +599,13 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
             out.push(b',');
         }
         first_table = false;
-        put_str(&mut out, &ts.name);
+        ovsdb::json::write_str(&mut out, &ts.name);
         out.extend_from_slice(b":{");
         for (i, (uuid, row)) in table.rows.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            put_uuid(&mut out, *uuid);
+            ovsdb::json::write_uuid(&mut out, *uuid);
             out.push(b':');
             put_row(&mut out, ts, stored_columns(ts, row).map(|col| (col, row.field(col))));
         }
@@ -648,7 +648,7 @@ fn put_row<'d>(out: &mut Vec<u8>, ts: &TableSchema, columns: impl Iterator<Item 
         if i > 0 {
             out.push(b',');
         }
-        put_str(out, &ts.columns[col].name);
+        ovsdb::json::write_str(out, &ts.columns[col].name);
         out.push(b':');
         ovsdb::json::write_datum(out, datum);
     }
@@ -662,25 +662,13 @@ fn finish_record(out: &mut Vec<u8>, comment: Option<&str>, is_diff: bool, date_m
     }
     if let Some(comment) = comment.filter(|c| !c.is_empty()) {
         out.extend_from_slice(b"\"_comment\":");
-        put_str(out, comment);
+        ovsdb::json::write_str(out, comment);
         out.push(b',');
     }
     if is_diff {
         out.extend_from_slice(b"\"_is_diff\":true,");
     }
     out.extend_from_slice(format!("\"_date\":{date_ms}}}\n").as_bytes());
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    // Writing JSON into a Vec cannot fail.
-    serde_json::to_writer(&mut *out, s).expect("serializing a string into memory");
-}
-
-/// A UUID as a JSON string (its text needs no escaping).
-fn put_uuid(out: &mut Vec<u8>, uuid: Uuid) {
-    out.push(b'"');
-    out.extend_from_slice(&uuid.to_ascii());
-    out.push(b'"');
 }
 
 #[cfg(test)]

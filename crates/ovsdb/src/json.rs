@@ -10,9 +10,80 @@ use std::io::Write as _;
 use crate::atom::Atom;
 use crate::datum::Datum;
 
+/// Writes `s` as a JSON string, escaped as serde_json and Open vSwitch
+/// escape (RFC 8259: `"`, `\\` and control characters; the usual short
+/// forms, else `\u00xx`).
+///
+/// Monitor updates and log records are mostly long strings (matches,
+/// actions) with few or no characters to escape, so the clean runs
+/// between them are found a word at a time and copied whole.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    // serde_json's escaping is RFC 8259's, as Open vSwitch's is.
-    let _ = serde_json::to_writer(&mut *out, s);
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    while let Some(i) = next_escape(bytes, start) {
+        out.extend_from_slice(&bytes[start..i]);
+        write_escape(out, bytes[i]);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Writes a UUID as a JSON string.
+pub fn write_uuid(out: &mut Vec<u8>, u: crate::Uuid) {
+    out.push(b'"');
+    out.extend_from_slice(&u.to_ascii());
+    out.push(b'"');
+}
+
+/// The position of the first byte at or after `from` that must be escaped.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        // A byte's high bit is set in `hit` if it is below 0x20, or equal
+        // to '"' or '\\' (the classic "has zero byte" test, on w and on w
+        // xor the byte looked for); bytes of 0x80 and more never hit.
+        let below = w.wrapping_sub(LO * 0x20);
+        let quote = (w ^ (LO * u64::from(b'"'))).wrapping_sub(LO);
+        let slash = (w ^ (LO * u64::from(b'\\'))).wrapping_sub(LO);
+        let hit = (below | quote | slash) & !w & HI;
+        if hit != 0 {
+            // The lowest flagged byte is exact (borrows only run upwards
+            // from a true hit), so it is the first to escape.
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| needs_escape(b)).map(|p| i + p)
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+fn write_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
 }
 
 pub fn write_atom(out: &mut Vec<u8>, atom: &Atom) {
@@ -25,7 +96,9 @@ pub fn write_atom(out: &mut Vec<u8>, atom: &Atom) {
         Atom::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Atom::String(s) => write_str(out, s),
         Atom::Uuid(u) => {
-            let _ = write!(out, "[\"uuid\",\"{u}\"]");
+            out.extend_from_slice(b"[\"uuid\",");
+            write_uuid(out, *u);
+            out.push(b']');
         }
     }
 }
@@ -107,6 +180,29 @@ mod tests {
         let mut out = Vec::new();
         write_datum(&mut out, d);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        // Every byte that needs escaping, at every offset of a word, and
+        // the bytes around the thresholds the word-at-a-time test uses.
+        let mut cases: Vec<String> = vec![String::new(), "plain".into(), "inport == \"lsp1\" && ip4".into()];
+        let specials: Vec<char> = (0u8..0x20).map(char::from).chain(['"', '\\', ' ', '!', '#', '[', ']', '\u{7f}', 'é', '€', '😀']).collect();
+        for c in &specials {
+            for offset in 0..17 {
+                let mut s = "a".repeat(offset);
+                s.push(*c);
+                s.push_str("tail of the string");
+                cases.push(s);
+            }
+        }
+        cases.push(specials.iter().collect());
+        cases.push(specials.iter().rev().cycle().take(200).collect());
+        for s in &cases {
+            let mut ours = Vec::new();
+            write_str(&mut ours, s);
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]
