@@ -22,12 +22,12 @@ use crate::server::SessionId;
 /// A session's monitor: the session and the monitor id's JSON text.
 pub type Member = (SessionId, String);
 
-/// Below this many row changes to compose, over all groups, composing in
-/// parallel costs more than it saves: a row's update takes a microsecond
-/// or two, handing work to the pool and its threads spinning for more take
-/// tens (condmon's commits of ten rows for fifty groups spent a fifth of
-/// the server's CPU there).
-const PARALLEL_MIN_CHANGES: usize = 512;
+/// Below this many row changes (to compose, over all groups; or in a
+/// commit), working in parallel costs more than it saves: a row's update
+/// takes a microsecond or two, handing work to the pool and its threads
+/// spinning for more take tens (condmon's commits of ten rows for fifty
+/// groups spent a fifth of the server's CPU there).
+pub const PARALLEL_MIN_CHANGES: usize = 512;
 
 #[derive(Default)]
 pub struct Fanout {
@@ -197,19 +197,50 @@ impl Fanout {
     }
 
     /// Composes each routed group's `<table-updates>`, once per group, in
-    /// parallel when there are many.
+    /// parallel when there are many changes: each group's tables are cut
+    /// into runs of rows, written on the pool and put together in order,
+    /// so one big update (northd's echo of its 40,000 flows) is spread
+    /// over the threads as well as many small ones.
     pub fn compose(schema: &DatabaseSchema, routed: Vec<(Arc<MonitorSpec>, Commit)>) -> Vec<(Arc<MonitorSpec>, Bytes)> {
-        let one = |(spec, commit): (Arc<MonitorSpec>, Commit)| {
-            let update = spec.update_bytes(schema, &commit)?;
-            Some((spec, Bytes::from(update)))
-        };
-        if routed.len() < 2 || routed.iter().map(|(_, c)| c.n_changes()).sum::<usize>() < PARALLEL_MIN_CHANGES {
-            return routed.into_iter().filter_map(one).collect();
+        if routed.iter().map(|(_, c)| c.n_changes()).sum::<usize>() < PARALLEL_MIN_CHANGES {
+            return routed
+                .into_iter()
+                .filter_map(|(spec, commit)| {
+                    let update = spec.update_bytes(schema, &commit)?;
+                    Some((spec, Bytes::from(update)))
+                })
+                .collect();
         }
         use rayon::prelude::*;
-        routed.into_par_iter().filter_map(one).collect()
+        let runs: Vec<(usize, TableId, &[RowChange])> = routed
+            .iter()
+            .enumerate()
+            .flat_map(|(group, (_, commit))| {
+                commit.tables.iter().flat_map(move |(table, changes)| {
+                    changes.chunks(ROWS_PER_RUN).map(move |run| (group, *table, run))
+                })
+            })
+            .collect();
+        let parts: Vec<(TableId, Vec<u8>)> = runs
+            .par_iter()
+            .map(|&(group, table, run)| (table, routed[group].0.table_update_part(schema, table, run)))
+            .collect();
+        let mut out = Vec::with_capacity(routed.len());
+        // A group's runs are next to each other, in order.
+        let mut start = 0;
+        for (group, (spec, _)) in routed.iter().enumerate() {
+            let end = start + runs[start..].iter().take_while(|(g, _, _)| *g == group).count();
+            if let Some(update) = MonitorSpec::assemble_update(schema, &parts[start..end]) {
+                out.push((Arc::clone(spec), Bytes::from(update)));
+            }
+            start = end;
+        }
+        out
     }
 }
+
+/// Rows of one table written as one task when composing in parallel.
+const ROWS_PER_RUN: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -266,6 +297,20 @@ mod tests {
         assert!(routed.iter().any(|(r, _)| Arc::ptr_eq(r, &dp2)));
         let composed = Fanout::compose(&db.schema, routed);
         assert_eq!(composed.len(), 3, "dp1 sees an insert, dp2 a delete, the catch-all a modify");
+
+        // Many changes are composed in parallel, in runs of rows put
+        // together again: the same text as each group's whole update.
+        let rows: Vec<Json> = (0..3 * ROWS_PER_RUN as i64)
+            .map(|n| json!({"op": "insert", "table": "Flow", "row": {"dp": n % 4, "text": format!("flow {n}")}}))
+            .collect();
+        let c = commit(&mut db, Json::Array(rows));
+        let routed = fan.route(&c);
+        let whole: Vec<(usize, Vec<u8>)> =
+            routed.iter().filter_map(|(s, c)| Some((key(s), s.update_bytes(&db.schema, c)?))).collect();
+        assert!(c.n_changes() >= PARALLEL_MIN_CHANGES && whole.len() == 3);
+        let parallel: Vec<(usize, Vec<u8>)> =
+            Fanout::compose(&db.schema, routed).into_iter().map(|(s, b)| (key(&s), b.to_vec())).collect();
+        assert!(parallel == whole, "composing in parallel changed the updates");
 
         fan.leave(&dp1, &(1, "a".into()));
         fan.leave(&dp1, &(4, "b".into()));

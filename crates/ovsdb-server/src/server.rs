@@ -16,7 +16,7 @@ use bytes::Bytes;
 use ovsdb::db::{Commit, Database, RowChange};
 use ovsdb::monitor::{MonitorSpec, Version, merge_commits};
 
-use crate::fanout::Fanout;
+use crate::fanout::{Fanout, PARALLEL_MIN_CHANGES};
 use ovsdb::row::Row;
 use ovsdb::schema::DatabaseSchema;
 use ovsdb::txn::{self, ExecContext, Outcome};
@@ -580,9 +580,17 @@ impl Server {
     /// monitors, then blocked transactions get another chance.
     fn commit(&mut self, db_name: &str, commit: Commit) -> Result<(), Error> {
         let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(()) };
+        // The record is encoded while the monitors' updates are composed:
+        // both only read the commit, and for a large one (a first
+        // compile's) each takes a good share of the commit's time.
+        let routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
+        let mut store = || entry.storage.as_mut().map(|st| st.append(&entry.db, &commit));
+        let compose = || Fanout::compose(&entry.db.schema, routed);
+        let (stored, composed) =
+            if commit.n_changes() >= PARALLEL_MIN_CHANGES { rayon::join(store, compose) } else { (store(), compose()) };
         let mut stored_id = None;
-        if let Some(st) = entry.storage.as_mut() {
-            stored_id = st.append(&entry.db, &commit).map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
+        if let Some(stored) = stored {
+            stored_id = stored.map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
             self.dirty.insert(db_name.to_string());
             self.sync_needed |= commit.durable || self.fsync_policy == FsyncPolicy::Always;
         }
@@ -601,20 +609,15 @@ impl Server {
         entry.history_bytes += past.bytes;
         entry.history.push_back(past);
         entry.trim_history();
-        self.publish(db_name, &commit, txn_id);
+        self.publish(db_name, composed, txn_id);
         self.retry_triggers(db_name);
         Ok(())
     }
 
-    /// Queues the update notifications a commit produces, composing each
-    /// distinct monitor's update once.
-    fn publish(&mut self, db_name: &str, commit: &Commit, txn_id: Uuid) {
+    /// Queues the update notifications of a commit's composed updates (one
+    /// per distinct monitor) to each monitor of the group.
+    fn publish(&mut self, db_name: &str, composed: Vec<(Arc<MonitorSpec>, Bytes)>, txn_id: Uuid) {
         let Some(entry) = self.dbs.get(db_name) else { return };
-        if entry.fanout.is_empty() {
-            return;
-        }
-        let routed = entry.fanout.route(commit);
-        let composed = Fanout::compose(&entry.db.schema, routed);
         self.stats.updates_composed += composed.len() as u64;
         let txn = txn_part(txn_id);
         let mut out = Vec::new();

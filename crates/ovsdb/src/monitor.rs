@@ -212,6 +212,43 @@ impl MonitorSpec {
         (!empty).then_some(out)
     }
 
+    /// One table's share of [`MonitorSpec::update_bytes`] for some of its
+    /// changes: the row updates, as members of the table's object without
+    /// its braces (`"uuid":{...},...`); empty if this monitor sees none.
+    /// A large update is written in such parts on several threads and
+    /// put together by [`MonitorSpec::assemble_update`].
+    pub fn table_update_part(&self, schema: &DatabaseSchema, table: TableId, changes: &[RowChange]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        if let Some(spec) = self.tables.iter().find(|s| s.table == table) {
+            let rows = changes.iter().map(|c| (c.uuid, c.old.as_deref(), c.new.as_deref()));
+            self.write_rows(&mut buf, spec, &schema.tables[table], rows, false);
+        }
+        buf
+    }
+
+    /// The `<table-updates>` made of parts from
+    /// [`MonitorSpec::table_update_part`], in table order (a table's parts
+    /// next to each other, in row order); None if every part is empty.
+    pub fn assemble_update(schema: &DatabaseSchema, parts: &[(TableId, Vec<u8>)]) -> Option<Vec<u8>> {
+        let size: usize = parts.iter().map(|(_, p)| p.len() + 1).sum();
+        let mut out = Vec::with_capacity(size + 64 * parts.len() + 2);
+        let mut tables = json::Object::open(&mut out);
+        let mut parts = parts.iter().filter(|(_, p)| !p.is_empty()).peekable();
+        while let Some((table, first)) = parts.next() {
+            let buf = tables.key(&schema.tables[*table].name);
+            buf.push(b'{');
+            buf.extend_from_slice(first);
+            while let Some((_, more)) = parts.next_if(|(t, _)| t == table) {
+                buf.push(b',');
+                buf.extend_from_slice(more);
+            }
+            buf.push(b'}');
+        }
+        let empty = tables.is_empty();
+        tables.close();
+        (!empty).then_some(out)
+    }
+
     /// After a condition change from `old` to `self`: rows that came into
     /// view are inserted, rows that left it are deleted.
     pub fn condition_change_update(&self, old: &MonitorSpec, db: &Database) -> Option<Json> {
@@ -239,7 +276,7 @@ impl MonitorSpec {
                     buf.push(b',');
                 }
                 *any = true;
-                json::write_str(buf, &uuid.to_string());
+                json::write_uuid(buf, *uuid);
                 buf.push(b':');
                 let (o, n) = if kind == Kind::Insert { (None, Some(&**row)) } else { (Some(&**row), None) };
                 self.write_row(buf, spec, ts, kind, o, n);
@@ -264,17 +301,33 @@ impl MonitorSpec {
         rows: impl Iterator<Item = (Uuid, Option<&'r Row>, Option<&'r Row>)>,
         initial: bool,
     ) {
-        let mut buf: Vec<u8> = Vec::new();
-        for (uuid, old, new) in rows {
-            let Some(kind) = self.kind(spec, ts, old, new, initial) else { continue };
-            buf.push(if buf.is_empty() { b'{' } else { b',' });
-            json::write_str(&mut buf, &uuid.to_string());
-            buf.push(b':');
-            self.write_row(&mut buf, spec, ts, kind, old, new);
-        }
-        if !buf.is_empty() {
+        let mut buf = vec![b'{'];
+        self.write_rows(&mut buf, spec, ts, rows, initial);
+        if buf.len() > 1 {
             buf.push(b'}');
             tables.key(&ts.name).extend_from_slice(&buf);
+        }
+    }
+
+    /// Appends `uuid:row-update` for each row that produces one, separated
+    /// by commas.
+    fn write_rows<'r>(
+        &self,
+        buf: &mut Vec<u8>,
+        spec: &TableSpec,
+        ts: &TableSchema,
+        rows: impl Iterator<Item = (Uuid, Option<&'r Row>, Option<&'r Row>)>,
+        initial: bool,
+    ) {
+        let start = buf.len();
+        for (uuid, old, new) in rows {
+            let Some(kind) = self.kind(spec, ts, old, new, initial) else { continue };
+            if buf.len() > start {
+                buf.push(b',');
+            }
+            json::write_uuid(buf, uuid);
+            buf.push(b':');
+            self.write_row(buf, spec, ts, kind, old, new);
         }
     }
 
@@ -462,4 +515,72 @@ pub fn merge_commits<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Commi
         .collect();
     tables.sort_by_key(|(t, _)| *t);
     Commit { tables, comment: None, durable: false }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::{ExecContext, Outcome, execute};
+    use serde_json::json;
+
+    fn commit(db: &mut Database, ops: Json) -> Commit {
+        let mut params = vec![json!("S")];
+        params.extend(ops.as_array().unwrap().iter().cloned());
+        match execute(db, &Json::Array(params), &ExecContext::simple()) {
+            Outcome::Done { commit: Some(c), .. } => {
+                db.apply(&c);
+                c
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_update_written_in_parts_is_the_update_written_whole() {
+        let schema = DatabaseSchema::from_json(&json!({"name": "S", "tables": {
+            "A": {"isRoot": true, "columns": {"n": {"type": "integer"}, "s": {"type": "string"}}},
+            "B": {"isRoot": true, "columns": {"n": {"type": "integer"}}}}}))
+        .unwrap();
+        let mut db = Database::new(schema);
+        let inserts: Vec<Json> = (0..40)
+            .flat_map(|n| {
+                [
+                    json!({"op": "insert", "table": "A", "row": {"n": n, "s": format!("row \"{n}\"")}}),
+                    json!({"op": "insert", "table": "B", "row": {"n": n}}),
+                ]
+            })
+            .collect();
+        commit(&mut db, Json::Array(inserts));
+        let changes = commit(
+            &mut db,
+            json!([
+                {"op": "update", "table": "A", "where": [["n", "<", 15]], "row": {"n": 100}},
+                {"op": "delete", "table": "A", "where": [["n", ">", 30], ["n", "<", 100]]},
+                {"op": "insert", "table": "A", "row": {"n": 7}},
+                {"op": "update", "table": "B", "where": [], "row": {"n": 1}},
+            ]),
+        );
+        let requests = [
+            json!({"A": {}, "B": {}}),
+            json!({"A": [{"where": [["n", ">=", 10]], "columns": ["n"]}], "B": {"select": {"modify": false}}}),
+            json!({"B": [{"where": [["n", "==", 3]]}]}),
+        ];
+        for req in requests {
+            let spec = MonitorSpec::parse(&db.schema, &req, Version::V2).unwrap();
+            let whole = spec.update_bytes(&db.schema, &changes);
+            for chunk in [1, 3, 1000] {
+                let parts: Vec<(TableId, Vec<u8>)> = changes
+                    .tables
+                    .iter()
+                    .flat_map(|(t, rows)| rows.chunks(chunk).map(|c| (*t, spec.table_update_part(&db.schema, *t, c))))
+                    .collect();
+                let assembled = MonitorSpec::assemble_update(&db.schema, &parts);
+                assert_eq!(
+                    assembled.as_deref().map(String::from_utf8_lossy),
+                    whole.as_deref().map(String::from_utf8_lossy),
+                    "{req} in parts of {chunk}"
+                );
+            }
+        }
+    }
 }
