@@ -19,7 +19,7 @@ use crate::db::{Commit, Database, FastMap, RowKey, RowChange, UuidMap, index_key
 use crate::error::{Error, ErrorKind, Result};
 use crate::mutation::Mutation;
 use crate::row::Row;
-use crate::schema::{COL_UUID, ColumnId, DatabaseSchema, TableId};
+use crate::schema::{COL_UUID, ColumnId, DatabaseSchema, TableId, TableSchema};
 use crate::types::{ObjectParser, RefType};
 use crate::uuid::Uuid;
 
@@ -143,17 +143,78 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
     }
     let mut txn = Txn::new(db);
     let mut results = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let (op, row) = crate::seed::split_member(op.get(), "row")?;
-        results.push(txn.execute_op_with(&op, row, i + 1, ops.len(), ctx).ok()?);
+    if ops.len() < READ_AHEAD_MIN_OPS {
+        for (i, op) in ops.iter().enumerate() {
+            let (op, row) = crate::seed::split_member(op.get(), "row")?;
+            results.push(txn.execute_op_with(&op, row.map(RowSource::Text), i + 1, ops.len(), ctx).ok()?);
+        }
+    } else {
+        use rayon::prelude::*;
+        let split: Vec<(Json, Option<&str>)> =
+            ops.par_iter().map(|op| crate::seed::split_member(op.get(), "row")).collect::<Option<_>>()?;
+        let ahead = txn.read_ahead(&split);
+        for (i, ((op, text), read)) in split.into_iter().zip(ahead).enumerate() {
+            let row = read.map(RowSource::Read).or(text.map(RowSource::Text));
+            results.push(txn.execute_op_with(&op, row, i + 1, ops.len(), ctx).ok()?);
+        }
     }
     let commit = txn.precommit().ok()?;
     let commit = (!commit.is_empty() || commit.durable).then_some(commit);
     Some(Outcome::Done { results: Json::Array(results), commit })
 }
 
+/// From this many operations on, [`execute_text`] reads the rows of
+/// inserts and updates ahead, on several threads.
+const READ_AHEAD_MIN_OPS: usize = 256;
+
+/// Where an operation's `row` comes from when it is not in the tree.
+enum RowSource<'t> {
+    /// Its text, to read now.
+    Text(&'t str),
+    /// Read ahead: the row with the columns named in it, and their ids.
+    Read((Row, Vec<ColumnId>)),
+}
+
+/// Resolves the named UUIDs of inserts known before the rows are read
+/// (see [`Txn::read_ahead`]); any other name spoils the read.
+struct Known {
+    names: Arc<HashMap<String, Uuid>>,
+    unknown: bool,
+}
+
+impl NamedUuids for Known {
+    fn resolve(&mut self, name: &str) -> Uuid {
+        self.names.get(name).copied().unwrap_or_else(|| {
+            self.unknown = true;
+            Uuid::ZERO
+        })
+    }
+}
+
 #[derive(Default)]
 struct Symbols(HashMap<String, (Uuid, bool)>);
+
+/// Reads a `row` member's text into `row`, resolving named UUIDs with
+/// `names`; returns the columns it names.
+fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn NamedUuids + 'static)) -> Result<Vec<ColumnId>> {
+    use serde::de::DeserializeSeed;
+    let mut named = Vec::new();
+    let seed = crate::seed::Columns {
+        table: ts,
+        types: |c: ColumnId| &ts.columns[c].ty,
+        each: |c: ColumnId, d: Datum| {
+            row.put(c, d);
+            named.push(c);
+            Ok(())
+        },
+        names: Some(names),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))?;
+    Ok(named)
+}
 
 impl NamedUuids for Symbols {
     fn resolve(&mut self, name: &str) -> Uuid {
@@ -263,16 +324,16 @@ impl<'a> Txn<'a> {
         self.execute_op_with(op, None, n, of, ctx)
     }
 
-    /// Runs one operation; `row_text`, when given, is the text of its
-    /// `row` member (which `op` then holds as an empty placeholder).
-    fn execute_op_with(&mut self, op: &Json, row_text: Option<&str>, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
+    /// Runs one operation; `row`, when given, is where its `row` member
+    /// is (which `op` then holds as an empty placeholder).
+    fn execute_op_with(&mut self, op: &Json, row: Option<RowSource<'_>>, n: usize, of: usize, ctx: &ExecContext) -> Result<Json> {
         let mut p = ObjectParser::for_operation(op, n, of)?;
         let name = p.required_id("op")?;
         let read_only_op = matches!(name, "select" | "wait" | "abort" | "comment" | "assert");
         let res = match name {
-            "insert" => self.op_insert(&mut p, row_text),
+            "insert" => self.op_insert(&mut p, row),
             "select" => self.op_select(&mut p),
-            "update" => self.op_update(&mut p, row_text),
+            "update" => self.op_update(&mut p, row),
             "mutate" => self.op_mutate(&mut p),
             "delete" => self.op_delete(&mut p),
             "wait" => self.op_wait(&mut p, ctx),
@@ -317,28 +378,62 @@ impl<'a> Txn<'a> {
     /// Reads a `<row>` given as text over `row`. Returns the columns it
     /// named. Its errors only need to say that something is wrong: the
     /// transaction then runs again from the tree, which reports it.
-    fn read_row_text(&mut self, table: TableId, row: &mut Row, text: &str) -> Result<Vec<ColumnId>> {
-        use serde::de::DeserializeSeed;
-        let ts = &self.schema.tables[table];
-        let mut named = Vec::new();
-        let seed = crate::seed::Columns {
-            table: ts,
-            types: |c: ColumnId| &ts.columns[c].ty,
-            each: |c: ColumnId, d: Datum| {
-                row.put(c, d);
-                named.push(c);
-                Ok(())
-            },
-            names: Some(&mut self.symbols),
-        };
-        let mut de = serde_json::Deserializer::from_str(text);
-        seed.deserialize(&mut de)
-            .and_then(|()| de.end())
-            .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))?;
-        Ok(named)
+    /// Reads `row`'s columns from `source` into `row` (a default row);
+    /// returns the columns it names.
+    fn read_row(&mut self, table: TableId, row: &mut Row, source: RowSource<'_>) -> Result<Vec<ColumnId>> {
+        match source {
+            RowSource::Text(text) => read_row_text(&self.schema.tables[table], row, text, &mut self.symbols),
+            RowSource::Read((read, named)) => {
+                *row = read;
+                Ok(named)
+            }
+        }
     }
 
-    fn op_insert(&mut self, p: &mut ObjectParser<'_>, row_text: Option<&str>) -> Result<Json> {
+    /// The rows of the inserts and updates among `ops` (each split from
+    /// its `row` text), read in parallel before the operations run in
+    /// order; `None` for an operation whose row is left to read in turn.
+    ///
+    /// The named UUIDs of inserts are given out first, as the inserts
+    /// would give them (the name of an insert with its own `uuid` is not:
+    /// an earlier mention would get another). A row naming any other, or
+    /// that does not read, is left to its operation, which finds the same
+    /// names or reports the same error as without reading ahead.
+    fn read_ahead(&mut self, ops: &[(Json, Option<&str>)]) -> Vec<Option<(Row, Vec<ColumnId>)>> {
+        use rayon::prelude::*;
+        let mut names = HashMap::new();
+        for (op, _) in ops {
+            if op.get("op").and_then(Json::as_str) != Some("insert") || op.get("uuid").is_some() {
+                continue;
+            }
+            let Some(name) = op.get("uuid-name").and_then(Json::as_str) else { continue };
+            if self.symbols.0.contains_key(name) {
+                // Named twice: the second insert fails, in turn.
+                return ops.iter().map(|_| None).collect();
+            }
+            let uuid = Uuid::random();
+            self.symbols.0.insert(name.to_string(), (uuid, false));
+            names.insert(name.to_string(), uuid);
+        }
+        let names = Arc::new(names);
+        let schema = self.schema;
+        ops.par_iter()
+            .map(|(op, text)| {
+                let text = (*text)?;
+                if !matches!(op.get("op").and_then(Json::as_str), Some("insert" | "update")) {
+                    return None;
+                }
+                let table = schema.table_id(op.get("table")?.as_str()?)?;
+                let ts = &schema.tables[table];
+                let mut row = Row::new_default(ts, Uuid::ZERO);
+                let mut known = Known { names: Arc::clone(&names), unknown: false };
+                let named = read_row_text(ts, &mut row, text, &mut known).ok()?;
+                (!known.unknown).then_some((row, named))
+            })
+            .collect()
+    }
+
+    fn op_insert(&mut self, p: &mut ObjectParser<'_>, source: Option<RowSource<'_>>) -> Result<Json> {
         let table = self.parse_table(p)?;
         let uuid_json = p.optional_string("uuid")?;
         let uuid_name = p.optional_id("uuid-name")?;
@@ -380,15 +475,19 @@ impl<'a> Txn<'a> {
         let uuid = uuid.unwrap_or_else(Uuid::random);
 
         let ts = &self.schema.tables[table];
-        let mut row = Row::new_default(ts, uuid);
-        match row_text {
-            Some(text) => {
-                self.read_row_text(table, &mut row, text)?;
+        let mut row = match source {
+            Some(RowSource::Read((read, _))) => read,
+            Some(RowSource::Text(text)) => {
+                let mut row = Row::new_default(ts, uuid);
+                read_row_text(ts, &mut row, text, &mut self.symbols)?;
+                row
             }
             None => {
+                let mut row = Row::new_default(ts, uuid);
                 row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+                row
             }
-        }
+        };
         let ts = &self.schema.tables[table];
         row.uuid = uuid;
         row.version = Uuid::random();
@@ -432,7 +531,7 @@ impl<'a> Txn<'a> {
         Ok(single("rows", Json::Array(rows)))
     }
 
-    fn op_update(&mut self, p: &mut ObjectParser<'_>, row_text: Option<&str>) -> Result<Json> {
+    fn op_update(&mut self, p: &mut ObjectParser<'_>, source: Option<RowSource<'_>>) -> Result<Json> {
         let table = self.parse_table(p)?;
         let where_json = required_array_json(p, "where")?;
         let row_json = p.required("row")?;
@@ -440,8 +539,8 @@ impl<'a> Txn<'a> {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
         let mut template = Row::new_default(&self.schema.tables[table], Uuid::ZERO);
-        let columns = match row_text {
-            Some(text) => self.read_row_text(table, &mut template, text)?,
+        let columns = match source {
+            Some(source) => self.read_row(table, &mut template, source)?,
             None => template.update_from_json(&self.schema.tables[table], row_json, Some(&mut self.symbols))?,
         };
         let ts = &self.schema.tables[table];
@@ -1033,5 +1132,45 @@ mod text_tests {
             assert_eq!(contents(&text_db), contents(&tree_db), "{params}");
         }
         assert_eq!(contents(&tree_db).len(), 2, "{:?}", contents(&tree_db));
+
+        // Large transactions, whose rows are read ahead in parallel: named
+        // UUIDs mentioned before and after their insert, an insert with
+        // its own UUID and a name, a name inserted twice, a name never
+        // inserted, a row that does not read.
+        let big = |extra: Vec<Json>| {
+            let mut ops = vec![json!("R")];
+            let kids: Vec<Json> = (0..READ_AHEAD_MIN_OPS).map(|i| json!(["named-uuid", format!("c{i}")])).collect();
+            ops.push(json!({"op": "insert", "table": "P", "row": {"name": "big", "kids": ["set", kids]}}));
+            ops.extend((0..READ_AHEAD_MIN_OPS).map(|i| json!({"op": "insert", "table": "C", "uuid-name": format!("c{i}"), "row": {"n": i}})));
+            ops.extend(extra);
+            Json::Array(ops)
+        };
+        let fixed = "00000000-0000-4000-8000-0000000000f1";
+        let txns = [
+            big(vec![]),
+            big(vec![
+                json!({"op": "insert", "table": "C", "uuid": fixed, "uuid-name": "fixed", "row": {"n": -1}}),
+                json!({"op": "insert", "table": "P", "row": {"name": "late", "kids": ["named-uuid", "fixed"]}}),
+            ]),
+            // The early mention gets a UUID of its own, which no row has.
+            big(vec![
+                json!({"op": "insert", "table": "P", "row": {"name": "early", "kids": ["named-uuid", "fixed2"]}}),
+                json!({"op": "insert", "table": "C", "uuid": fixed, "uuid-name": "fixed2", "row": {"n": -1}}),
+            ]),
+            big(vec![json!({"op": "update", "table": "P", "where": [["name", "==", "x"]], "row": {"kids": ["named-uuid", "c7"], "e": "b"}})]),
+            big(vec![json!({"op": "insert", "table": "C", "uuid-name": "c3", "row": {"n": 3}})]),
+            big(vec![json!({"op": "insert", "table": "P", "row": {"kids": ["named-uuid", "nowhere"]}})]),
+            big(vec![json!({"op": "insert", "table": "P", "row": {"e": "not in the enum"}})]),
+            big(vec![json!({"op": "update", "table": "P", "where": [], "row": {"k": 1}})]),
+        ];
+        for params in txns {
+            let done = execute(&tree_db, &params, &ExecContext::simple());
+            let tree = outcome(&mut tree_db, done);
+            let done = execute_text(&text_db, &params.to_string(), &ExecContext::simple());
+            let text = outcome(&mut text_db, done);
+            assert_eq!(text, tree, "{}", &params.to_string()[..200]);
+            assert_eq!(contents(&text_db), contents(&tree_db), "{}", &params.to_string()[..200]);
+        }
+        assert!(contents(&tree_db).len() > 3 * READ_AHEAD_MIN_OPS, "{}", contents(&tree_db).len());
     }
 }
