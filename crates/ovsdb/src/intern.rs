@@ -6,29 +6,33 @@
 //! hold `Arc<str>`). Long strings (matches, schemas) are rarely repeated and
 //! are not worth hashing, so they are allocated as they come.
 //!
-//! Strings no atom uses any more are dropped when a shard has doubled in
-//! size since its last sweep, so the table stays proportional to what is
-//! in use.
+//! Each thread keeps its own table. Rows read on several threads at once
+//! (a large transaction's) would otherwise contend for a shared table and,
+//! worse, pass the popular strings' cache lines back and forth with every
+//! reference count taken; the price is a copy of each string per thread
+//! that reads it.
+//!
+//! Strings no atom uses any more are dropped when a table has doubled in
+//! size since its last sweep, so it stays proportional to what is in use.
 
-use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use crate::db::FastSet;
 
 /// Longer strings are not shared.
 pub const MAX_LEN: usize = 64;
-const SHARDS: usize = 16;
 const MIN_SWEEP: usize = 1024;
 
-struct Shard {
+#[derive(Default)]
+struct Table {
     set: FastSet<Arc<str>>,
     /// Size after the last sweep.
     swept_at: usize,
 }
 
-fn shards() -> &'static [Mutex<Shard>; SHARDS] {
-    static SHARDS_: OnceLock<[Mutex<Shard>; SHARDS]> = OnceLock::new();
-    SHARDS_.get_or_init(|| std::array::from_fn(|_| Mutex::new(Shard { set: FastSet::default(), swept_at: 0 })))
+thread_local! {
+    static TABLE: RefCell<Table> = RefCell::new(Table::default());
 }
 
 /// The shared copy of `s` (a new one for long strings).
@@ -36,21 +40,23 @@ pub fn intern(s: &str) -> Arc<str> {
     if s.len() > MAX_LEN {
         return Arc::from(s);
     }
-    // The shard comes from the high bits of the hash the set uses (its
-    // buckets use the low ones).
-    let h = std::hash::BuildHasherDefault::<crate::db::FastHasher>::default().hash_one(s);
-    let Ok(mut shard) = shards()[(h >> 60) as usize % SHARDS].lock() else { return Arc::from(s) };
-    if let Some(a) = shard.set.get(s) {
-        return Arc::clone(a);
-    }
-    if shard.set.len() >= (2 * shard.swept_at).max(MIN_SWEEP) {
-        // Only the table itself holds these: nobody uses them any more.
-        shard.set.retain(|a| Arc::strong_count(a) > 1);
-        shard.swept_at = shard.set.len();
-    }
-    let a: Arc<str> = Arc::from(s);
-    shard.set.insert(Arc::clone(&a));
-    a
+    TABLE
+        .try_with(|table| {
+            let mut table = table.borrow_mut();
+            if let Some(a) = table.set.get(s) {
+                return Arc::clone(a);
+            }
+            if table.set.len() >= (2 * table.swept_at).max(MIN_SWEEP) {
+                // Only the table itself holds these: nobody uses them any more.
+                table.set.retain(|a| Arc::strong_count(a) > 1);
+                table.swept_at = table.set.len();
+            }
+            let a: Arc<str> = Arc::from(s);
+            table.set.insert(Arc::clone(&a));
+            a
+        })
+        // While the thread is going away: no sharing.
+        .unwrap_or_else(|_| Arc::from(s))
 }
 
 #[cfg(test)]
@@ -68,12 +74,26 @@ mod tests {
 
     #[test]
     fn unused_strings_are_swept() {
-        for i in 0..(SHARDS * MIN_SWEEP * 4) {
+        for i in 0..(MIN_SWEEP * 16) {
             drop(intern(&format!("transient-{i}")));
         }
-        let total: usize = shards().iter().map(|s| s.lock().unwrap().set.len()).sum();
-        assert!(total < SHARDS * MIN_SWEEP * 3, "{total} strings kept");
+        let total = TABLE.with(|t| t.borrow().set.len());
+        assert!(total < MIN_SWEEP * 3, "{total} strings kept");
         let kept = intern("kept");
         assert!(Arc::ptr_eq(&kept, &intern("kept")));
+    }
+
+    #[test]
+    fn each_thread_shares_its_own_copies() {
+        let here = intern("per-thread");
+        let there = std::thread::spawn(|| {
+            let a = intern("per-thread");
+            assert!(Arc::ptr_eq(&a, &intern("per-thread")));
+            a
+        })
+        .join()
+        .unwrap();
+        assert_eq!(here, there);
+        assert!(!Arc::ptr_eq(&here, &there));
     }
 }

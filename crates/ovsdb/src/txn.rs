@@ -178,7 +178,7 @@ enum RowSource<'t> {
 /// Resolves the named UUIDs of inserts known before the rows are read
 /// (see [`Txn::read_ahead`]); any other name spoils the read.
 struct Known {
-    names: Arc<HashMap<String, Uuid>>,
+    names: Arc<FastMap<String, Uuid>>,
     unknown: bool,
 }
 
@@ -401,7 +401,7 @@ impl<'a> Txn<'a> {
     /// names or reports the same error as without reading ahead.
     fn read_ahead(&mut self, ops: &[(Json, Option<&str>)]) -> Vec<Option<(Row, Vec<ColumnId>)>> {
         use rayon::prelude::*;
-        let mut names = HashMap::new();
+        let mut names = FastMap::default();
         for (op, _) in ops {
             if op.get("op").and_then(Json::as_str) != Some("insert") || op.get("uuid").is_some() {
                 continue;
