@@ -207,6 +207,9 @@ impl Database {
     /// because it was read back from our own log).
     pub fn apply(&mut self, commit: &Commit) {
         for (table_id, changes) in &commit.tables {
+            // A large insert grows the table once, not step by step.
+            let inserts = changes.iter().filter(|c| c.old.is_none() && c.new.is_some()).count();
+            self.tables[*table_id].rows.reserve(inserts);
             for change in changes {
                 self.apply_change(*table_id, change);
             }

@@ -192,7 +192,7 @@ impl NamedUuids for Known {
 }
 
 #[derive(Default)]
-struct Symbols(HashMap<String, (Uuid, bool)>);
+struct Symbols(FastMap<String, (Uuid, bool)>);
 
 /// Reads a `row` member's text into `row`, resolving named UUIDs with
 /// `names`; returns the columns it names.
@@ -402,8 +402,20 @@ impl<'a> Txn<'a> {
     fn read_ahead(&mut self, ops: &[(Json, Option<&str>)]) -> Vec<Option<(Row, Vec<ColumnId>)>> {
         use rayon::prelude::*;
         let mut names = FastMap::default();
+        let mut inserts = vec![0; self.rows.len()];
         for (op, _) in ops {
-            if op.get("op").and_then(Json::as_str) != Some("insert") || op.get("uuid").is_some() {
+            if op.get("op").and_then(Json::as_str) != Some("insert") {
+                continue;
+            }
+            if let Some(t) = op.get("table").and_then(Json::as_str).and_then(|t| self.schema.table_id(t)) {
+                inserts[t] += 1;
+            }
+            if names.is_empty() {
+                // Most operations of a large transaction are inserts.
+                names.reserve(ops.len());
+                self.symbols.0.reserve(ops.len());
+            }
+            if op.get("uuid").is_some() {
                 continue;
             }
             let Some(name) = op.get("uuid-name").and_then(Json::as_str) else { continue };
@@ -414,6 +426,9 @@ impl<'a> Txn<'a> {
             let uuid = Uuid::random();
             self.symbols.0.insert(name.to_string(), (uuid, false));
             names.insert(name.to_string(), uuid);
+        }
+        for (rows, n) in self.rows.iter_mut().zip(inserts) {
+            rows.reserve(n);
         }
         let names = Arc::new(names);
         let schema = self.schema;
