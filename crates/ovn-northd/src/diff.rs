@@ -343,15 +343,25 @@ impl TxnBuilder {
 
     /// Inserts a row whose columns `cols` writes.
     fn insert_with(&mut self, table: &str, placeholder: Uuid, cols: impl FnOnce(&Self, &mut json::Object)) {
+        let out = self.insert_text(table, Some(placeholder), cols);
+        self.ops.push(out);
+    }
+
+    /// The text of an insert (named by `placeholder`, if any), without
+    /// adding it: inserts nothing refers to can be written on several
+    /// threads and added afterwards.
+    fn insert_text(&self, table: &str, placeholder: Option<Uuid>, cols: impl FnOnce(&Self, &mut json::Object)) -> String {
         let mut out = Self::op("insert", table);
-        if let Some(n) = self.row_number(placeholder) {
+        if let Some(n) = placeholder.and_then(|p| self.row_number(p)) {
             let _ = write!(out, ",\"uuid-name\":\"row{n}\"");
         }
         out.extend_from_slice(b",\"row\":");
         let mut row = json::Object::open(&mut out);
         cols(self, &mut row);
         row.close();
-        self.push(out);
+        out.push(b'}');
+        // Written from &strs and ASCII, so always UTF-8.
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Makes the rows one key has (normally one) a single row with
@@ -1158,6 +1168,44 @@ impl Differ {
             true => self.index.flows.keys().filter(|c| !want.contains_key(*c)).cloned().collect(),
             false => Vec::new(),
         };
+        // Contents the Southbound has no row for, whose flows each apply
+        // to one datapath: only inserts, which nothing in the transaction
+        // refers to, so they are written in parallel (most of a first
+        // compile). The rest go one by one below.
+        let mut want: Vec<(FlowContent, Vec<(Arc<Flow>, &FlowEntry)>)> = want.into_iter().collect();
+        if want.len() >= PARALLEL_MIN_CONTENTS {
+            use rayon::prelude::*;
+            let tx_ref = &*tx;
+            let written: Vec<Option<Vec<String>>> = want
+                .par_iter()
+                .map(|(content, wanted)| {
+                    if self.index.flows.contains_key(content) {
+                        return None;
+                    }
+                    let mut ops = Vec::with_capacity(wanted.len());
+                    for (flow, entry) in wanted {
+                        let mut dps = entry.datapaths().filter_map(|dp| dp_refs.get(dp).copied());
+                        let Some(dp) = dps.next() else { continue };
+                        if dps.next().is_some() {
+                            return None;
+                        }
+                        let meta = entry.meta().cloned().unwrap_or_default();
+                        ops.push(tx_ref.insert_text("Logical_Flow", None, |tx, row| {
+                            write_new_flow(tx, row, content, flow, &meta, &duuids([dp]), &Datum::Set(Box::default()));
+                        }));
+                    }
+                    Some(ops)
+                })
+                .collect();
+            let mut rest = Vec::new();
+            for (w, ops) in want.into_iter().zip(written) {
+                match ops {
+                    Some(ops) => tx.ops.extend(ops),
+                    None => rest.push(w),
+                }
+            }
+            want = rest;
+        }
         let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
         let mut new_groups: HashMap<Vec<Uuid>, Uuid> = HashMap::default();
         for (content, wanted) in want.into_iter().chain(unwanted.into_iter().map(|c| (c, Vec::new()))) {
@@ -1201,10 +1249,7 @@ impl Differ {
                 // A row that already covers exactly these datapaths?
                 let pos = unused.iter().position(|r| self.row_dps(r).as_ref() == Some(&dps));
                 let meta = entry.meta().cloned().unwrap_or_default();
-                let tags = match &meta.io_port {
-                    Some(p) => Datum::map(vec![(s("in_out_port"), s(p))]),
-                    None => Datum::Map(Box::default()),
-                };
+                let tags = flow_tags(&meta);
                 if let Some(i) = pos {
                     let r = unused.swap_remove(i);
                     let fr = &self.index.flow_rows[&r];
@@ -1230,23 +1275,7 @@ impl Differ {
                     // Written straight out: most of a first compile.
                     let p = tx.new_row();
                     tx.insert_with("Logical_Flow", p, |tx, row| {
-                        json::write_str(row.key("pipeline"), &content.pipeline);
-                        let _ = write!(row.key("table_id"), "{}", content.table);
-                        let _ = write!(row.key("priority"), "{}", content.priority);
-                        json::write_str(row.key("match"), &content.match_);
-                        json::write_str(row.key("actions"), &content.actions);
-                        write_flow_ids(row.key("external_ids"), flow, &meta);
-                        for (column, value) in [("logical_datapath", &dp_col), ("logical_dp_group", &group_col)] {
-                            if !value.is_empty() {
-                                tx.datum(row.key(column), value);
-                            }
-                        }
-                        if !tags.is_empty() {
-                            tx.datum(row.key("tags"), &tags);
-                        }
-                        if let Some(m) = &content.meter {
-                            json::write_str(row.key("controller_meter"), m);
-                        }
+                        write_new_flow(tx, row, &content, flow, &meta, &dp_col, &group_col);
                     });
                 }
             }
@@ -1723,6 +1752,49 @@ fn flow_ids(f: &Flow, meta: &crate::flow::FlowMeta) -> Smap {
 }
 
 /// [`flow_ids`] written as a JSON map, keys in order.
+/// Below this many flow contents to write, the full diff writes them on
+/// one thread.
+const PARALLEL_MIN_CONTENTS: usize = 2048;
+
+/// The columns of a new `Logical_Flow` row, written straight from the
+/// flow's strings.
+fn write_new_flow(
+    tx: &TxnBuilder,
+    row: &mut json::Object,
+    content: &FlowContent,
+    flow: &Flow,
+    meta: &crate::flow::FlowMeta,
+    dp_col: &Datum,
+    group_col: &Datum,
+) {
+    json::write_str(row.key("pipeline"), &content.pipeline);
+    let _ = write!(row.key("table_id"), "{}", content.table);
+    let _ = write!(row.key("priority"), "{}", content.priority);
+    json::write_str(row.key("match"), &content.match_);
+    json::write_str(row.key("actions"), &content.actions);
+    write_flow_ids(row.key("external_ids"), flow, meta);
+    for (column, value) in [("logical_datapath", dp_col), ("logical_dp_group", group_col)] {
+        if !value.is_empty() {
+            tx.datum(row.key(column), value);
+        }
+    }
+    let tags = flow_tags(meta);
+    if !tags.is_empty() {
+        tx.datum(row.key("tags"), &tags);
+    }
+    if let Some(m) = &content.meter {
+        json::write_str(row.key("controller_meter"), m);
+    }
+}
+
+/// `tags` of a flow row: the port its match names, if any.
+fn flow_tags(meta: &crate::flow::FlowMeta) -> Datum {
+    match &meta.io_port {
+        Some(p) => Datum::map(vec![(s("in_out_port"), s(p))]),
+        None => Datum::Map(Box::default()),
+    }
+}
+
 fn write_flow_ids(out: &mut Vec<u8>, f: &Flow, meta: &crate::flow::FlowMeta) {
     out.extend_from_slice(b"[\"map\",[[\"source\",");
     json::write_str(out, meta.source);
