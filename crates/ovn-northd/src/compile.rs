@@ -139,6 +139,24 @@ struct PortState {
     diags: Vec<Diagnostic>,
 }
 
+/// From this many ports to compute on, they are computed in parallel.
+const PARALLEL_MIN_PORTS: usize = 512;
+
+/// What a port compiles to ([`Compiler::port_outcome`]).
+enum PortOutcome {
+    /// Not (or no longer) on a switch.
+    Gone,
+    Present {
+        name: String,
+        ls: Uuid,
+        flows: Contribution,
+        pb: sb::PortBinding,
+        diags: Vec<Diagnostic>,
+        /// `Logical_Switch_Port:up`, when the port has a binding.
+        up: Option<bool>,
+    },
+}
+
 #[derive(Default)]
 struct PgState {
     name: String,
@@ -849,10 +867,8 @@ impl Compiler {
                 self.update_pg_port_addrs(&pg, &port);
             }
         }
-        for p in t.ports.clone() {
-            r.ports += 1;
-            self.compute_port(&p);
-        }
+        r.ports += t.ports.len();
+        self.compute_ports(&t.ports.clone());
         for lb in t.lbs.clone() {
             self.compute_lb(&lb);
         }
@@ -1465,21 +1481,37 @@ impl Compiler {
     }
 
     fn compute_port(&mut self, pu: &Uuid) {
+        let computed = self.port_outcome(pu);
+        self.apply_port(pu, computed);
+    }
+
+    /// Ports one after the other, or, when there are many (a first
+    /// compile's 10,000), computed in parallel and applied in turn: a
+    /// port's outcome depends on the inputs only, not on other ports'.
+    fn compute_ports(&mut self, ports: &BTreeSet<Uuid>) {
+        if ports.len() < PARALLEL_MIN_PORTS {
+            for p in ports {
+                self.compute_port(p);
+            }
+            return;
+        }
+        use rayon::prelude::*;
+        let list: Vec<Uuid> = ports.iter().copied().collect();
+        let this = &*self;
+        let outcomes: Vec<PortOutcome> = list.par_iter().map(|p| this.port_outcome(p)).collect();
+        for (p, outcome) in list.iter().zip(outcomes) {
+            self.apply_port(p, outcome);
+        }
+    }
+
+    /// What port `pu` compiles to, from the inputs alone.
+    fn port_outcome(&self, pu: &Uuid) -> PortOutcome {
         let row = self.nb.logical_switch_ports.get(pu).cloned();
         let ls = self
             .ls_of_port(pu)
             .filter(|ls| self.ls.get(ls).is_some_and(|s| s.ports.contains(pu)));
         let (Some(row), Some(ls)) = (row, ls) else {
-            if let Some(st) = self.ports.remove(pu) {
-                self.out.flows.replace(&st.flows, &Contribution::default());
-                if self.port_named(&st.name).is_none_or(|u| u == *pu) {
-                    self.out.port_bindings.remove(&st.name);
-                }
-                self.dirty.port_bindings.insert(st.name);
-            }
-            self.out.nb.lsp_up.remove(pu);
-            self.port_keys.remove(pu);
-            return;
+            return PortOutcome::Gone;
         };
         let mut diags = Vec::new();
         let peer = self.peer_router(&row);
@@ -1584,23 +1616,9 @@ impl Compiler {
             vlan_passthru,
             &mut diags,
         );
-        let st = self.ports.entry(*pu).or_default();
-        self.out.flows.replace(&st.flows, &new);
-        st.flows = new;
-        if st.name != row.name && !st.name.is_empty() {
-            self.out.port_bindings.remove(&st.name);
-            self.dirty.port_bindings.insert(st.name.clone());
-        }
-        st.name = row.name.clone();
-        st.ls = ls;
-        st.diags = diags;
-        if self.out.port_bindings.get(&row.name) != Some(&pb) {
-            self.out.port_bindings.insert(row.name.clone(), pb);
-            self.dirty.port_bindings.insert(row.name.clone());
-        }
         // Logical_Switch_Port:up follows the binding.
-        if let Some(sbp) = &sb_pb {
-            let up = if row.is_router() {
+        let up = sb_pb.as_ref().map(|sbp| {
+            if row.is_router() {
                 true
             } else if let Some(ch) = sbp.chassis {
                 let notif = self
@@ -1611,11 +1629,43 @@ impl Compiler {
                 if notif { sbp.up == Some(true) } else { true }
             } else {
                 false
-            };
-            self.out.nb.lsp_up.insert(*pu, up);
-        } else {
+            }
+        });
+        PortOutcome::Present { name: row.name.clone(), ls, flows: new, pb, diags, up }
+    }
+
+    /// Makes a port's outcome part of the output.
+    fn apply_port(&mut self, pu: &Uuid, outcome: PortOutcome) {
+        let PortOutcome::Present { name, ls, flows: new, pb, diags, up } = outcome else {
+            if let Some(st) = self.ports.remove(pu) {
+                self.out.flows.replace(&st.flows, &Contribution::default());
+                if self.port_named(&st.name).is_none_or(|u| u == *pu) {
+                    self.out.port_bindings.remove(&st.name);
+                }
+                self.dirty.port_bindings.insert(st.name);
+            }
             self.out.nb.lsp_up.remove(pu);
+            self.port_keys.remove(pu);
+            return;
+        };
+        let st = self.ports.entry(*pu).or_default();
+        self.out.flows.replace(&st.flows, &new);
+        st.flows = new;
+        if st.name != name && !st.name.is_empty() {
+            self.out.port_bindings.remove(&st.name);
+            self.dirty.port_bindings.insert(st.name.clone());
         }
+        st.name = name.clone();
+        st.ls = ls;
+        st.diags = diags;
+        if self.out.port_bindings.get(&name) != Some(&pb) {
+            self.dirty.port_bindings.insert(name.clone());
+            self.out.port_bindings.insert(name, pb);
+        }
+        match up {
+            Some(up) => self.out.nb.lsp_up.insert(*pu, up),
+            None => self.out.nb.lsp_up.remove(pu),
+        };
         self.dirty.nb_ports.insert(*pu);
     }
 
