@@ -37,9 +37,15 @@ pub enum Action {
 
 /// Where a database's commits go to become durable.
 pub trait Storage: Send {
-    /// Writes the commit (not necessarily synced yet) and returns its
-    /// transaction id, stable across restarts; None if nothing was stored.
-    fn append(&mut self, db: &Database, commit: &Commit) -> std::io::Result<Option<Uuid>>;
+    /// Queues the commit's record and returns its transaction id, stable
+    /// across restarts; None if nothing was stored. Cannot fail once
+    /// [`Storage::writable`] has succeeded.
+    fn append(&mut self, commit: &Commit) -> std::io::Result<Option<Uuid>>;
+    /// Fails if nothing can be appended.
+    fn writable(&self) -> std::io::Result<()>;
+    /// Writes the queued records now, not waiting for the disk (the
+    /// file is still handed out by the next [`Storage::flush_for_sync`]).
+    fn write(&mut self) -> std::io::Result<()>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> std::io::Result<()>;
     /// Writes what was appended and returns the file for the caller to
@@ -224,6 +230,9 @@ pub struct Server {
     pub stats: Stats,
     /// Storages with appended but unwritten commits.
     dirty: HashSet<String>,
+    /// A record written during a commit failed: the next flush reports it
+    /// (and the daemon stops) before anything of that batch goes out.
+    write_error: Option<std::io::Error>,
     /// A commit since the last flush must be synced before it is
     /// acknowledged (it asked for `"durable": true`, or the policy says so).
     sync_needed: bool,
@@ -245,6 +254,7 @@ impl Server {
             read_only: false,
             stats: Stats::default(),
             dirty: HashSet::new(),
+            write_error: None,
             sync_needed: false,
             fsync_policy: FsyncPolicy::Requested,
         };
@@ -338,6 +348,9 @@ impl Server {
     /// Writes every commit queued since the last call to its file. On
     /// failure the server cannot promise durability: the daemon should stop.
     pub fn flush(&mut self) -> std::io::Result<Flushed> {
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
         let mut files = Vec::new();
         for name in std::mem::take(&mut self.dirty) {
             if let Some(st) = self.dbs.get_mut(&name).and_then(|e| e.storage.as_mut())
@@ -580,17 +593,53 @@ impl Server {
     /// monitors, then blocked transactions get another chance.
     fn commit(&mut self, db_name: &str, commit: Commit) -> Result<(), Error> {
         let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(()) };
-        // The record is encoded while the monitors' updates are composed:
-        // both only read the commit, and for a large one (a first
-        // compile's) each takes a good share of the commit's time.
+        let io_error = |e: std::io::Error| Error::new(ErrorKind::IoError, e.to_string());
         let routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
-        let mut store = || entry.storage.as_mut().map(|st| st.append(&entry.db, &commit));
-        let compose = || Fanout::compose(&entry.db.schema, routed);
-        let (stored, composed) =
-            if commit.n_changes() >= PARALLEL_MIN_CHANGES { rayon::join(store, compose) } else { (store(), compose()) };
-        let mut stored_id = None;
-        if let Some(stored) = stored {
-            stored_id = stored.map_err(|e| Error::new(ErrorKind::IoError, e.to_string()))?;
+        let stored_id;
+        let composed;
+        if commit.n_changes() >= PARALLEL_MIN_CHANGES {
+            // A large commit (a first compile's) is encoded and written,
+            // composed for the monitors and applied all at once: none
+            // needs another's result, and each takes a good share of the
+            // commit's time. Once the file is known to take the record,
+            // nothing can refuse the commit after it is applied; a failed
+            // write stops the server before anyone hears of it, as a
+            // failed flush does.
+            if let Some(st) = &entry.storage {
+                st.writable().map_err(io_error)?;
+            }
+            let schema = Arc::clone(&entry.db.schema);
+            let (storage, db) = (&mut entry.storage, &mut entry.db);
+            let (stored, (c, ())) = rayon::join(
+                || {
+                    storage.as_mut().map(|st| {
+                        let id = st.append(&commit)?;
+                        st.write()?;
+                        Ok::<_, std::io::Error>(id)
+                    })
+                },
+                || rayon::join(|| Fanout::compose(&schema, routed), || db.apply(&commit)),
+            );
+            composed = c;
+            stored_id = match stored {
+                Some(Ok(id)) => id,
+                Some(Err(e)) => {
+                    self.write_error.get_or_insert(e);
+                    None
+                }
+                None => None,
+            };
+        } else {
+            stored_id = match entry.storage.as_mut() {
+                Some(st) => st.append(&commit).map_err(io_error)?,
+                None => None,
+            };
+            composed = Fanout::compose(&entry.db.schema, routed);
+            if !commit.is_empty() {
+                entry.db.apply(&commit);
+            }
+        }
+        if entry.storage.is_some() {
             self.dirty.insert(db_name.to_string());
             self.sync_needed |= commit.durable || self.fsync_policy == FsyncPolicy::Always;
         }
@@ -598,7 +647,6 @@ impl Server {
             return Ok(());
         }
         self.stats.commits += 1;
-        entry.db.apply(&commit);
         let commit = Arc::new(commit);
         // Ids of stored transactions come from the file, so they still mean
         // the same after a restart; in-memory changes get a random one.

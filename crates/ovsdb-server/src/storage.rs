@@ -15,8 +15,16 @@ use ovsdb_storage::log::{Log, OpenMode};
 use crate::server::{History, Storage};
 
 impl Storage for Log {
-    fn append(&mut self, _db: &Database, commit: &Commit) -> std::io::Result<Option<Uuid>> {
+    fn append(&mut self, commit: &Commit) -> std::io::Result<Option<Uuid>> {
         Log::append(self, commit).map_err(std::io::Error::other)
+    }
+
+    fn writable(&self) -> std::io::Result<()> {
+        Log::writable(self).map_err(std::io::Error::other)
+    }
+
+    fn write(&mut self) -> std::io::Result<()> {
+        Log::flush(self).map_err(std::io::Error::other)
     }
 
     fn sync(&mut self) -> std::io::Result<()> {

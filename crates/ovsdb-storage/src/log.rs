@@ -90,6 +90,9 @@ pub struct Log {
     written: u64,
     /// Records appended but not yet written to the file.
     pending: Vec<u8>,
+    /// Records were written by [`Log::flush`] since the file was last
+    /// handed out for syncing by [`Log::flush_for_sync`].
+    unhanded: bool,
     /// Size of the file right after the last compaction (or as opened).
     base: u64,
     /// Transaction records written or queued since then.
@@ -138,6 +141,7 @@ impl Log {
             _lock: lock,
             written: loaded.end,
             pending: Vec::new(),
+            unhanded: false,
             base: loaded.base,
             n_records_since_base: loaded.n_records_since_base,
             last_compaction: Instant::now(),
@@ -174,6 +178,7 @@ impl Log {
             _lock: Some(lock),
             written: len,
             pending: Vec::new(),
+            unhanded: false,
             base: len,
             n_records_since_base: 0,
             last_compaction: Instant::now(),
@@ -241,6 +246,7 @@ impl Log {
         match res {
             Ok(()) => {
                 self.written += n;
+                self.unhanded = true;
                 Ok(())
             }
             Err(e) => {
@@ -274,11 +280,18 @@ impl Log {
     /// None if nothing was written. The records are durable only once that
     /// sync has returned successfully.
     pub fn flush_for_sync(&mut self) -> Result<Option<File>> {
-        if self.pending.is_empty() || self.read_only {
+        if (self.pending.is_empty() && !self.unhanded) || self.read_only {
             return Ok(None);
         }
         self.flush()?;
+        self.unhanded = false;
         self.file.try_clone().map(Some).map_err(Error::io("dup", &self.path))
+    }
+
+    /// Fails if records cannot be appended (a read-only or poisoned log),
+    /// so that a caller can know [`Log::append`] will succeed.
+    pub fn writable(&self) -> Result<()> {
+        self.check_writable()
     }
 
     /// Whether compacting is worthwhile now, by the [`CompactionPolicy`].
