@@ -621,7 +621,10 @@ impl Core {
     fn request_text(&mut self, method: &str, params: &[txn::Op]) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let mut out = Vec::with_capacity(64 + params.len() * 256);
+        // Sized once: a first compile's transaction is megabytes, and
+        // growing it copies it again.
+        let size: usize = params.iter().map(|p| p.size_hint() + 1).sum();
+        let mut out = Vec::with_capacity(64 + size);
         out.extend_from_slice(format!("{{\"id\":{id},\"method\":").as_bytes());
         ovsdb::json::write_str(&mut out, method);
         out.extend_from_slice(b",\"params\":[");

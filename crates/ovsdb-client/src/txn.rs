@@ -103,6 +103,14 @@ impl Op {
         }
     }
 
+    /// About how many bytes [`Op::write`] writes (exactly, for text).
+    pub(crate) fn size_hint(&self) -> usize {
+        match self {
+            Op::Tree(_) => 256,
+            Op::Text(text) => text.len(),
+        }
+    }
+
     /// The operation as a tree (text that is not JSON reads as its string).
     #[cfg(test)]
     fn into_tree(self) -> Json {
