@@ -1658,9 +1658,16 @@ impl Compiler {
         st.name = name.clone();
         st.ls = ls;
         st.diags = diags;
-        if self.out.port_bindings.get(&name) != Some(&pb) {
-            self.dirty.port_bindings.insert(name.clone());
-            self.out.port_bindings.insert(name, pb);
+        match self.out.port_bindings.entry(name) {
+            std::collections::btree_map::Entry::Occupied(e) if *e.get() == pb => {}
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                self.dirty.port_bindings.insert(e.key().clone());
+                e.insert(pb);
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                self.dirty.port_bindings.insert(e.key().clone());
+                e.insert(pb);
+            }
         }
         match up {
             Some(up) => self.out.nb.lsp_up.insert(*pu, up),

@@ -349,6 +349,16 @@ impl FlowTable {
     /// Replaces a unit's previous contribution by its new one, touching
     /// only the flows that differ.
     pub fn replace(&mut self, old: &Contribution, new: &Contribution) {
+        // A first compile only adds, and a removed unit only removes.
+        if old.flows.is_empty() || new.flows.is_empty() {
+            for (f, m, d) in &old.flows {
+                self.remove_one(f, m, d);
+            }
+            for (f, m, d) in &new.flows {
+                self.add_one(f, m, d);
+            }
+            return;
+        }
         let key = |(f, m, d): &(Arc<Flow>, FlowMeta, Arc<[DpId]>)| (Arc::clone(f), m.clone(), Arc::clone(d));
         let mut old_set: HashMap<ContributionKey, u32> = HashMap::default();
         for c in &old.flows {
@@ -375,6 +385,7 @@ impl FlowTable {
         let key = Keyed::new(flow);
         self.dirty.insert(key.clone());
         let e = self.entries.entry(key).or_default();
+        e.dps.0.reserve(dps.len());
         for dp in dps {
             e.dps.add(dp);
         }
