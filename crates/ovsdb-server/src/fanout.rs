@@ -247,7 +247,7 @@ mod tests {
     use super::*;
     use ovsdb::db::Database;
     use ovsdb::monitor::Version;
-    use ovsdb::txn::{ExecContext, Outcome, execute};
+    use ovsdb::testing::commit;
     use serde_json::{Value as Json, json};
 
     fn db() -> Database {
@@ -255,18 +255,6 @@ mod tests {
             "dp": {"type": "integer"}, "text": {"type": "string"}}}}}))
         .unwrap();
         Database::new(schema)
-    }
-
-    fn commit(db: &mut Database, ops: Json) -> Commit {
-        let mut params = vec![json!("S")];
-        params.extend(ops.as_array().unwrap().iter().cloned());
-        match execute(db, &Json::Array(params), &ExecContext::simple()) {
-            Outcome::Done { commit: Some(c), .. } => {
-                db.apply(&c);
-                c
-            }
-            other => panic!("{other:?}"),
-        }
     }
 
     fn spec(db: &Database, req: Json) -> MonitorSpec {

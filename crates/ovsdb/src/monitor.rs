@@ -520,20 +520,8 @@ pub fn merge_commits<'a>(commits: impl IntoIterator<Item = &'a Commit>) -> Commi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::txn::{ExecContext, Outcome, execute};
+    use crate::testing::commit;
     use serde_json::json;
-
-    fn commit(db: &mut Database, ops: Json) -> Commit {
-        let mut params = vec![json!("S")];
-        params.extend(ops.as_array().unwrap().iter().cloned());
-        match execute(db, &Json::Array(params), &ExecContext::simple()) {
-            Outcome::Done { commit: Some(c), .. } => {
-                db.apply(&c);
-                c
-            }
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn an_update_written_in_parts_is_the_update_written_whole() {

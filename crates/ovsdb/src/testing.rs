@@ -4,9 +4,9 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::db::Database;
+use crate::db::{Commit, Database};
 use crate::schema::ColumnId;
-use crate::txn::Outcome;
+use crate::txn::{ExecContext, Outcome, execute};
 use crate::uuid::Uuid;
 
 /// `json` with every UUID replaced by `*`: `["uuid", ...]` values, and
@@ -53,5 +53,19 @@ pub fn apply_outcome(db: &mut Database, done: Outcome) -> Json {
             masked(&results)
         }
         Outcome::Blocked { timeout_ms } => json!({"blocked": timeout_ms}),
+    }
+}
+
+/// Runs `ops` (a JSON array of operations) on `db`, which must succeed
+/// with a change, applies the commit and returns it.
+pub fn commit(db: &mut Database, ops: Json) -> Commit {
+    let mut params = vec![json!(db.schema.name)];
+    params.extend(ops.as_array().expect("an array of operations").iter().cloned());
+    match execute(db, &Json::Array(params), &ExecContext::simple()) {
+        Outcome::Done { commit: Some(c), .. } => {
+            db.apply(&c);
+            c
+        }
+        other => panic!("{other:?}"),
     }
 }
