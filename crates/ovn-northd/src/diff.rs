@@ -324,10 +324,15 @@ impl TxnBuilder {
         out.extend_from_slice(b"\"]]]");
     }
 
-    fn push(&mut self, mut out: Vec<u8>) {
+    fn push(&mut self, out: Vec<u8>) {
+        self.ops.push(Self::finish(out));
+    }
+
+    /// Ends an operation's text.
+    fn finish(mut out: Vec<u8>) -> String {
         out.push(b'}');
         // Written from &strs and ASCII, so always UTF-8.
-        self.ops.push(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Inserts a row. Empty values are left out: an empty set or map is
@@ -359,9 +364,7 @@ impl TxnBuilder {
         let mut row = json::Object::open(&mut out);
         cols(self, &mut row);
         row.close();
-        out.push(b'}');
-        // Written from &strs and ASCII, so always UTF-8.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        Self::finish(out)
     }
 
     /// Makes the rows one key has (normally one) a single row with
@@ -1751,7 +1754,6 @@ fn flow_ids(f: &Flow, meta: &crate::flow::FlowMeta) -> Smap {
     ids
 }
 
-/// [`flow_ids`] written as a JSON map, keys in order.
 /// Below this many flow contents to write, the full diff writes them on
 /// one thread.
 const PARALLEL_MIN_CONTENTS: usize = 2048;
@@ -1795,6 +1797,7 @@ fn flow_tags(meta: &crate::flow::FlowMeta) -> Datum {
     }
 }
 
+/// [`flow_ids`] written as a JSON map, keys in order.
 fn write_flow_ids(out: &mut Vec<u8>, f: &Flow, meta: &crate::flow::FlowMeta) {
     out.extend_from_slice(b"[\"map\",[[\"source\",");
     json::write_str(out, meta.source);

@@ -195,7 +195,9 @@ impl NamedUuids for Known {
 struct Symbols(FastMap<String, (Uuid, bool)>);
 
 /// Reads a `row` member's text into `row`, resolving named UUIDs with
-/// `names`; returns the columns it names.
+/// `names`; returns the columns it names. Its errors only need to say
+/// that something is wrong: the transaction then runs again from the
+/// tree, which reports it.
 fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn NamedUuids + 'static)) -> Result<Vec<ColumnId>> {
     use serde::de::DeserializeSeed;
     let mut named = Vec::new();
@@ -375,9 +377,6 @@ impl<'a> Txn<'a> {
         Condition::from_json(&self.schema.tables[table], json, Some(&mut self.symbols))
     }
 
-    /// Reads a `<row>` given as text over `row`. Returns the columns it
-    /// named. Its errors only need to say that something is wrong: the
-    /// transaction then runs again from the tree, which reports it.
     /// Reads `row`'s columns from `source` into `row` (a default row);
     /// returns the columns it names.
     fn read_row(&mut self, table: TableId, row: &mut Row, source: RowSource<'_>) -> Result<Vec<ColumnId>> {
@@ -401,7 +400,10 @@ impl<'a> Txn<'a> {
     /// names or reports the same error as without reading ahead.
     fn read_ahead(&mut self, ops: &[(Json, Option<&str>)]) -> Vec<Option<(Row, Vec<ColumnId>)>> {
         use rayon::prelude::*;
+        // Most operations of a large transaction are inserts.
         let mut names = FastMap::default();
+        names.reserve(ops.len());
+        self.symbols.0.reserve(ops.len());
         let mut inserts = vec![0; self.rows.len()];
         for (op, _) in ops {
             if op.get("op").and_then(Json::as_str) != Some("insert") {
@@ -409,11 +411,6 @@ impl<'a> Txn<'a> {
             }
             if let Some(t) = op.get("table").and_then(Json::as_str).and_then(|t| self.schema.table_id(t)) {
                 inserts[t] += 1;
-            }
-            if names.is_empty() {
-                // Most operations of a large transaction are inserts.
-                names.reserve(ops.len());
-                self.symbols.0.reserve(ops.len());
             }
             if op.get("uuid").is_some() {
                 continue;
