@@ -22,6 +22,7 @@
 //! never blocks: a transaction that must wait says so
 //! ([`txn::Outcome::Blocked`]) and the server retries it.
 
+pub mod ahead;
 pub mod atom;
 pub mod condition;
 pub mod convert;

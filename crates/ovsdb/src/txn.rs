@@ -7,7 +7,7 @@
 //! is durable, so a failed transaction leaves no trace.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
@@ -152,11 +152,28 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
         use rayon::prelude::*;
         let split: Vec<(Json, Option<&str>)> =
             ops.par_iter().map(|op| crate::seed::split_member(op.get(), "row")).collect::<Option<_>>()?;
-        let ahead = txn.read_ahead(&split);
-        for (i, ((op, text), read)) in split.into_iter().zip(ahead).enumerate() {
+        // The rows are read on the pool, a chunk at a time, while the
+        // operations before them run here.
+        let names = txn.name_inserts(&split);
+        let schema = txn.schema;
+        let read = |i: usize| names.as_ref().and_then(|names| read_ahead(schema, names, &split[i]));
+        let all = crate::ahead::ahead(split.len(), READ_AHEAD_CHUNK, read, |i, read| {
+            let (op, text) = &split[i];
             let row = read.map(RowSource::Read).or(text.map(RowSource::Text));
-            results.push(txn.execute_op_with(&op, row, i + 1, ops.len(), ctx).ok()?);
+            match txn.execute_op_with(op, row, i + 1, ops.len(), ctx) {
+                Ok(result) => {
+                    results.push(result);
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        if !all {
+            return None;
         }
+        // Tens of thousands of small trees: freed off this thread.
+        let trees: Vec<Json> = split.into_iter().map(|(op, _)| op).collect();
+        rayon::spawn(move || drop(trees));
     }
     let commit = txn.precommit().ok()?;
     let commit = (!commit.is_empty() || commit.durable).then_some(commit);
@@ -167,6 +184,9 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
 /// inserts and updates ahead, on several threads.
 const READ_AHEAD_MIN_OPS: usize = 256;
 
+/// Operations whose rows are read ahead as one piece of work.
+const READ_AHEAD_CHUNK: usize = 128;
+
 /// Where an operation's `row` comes from when it is not in the tree.
 enum RowSource<'t> {
     /// Its text, to read now.
@@ -176,7 +196,7 @@ enum RowSource<'t> {
 }
 
 /// Resolves the named UUIDs of inserts known before the rows are read
-/// (see [`Txn::read_ahead`]); any other name spoils the read.
+/// (see [`Txn::name_inserts`]); any other name spoils the read.
 struct Known {
     names: Arc<FastMap<String, Uuid>>,
     unknown: bool,
@@ -216,6 +236,24 @@ fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn N
         .and_then(|()| de.end())
         .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))?;
     Ok(named)
+}
+
+/// The row of an insert or update (split from its `row` text), read
+/// before its turn with the names [`Txn::name_inserts`] gave out; `None`
+/// if it is some other operation, names any other UUID, or does not read:
+/// its operation then reads it in turn, and finds the same names or
+/// reports the same error as it would have.
+fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<String, Uuid>>, (op, text): &(Json, Option<&str>)) -> Option<(Row, Vec<ColumnId>)> {
+    let text = (*text)?;
+    if !matches!(op.get("op").and_then(Json::as_str), Some("insert" | "update")) {
+        return None;
+    }
+    let table = schema.table_id(op.get("table")?.as_str()?)?;
+    let ts = &schema.tables[table];
+    let mut row = Row::new_default(ts, Uuid::ZERO);
+    let mut known = Known { names: Arc::clone(names), unknown: false };
+    let named = read_row_text(ts, &mut row, text, &mut known).ok()?;
+    (!known.unknown).then_some((row, named))
 }
 
 impl NamedUuids for Symbols {
@@ -389,17 +427,13 @@ impl<'a> Txn<'a> {
         }
     }
 
-    /// The rows of the inserts and updates among `ops` (each split from
-    /// its `row` text), read in parallel before the operations run in
-    /// order; `None` for an operation whose row is left to read in turn.
-    ///
-    /// The named UUIDs of inserts are given out first, as the inserts
-    /// would give them (the name of an insert with its own `uuid` is not:
-    /// an earlier mention would get another). A row naming any other, or
-    /// that does not read, is left to its operation, which finds the same
-    /// names or reports the same error as without reading ahead.
-    fn read_ahead(&mut self, ops: &[(Json, Option<&str>)]) -> Vec<Option<(Row, Vec<ColumnId>)>> {
-        use rayon::prelude::*;
+    /// Gives out, ahead of the operations, the named UUIDs of the inserts
+    /// among `ops` (each split from its `row` text), as the inserts would
+    /// give them, so that their rows can be read ahead ([`read_ahead`]);
+    /// `None` if a name is given twice, which the second insert refuses
+    /// in turn. The name of an insert with its own `uuid` is not given
+    /// out: an earlier mention would get another.
+    fn name_inserts(&mut self, ops: &[(Json, Option<&str>)]) -> Option<Arc<FastMap<String, Uuid>>> {
         // Most operations of a large transaction are inserts.
         let mut names = FastMap::default();
         names.reserve(ops.len());
@@ -417,8 +451,7 @@ impl<'a> Txn<'a> {
             }
             let Some(name) = op.get("uuid-name").and_then(Json::as_str) else { continue };
             if self.symbols.0.contains_key(name) {
-                // Named twice: the second insert fails, in turn.
-                return ops.iter().map(|_| None).collect();
+                return None;
             }
             let uuid = Uuid::random();
             self.symbols.0.insert(name.to_string(), (uuid, false));
@@ -427,22 +460,7 @@ impl<'a> Txn<'a> {
         for (rows, n) in self.rows.iter_mut().zip(inserts) {
             rows.reserve(n);
         }
-        let names = Arc::new(names);
-        let schema = self.schema;
-        ops.par_iter()
-            .map(|(op, text)| {
-                let text = (*text)?;
-                if !matches!(op.get("op").and_then(Json::as_str), Some("insert" | "update")) {
-                    return None;
-                }
-                let table = schema.table_id(op.get("table")?.as_str()?)?;
-                let ts = &schema.tables[table];
-                let mut row = Row::new_default(ts, Uuid::ZERO);
-                let mut known = Known { names: Arc::clone(&names), unknown: false };
-                let named = read_row_text(ts, &mut row, text, &mut known).ok()?;
-                (!known.unknown).then_some((row, named))
-            })
-            .collect()
+        Some(Arc::new(names))
     }
 
     fn op_insert(&mut self, p: &mut ObjectParser<'_>, source: Option<RowSource<'_>>) -> Result<Json> {
@@ -761,12 +779,19 @@ impl<'a> Txn<'a> {
                     if old == new {
                         continue;
                     }
-                    let empty = Datum::empty(&c.ty);
                     let (mut removed, mut added) = (Vec::new(), Vec::new());
-                    Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| match change {
-                        Change::Removed => removed.extend(strong_targets(c, k, v)),
-                        Change::Added => added.extend(strong_targets(c, k, v)),
-                    });
+                    match (old, new) {
+                        // An inserted row (most of a large transaction):
+                        // all its references are new.
+                        (None, Some(new)) => added.extend(strong_refs(c, new)),
+                        _ => {
+                            let empty = Datum::empty(&c.ty);
+                            Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| match change {
+                                Change::Removed => removed.extend(strong_targets(c, k, v)),
+                                Change::Added => added.extend(strong_targets(c, k, v)),
+                            });
+                        }
+                    }
                     // A row's references to itself do not count; a
                     // reference to the same UUID in another table is
                     // not one of those.
@@ -880,11 +905,19 @@ impl<'a> Txn<'a> {
             for uuid in uuids {
                 for &col in &weak_cols {
                     let c = &ts.columns[col];
-                    let Some(mut datum) = self.get(table, &uuid).map(|r| r.field(col).clone()) else { continue };
                     let dead = |target: Option<(TableId, RefType)>, atom: &Atom| match (target, atom.as_uuid()) {
                         (Some((t, RefType::Weak)), Some(dst)) => self.get(t, &dst).is_none(),
                         _ => false,
                     };
+                    let Some(current) = self.get(table, &uuid).map(|r| r.field(col)) else { continue };
+                    let any_dead = match current {
+                        Datum::Set(atoms) => atoms.iter().any(|a| dead(c.key_ref, a)),
+                        Datum::Map(pairs) => pairs.iter().any(|(k, v)| dead(c.key_ref, k) || dead(c.value_ref, v)),
+                    };
+                    if !any_dead {
+                        continue;
+                    }
+                    let mut datum = current.clone();
                     let before = datum.len();
                     match &mut datum {
                         Datum::Set(atoms) => Datum::with_set(atoms, |atoms| atoms.retain(|a| !dead(c.key_ref, a))),
@@ -918,7 +951,8 @@ impl<'a> Txn<'a> {
         for (table, rows) in self.rows.iter().enumerate() {
             let ts = &self.schema.tables[table];
             for (i, index) in ts.indexes.iter().enumerate() {
-                let mut seen: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                let mut seen: FastMap<Vec<Datum>, Uuid> = FastMap::default();
+                seen.reserve(rows.len());
                 for (uuid, tr) in rows {
                     let Some(row) = &tr.new else { continue };
                     let key = index_key(row, index);
