@@ -206,19 +206,18 @@ impl Database {
     /// Applies a commit that has already been checked (by a transaction, or
     /// because it was read back from our own log).
     pub fn apply(&mut self, commit: &Commit) {
+        let schema = Arc::clone(&self.schema);
         for (table_id, changes) in &commit.tables {
             // A large insert grows the table once, not step by step.
             let inserts = changes.iter().filter(|c| c.old.is_none() && c.new.is_some()).count();
             self.tables[*table_id].rows.reserve(inserts);
             for change in changes {
-                self.apply_change(*table_id, change);
+                self.apply_change(&schema.tables[*table_id], *table_id, change);
             }
         }
     }
 
-    fn apply_change(&mut self, table_id: TableId, change: &RowChange) {
-        let schema = Arc::clone(&self.schema);
-        let ts = &schema.tables[table_id];
+    fn apply_change(&mut self, ts: &TableSchema, table_id: TableId, change: &RowChange) {
         let src: RowKey = (table_id, change.uuid);
         for (col_id, col) in ts.user_columns() {
             if !col.has_refs() {
@@ -227,6 +226,15 @@ impl Database {
             let old = change.old.as_ref().map(|r| r.field(col_id));
             let new = change.new.as_ref().map(|r| r.field(col_id));
             if old == new {
+                continue;
+            }
+            if let (None, Some(new)) = (old, new) {
+                // An inserted row (most of a large commit): every
+                // element is new.
+                match new {
+                    Datum::Set(atoms) => atoms.iter().for_each(|a| self.adjust_ref(col_id, ts, src, a, None, 1)),
+                    Datum::Map(pairs) => pairs.iter().for_each(|(k, v)| self.adjust_ref(col_id, ts, src, k, Some(v), 1)),
+                }
                 continue;
             }
             // Only what changed: a row with a large set of references pays
