@@ -289,7 +289,6 @@ async fn read_loop<R: AsyncRead + Unpin>(
     out: SessionHandle,
 ) {
     let mut framer = Framer::new(MAX_MESSAGE_BYTES);
-    let mut buf = vec![0u8; 64 << 10];
     let budget = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut probe_sent = false;
     loop {
@@ -299,8 +298,11 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 break;
             }
         }
+        // Reads go straight into the framer's buffer, in larger pieces
+        // while a large message comes in.
+        let room = (framer.pending() / 4).clamp(64 << 10, 4 << 20);
         let read = match probe {
-            Some(interval) => match tokio::time::timeout(interval, r.read(&mut buf)).await {
+            Some(interval) => match tokio::time::timeout(interval, r.read_buf(framer.read_buffer(room))).await {
                 Ok(res) => res,
                 Err(_) if !probe_sent => {
                     probe_sent = true;
@@ -313,14 +315,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     break;
                 }
             },
-            None => r.read(&mut buf).await,
+            None => r.read_buf(framer.read_buffer(room)).await,
         };
-        let n = match read {
+        match read {
             Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
+            Ok(_) => {}
+        }
         probe_sent = false;
-        framer.push(&buf[..n]);
         let mut ok = true;
         loop {
             let frame = match framer.next_frame() {

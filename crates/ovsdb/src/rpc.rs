@@ -154,7 +154,7 @@ pub fn reply_bytes(result: &Json, id: &Json) -> Vec<u8> {
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(&serde_json::to_vec(id).unwrap_or_default());
     out.extend_from_slice(b",\"result\":");
-    let _ = serde_json::to_writer(&mut out, result);
+    crate::json::write_json(&mut out, result);
     out.extend_from_slice(b",\"error\":null}");
     out
 }
@@ -240,6 +240,21 @@ impl Framer {
     }
 
     pub fn push(&mut self, data: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The buffer, with room for at least `room` more bytes, for a reader
+    /// to append to (tokio's `read_buf`): received bytes go straight in,
+    /// without a copy through another buffer.
+    pub fn read_buffer(&mut self, room: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve(room);
+        &mut self.buf
+    }
+
+    /// Drops the bytes of returned values, once they are half the buffer.
+    fn compact(&mut self) {
         if self.consumed > 0 && self.consumed * 2 >= self.buf.len() {
             self.buf.drain(..self.consumed);
             self.base += self.consumed as u64;
@@ -247,7 +262,6 @@ impl Framer {
             self.start = self.start.map(|s| s - self.consumed);
             self.consumed = 0;
         }
-        self.buf.extend_from_slice(data);
     }
 
     /// Bytes received but not yet returned as values.
@@ -266,64 +280,83 @@ impl Framer {
     /// [`parse_frame`]); the framer has only checked that its brackets
     /// balance.
     pub fn next_frame(&mut self) -> Result<Option<&[u8]>, FrameError> {
-        while self.scanned < self.buf.len() {
-            let i = self.scanned;
-            let b = self.buf[i];
-            self.scanned += 1;
+        let buf = &self.buf[..];
+        let mut i = self.scanned;
+        while i < buf.len() {
+            let b = buf[i];
             if self.start.is_none() {
+                i += 1;
                 match b {
                     b' ' | b'\t' | b'\r' | b'\n' => {
-                        self.consumed = self.scanned;
+                        self.consumed = i;
                         continue;
                     }
                     b'{' | b'[' => {
-                        self.start = Some(i);
+                        self.start = Some(i - 1);
                         self.stack.clear();
                         self.stack.push(b);
                         continue;
                     }
-                    _ => return Err(FrameError::Junk { offset: self.base + i as u64, byte: b as char }),
+                    _ => {
+                        self.scanned = i;
+                        return Err(FrameError::Junk { offset: self.base + i as u64 - 1, byte: b as char });
+                    }
                 }
             }
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                } else {
-                    // Most of a message is string contents: jump to the
-                    // next quote or backslash.
-                    match memchr::memchr2(b'"', b'\\', &self.buf[self.scanned..]) {
-                        Some(off) => self.scanned += off,
-                        None => self.scanned = self.buf.len(),
+                    i += 1;
+                    continue;
+                }
+                // Most of a message is string contents: jump to the next
+                // quote or backslash.
+                match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                    Some(off) => {
+                        i += off;
+                        if buf[i] == b'"' {
+                            self.in_string = false;
+                        } else {
+                            self.escaped = true;
+                        }
+                        i += 1;
                     }
+                    None => i = buf.len(),
                 }
                 continue;
             }
-            match b {
-                b'"' => self.in_string = true,
-                b'{' | b'[' => self.stack.push(b),
-                b'}' | b']' => {
+            // Outside strings: skip the bytes that can appear there
+            // (numbers, literals, punctuation, space) a run at a time.
+            while i < buf.len() && CLASS[buf[i] as usize] == PLAIN {
+                i += 1;
+            }
+            let Some(&b) = buf.get(i) else { break };
+            i += 1;
+            match CLASS[b as usize] {
+                QUOTE => self.in_string = true,
+                OPEN => self.stack.push(b),
+                CLOSE => {
                     let open = if b == b'}' { b'{' } else { b'[' };
                     if self.stack.pop() != Some(open) {
-                        return Err(FrameError::Syntax { offset: self.base + i as u64, byte: b as char });
+                        self.scanned = i;
+                        return Err(FrameError::Syntax { offset: self.base + i as u64 - 1, byte: b as char });
                     }
                     if self.stack.is_empty() {
-                        let start = self.start.take().unwrap_or(i);
-                        self.consumed = self.scanned;
-                        return Ok(Some(&self.buf[start..=i]));
+                        let start = self.start.take().unwrap_or(i - 1);
+                        self.scanned = i;
+                        self.consumed = i;
+                        return Ok(Some(&self.buf[start..i]));
                     }
                 }
-                // Numbers, literals (true, false, null), punctuation, space.
-                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b't' | b'r' | b'u' | b'f' | b'a' | b'l'
-                | b's' | b'n' | b',' | b':' | b' ' | b'\t' | b'\r' | b'\n' => {}
                 // Anything else cannot appear outside a string: fail now
                 // rather than wait for the value to end.
-                _ => return Err(FrameError::Syntax { offset: self.base + i as u64, byte: b as char }),
+                _ => {
+                    self.scanned = i;
+                    return Err(FrameError::Syntax { offset: self.base + i as u64 - 1, byte: b as char });
+                }
             }
         }
+        self.scanned = i.min(buf.len());
         if let Some(start) = self.start
             && self.buf.len() - start > self.max_len
         {
@@ -332,6 +365,29 @@ impl Framer {
         Ok(None)
     }
 }
+
+/// How [`Framer::next_frame`] treats each byte outside strings.
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+const INVALID: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut class = [INVALID; 256];
+    let plain = b"0123456789-+.eEtrufalsn,: \t\r\n";
+    let mut i = 0;
+    while i < plain.len() {
+        class[plain[i] as usize] = PLAIN;
+        i += 1;
+    }
+    class[b'"' as usize] = QUOTE;
+    class[b'{' as usize] = OPEN;
+    class[b'[' as usize] = OPEN;
+    class[b'}' as usize] = CLOSE;
+    class[b']' as usize] = CLOSE;
+    class
+};
 
 /// Parses one framed value. Like Open vSwitch, refuses strings holding a
 /// null byte (which the C implementation cannot represent).
@@ -380,11 +436,13 @@ mod tests {
             while let Some(v) = f.next().unwrap() {
                 out.push(v);
             }
-            f.push(&stream[split..]);
+            // The rest as a reader appends it to the buffer.
+            f.read_buffer(1).extend_from_slice(&stream[split..]);
             while let Some(v) = f.next().unwrap() {
                 out.push(v);
             }
             assert_eq!(out, vec![json!({"id":1,"method":"echo","params":["}{\"x"]}), json!([1, 2]), json!({"a":{"b":[]}})]);
+            assert_eq!(f.pending(), 0);
         }
     }
 
