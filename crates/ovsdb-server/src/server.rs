@@ -585,6 +585,11 @@ impl Server {
                     }
                 }
                 self.send_reply(session, &id, &results);
+                if matches!(&results, Json::Array(a) if a.len() >= PARALLEL_MIN_CHANGES) {
+                    // A first compile's: tens of thousands of small
+                    // trees, and megabytes of text, freed off this thread.
+                    rayon::spawn(move || drop((results, params)));
+                }
             }
         }
     }
