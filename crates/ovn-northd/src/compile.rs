@@ -1499,9 +1499,13 @@ impl Compiler {
         let list: Vec<Uuid> = ports.iter().copied().collect();
         let this = &*self;
         let outcomes: Vec<PortOutcome> = list.par_iter().map(|p| this.port_outcome(p)).collect();
-        for (p, outcome) in list.iter().zip(outcomes) {
-            self.apply_port(p, outcome);
-        }
+        // Their flows go into the table all at once, on every thread.
+        let olds: Vec<(&Uuid, Contribution)> =
+            list.iter().zip(outcomes).filter_map(|(p, outcome)| Some((p, self.apply_port_but_flows(p, outcome)?))).collect();
+        let empty = Contribution::default();
+        let units: Vec<(&Contribution, &Contribution)> =
+            olds.iter().map(|(p, old)| (old, self.ports.get(*p).map_or(&empty, |st| &st.flows))).collect();
+        self.out.flows.replace_all(&units);
     }
 
     /// What port `pu` compiles to, from the inputs alone.
@@ -1636,21 +1640,30 @@ impl Compiler {
 
     /// Makes a port's outcome part of the output.
     fn apply_port(&mut self, pu: &Uuid, outcome: PortOutcome) {
+        if let Some(old) = self.apply_port_but_flows(pu, outcome) {
+            let empty = Contribution::default();
+            self.out.flows.replace(&old, self.ports.get(pu).map_or(&empty, |st| &st.flows));
+        }
+    }
+
+    /// [`Compiler::apply_port`] but for the flow table, which the caller
+    /// updates: returns the port's previous flows, if it had a state (its
+    /// new ones are in `self.ports`, unless it is gone).
+    fn apply_port_but_flows(&mut self, pu: &Uuid, outcome: PortOutcome) -> Option<Contribution> {
         let PortOutcome::Present { name, ls, flows: new, pb, diags, up } = outcome else {
-            if let Some(st) = self.ports.remove(pu) {
-                self.out.flows.replace(&st.flows, &Contribution::default());
+            let old = self.ports.remove(pu).map(|st| {
                 if self.port_named(&st.name).is_none_or(|u| u == *pu) {
                     self.out.port_bindings.remove(&st.name);
                 }
                 self.dirty.port_bindings.insert(st.name);
-            }
+                st.flows
+            });
             self.out.nb.lsp_up.remove(pu);
             self.port_keys.remove(pu);
-            return;
+            return old;
         };
         let st = self.ports.entry(*pu).or_default();
-        self.out.flows.replace(&st.flows, &new);
-        st.flows = new;
+        let old = std::mem::replace(&mut st.flows, new);
         if st.name != name && !st.name.is_empty() {
             self.out.port_bindings.remove(&st.name);
             self.dirty.port_bindings.insert(st.name.clone());
@@ -1674,6 +1687,7 @@ impl Compiler {
             None => self.out.nb.lsp_up.remove(pu),
         };
         self.dirty.nb_ports.insert(*pu);
+        Some(old)
     }
 
     fn qdisc_queue_id(&self, p: &LogicalSwitchPort, sb_pb: Option<&sb::SbPortBinding>) -> Option<String> {

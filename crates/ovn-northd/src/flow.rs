@@ -284,12 +284,33 @@ impl<K: Ord + Clone> Counts<K> {
     }
 }
 
-/// Every flow of every unit, merged.
-#[derive(Clone, Debug, Default)]
+/// Every flow of every unit, merged. The flows are spread over shards by
+/// their hash, so that a first compile's 10,000 ports can be merged on
+/// every thread at once ([`FlowTable::replace_all`]).
+#[derive(Clone, Debug)]
 pub struct FlowTable {
+    shards: Box<[Shard]>,
+}
+
+/// Shards of a [`FlowTable`]: enough to keep 16 threads busy.
+const SHARDS: usize = 16;
+
+fn shard_of(hash: u64) -> usize {
+    // Bits the maps inside do not bucket by.
+    (hash >> 32) as usize % SHARDS
+}
+
+#[derive(Clone, Debug, Default)]
+struct Shard {
     entries: HashMap<Keyed, FlowEntry>,
     /// Flows whose datapaths or metadata changed since [`FlowTable::take_dirty`].
     dirty: HashSet<Keyed>,
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        FlowTable { shards: (0..SHARDS).map(|_| Shard::default()).collect() }
+    }
 }
 
 type ContributionKey = (Arc<Flow>, FlowMeta, Arc<[DpId]>);
@@ -323,68 +344,121 @@ impl Contribution {
     pub fn is_empty(&self) -> bool {
         self.flows.is_empty()
     }
+
+    /// Its flows' keys, in order.
+    fn keys(&self) -> Vec<Keyed> {
+        self.flows.iter().map(|(f, _, _)| Keyed::new(f)).collect()
+    }
 }
 
 impl FlowTable {
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.shards.iter().map(|s| s.entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.shards.iter().all(|s| s.entries.is_empty())
+    }
+
+    fn shard(&self, flow: &Flow) -> &Shard {
+        &self.shards[shard_of(flow.content_hash())]
     }
 
     pub fn get(&self, flow: &Flow) -> Option<&FlowEntry> {
-        self.entries.get(flow)
+        self.shard(flow).entries.get(flow)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<Flow>, &FlowEntry)> {
-        self.entries.iter().map(|(k, e)| (&k.flow, e))
+        self.shards.iter().flat_map(|s| s.entries.iter().map(|(k, e)| (&k.flow, e)))
     }
 
     pub fn get_key_value(&self, flow: &Flow) -> Option<(&Arc<Flow>, &FlowEntry)> {
-        self.entries.get_key_value(flow).map(|(k, e)| (&k.flow, e))
+        self.shard(flow).entries.get_key_value(flow).map(|(k, e)| (&k.flow, e))
     }
 
     /// Replaces a unit's previous contribution by its new one, touching
     /// only the flows that differ.
     pub fn replace(&mut self, old: &Contribution, new: &Contribution) {
+        let (old_keys, new_keys) = (old.keys(), new.keys());
+        let touched = old_keys.iter().chain(&new_keys).fold(0u64, |m, k| m | 1 << shard_of(k.hash));
+        for (i, shard) in self.shards.iter_mut().enumerate() {
+            if touched & 1 << i != 0 {
+                shard.replace(i, (old, &old_keys), (new, &new_keys));
+            }
+        }
+    }
+
+    /// [`FlowTable::replace`] for many units at once, which leaves the
+    /// same table as replacing them one by one in any order: each shard
+    /// takes its flows of every unit, in parallel with the others.
+    pub fn replace_all(&mut self, units: &[(&Contribution, &Contribution)]) {
+        use rayon::prelude::*;
+        let keys: Vec<(Vec<Keyed>, Vec<Keyed>)> = units.par_iter().map(|(old, new)| (old.keys(), new.keys())).collect();
+        self.shards.par_iter_mut().enumerate().for_each(|(i, shard)| {
+            for ((old, new), (old_keys, new_keys)) in units.iter().zip(&keys) {
+                shard.replace(i, (old, old_keys), (new, new_keys));
+            }
+        });
+    }
+
+    /// How many flows changed since [`FlowTable::take_dirty`].
+    pub fn dirty_len(&self) -> usize {
+        self.shards.iter().map(|s| s.dirty.len()).sum()
+    }
+
+    /// The flows changed since the last call.
+    pub fn take_dirty(&mut self) -> FlowSet {
+        self.shards.iter_mut().flat_map(|s| std::mem::take(&mut s.dirty)).map(|k| k.flow).collect()
+    }
+}
+
+/// The positions of the keys that belong to shard `me`.
+fn of_shard(keys: &[Keyed], me: usize) -> impl Iterator<Item = usize> + '_ {
+    (0..keys.len()).filter(move |&i| shard_of(keys[i].hash) == me)
+}
+
+impl Shard {
+    /// [`FlowTable::replace`] for the flows of shard `me`; each
+    /// contribution comes with its flows' keys.
+    fn replace(&mut self, me: usize, (old, old_keys): (&Contribution, &[Keyed]), (new, new_keys): (&Contribution, &[Keyed])) {
         // A first compile only adds, and a removed unit only removes.
         if old.flows.is_empty() || new.flows.is_empty() {
-            for (f, m, d) in &old.flows {
-                self.remove_one(f, m, d);
+            for i in of_shard(old_keys, me) {
+                let (_, m, d) = &old.flows[i];
+                self.remove_one(&old_keys[i], m, d);
             }
-            for (f, m, d) in &new.flows {
-                self.add_one(f, m, d);
+            for i in of_shard(new_keys, me) {
+                let (_, m, d) = &new.flows[i];
+                self.add_one(&new_keys[i], m, d);
             }
             return;
         }
         let key = |(f, m, d): &(Arc<Flow>, FlowMeta, Arc<[DpId]>)| (Arc::clone(f), m.clone(), Arc::clone(d));
-        let mut old_set: HashMap<ContributionKey, u32> = HashMap::default();
-        for c in &old.flows {
-            *old_set.entry(key(c)).or_default() += 1;
+        let mut old_set: HashMap<ContributionKey, (u32, usize)> = HashMap::default();
+        for i in of_shard(old_keys, me) {
+            old_set.entry(key(&old.flows[i])).or_insert((0, i)).0 += 1;
         }
         let mut added = Vec::new();
-        for c in &new.flows {
-            match old_set.get_mut(&key(c)) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => added.push(c),
+        for i in of_shard(new_keys, me) {
+            match old_set.get_mut(&key(&new.flows[i])) {
+                Some((n, _)) if *n > 0 => *n -= 1,
+                _ => added.push(i),
             }
         }
-        for ((f, m, d), n) in old_set {
+        for ((_, m, d), (n, i)) in old_set {
             for _ in 0..n {
-                self.remove_one(&f, &m, &d);
+                self.remove_one(&old_keys[i], &m, &d);
             }
         }
-        for (f, m, d) in added {
-            self.add_one(f, m, d);
+        for i in added {
+            let (_, m, d) = &new.flows[i];
+            self.add_one(&new_keys[i], m, d);
         }
     }
 
-    fn add_one(&mut self, flow: &Arc<Flow>, meta: &FlowMeta, dps: &[DpId]) {
-        let key = Keyed::new(flow);
+    fn add_one(&mut self, key: &Keyed, meta: &FlowMeta, dps: &[DpId]) {
         self.dirty.insert(key.clone());
-        let e = self.entries.entry(key).or_default();
+        let e = self.entries.entry(key.clone()).or_default();
         e.dps.0.reserve(dps.len());
         for dp in dps {
             e.dps.add(dp);
@@ -392,9 +466,8 @@ impl FlowTable {
         e.metas.add(meta);
     }
 
-    fn remove_one(&mut self, flow: &Arc<Flow>, meta: &FlowMeta, dps: &[DpId]) {
-        let key = Keyed::new(flow);
-        let Some(e) = self.entries.get_mut(&key) else {
+    fn remove_one(&mut self, key: &Keyed, meta: &FlowMeta, dps: &[DpId]) {
+        let Some(e) = self.entries.get_mut(key) else {
             return;
         };
         for dp in dps {
@@ -402,18 +475,74 @@ impl FlowTable {
         }
         e.metas.remove(meta);
         if e.dps.is_empty() {
-            self.entries.remove(&key);
+            self.entries.remove(key);
         }
-        self.dirty.insert(key);
+        self.dirty.insert(key.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small pool of flows, metadata and datapath sets, so that units
+    /// share flows and replacements overlap.
+    fn unit(seed: u64, n: usize) -> Contribution {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let dps: Vec<Arc<[DpId]>> = (0..4u128).map(|i| Arc::from(vec![Uuid(i + 1), Uuid(i + 2)])).collect();
+        let flows = (0..n)
+            .map(|_| {
+                let flow = Flow {
+                    stage: Stage::ALL[next(3) as usize],
+                    priority: next(4) as u16,
+                    match_: Arc::from(format!("m{}", next(40))),
+                    actions: Arc::from("next;"),
+                    controller_meter: None,
+                };
+                let meta = FlowMeta { io_port: None, stage_hint: None, source: ["a", "b"][next(2) as usize] };
+                (Arc::new(flow), meta, Arc::clone(&dps[next(4) as usize]))
+            })
+            .collect();
+        Contribution { flows }
     }
 
-    /// How many flows changed since [`FlowTable::take_dirty`].
-    pub fn dirty_len(&self) -> usize {
-        self.dirty.len()
+    fn contents(t: &FlowTable) -> Vec<(Flow, Vec<DpId>, Option<FlowMeta>)> {
+        let mut v: Vec<_> = t.iter().map(|(f, e)| ((**f).clone(), e.datapaths().copied().collect(), e.meta().cloned())).collect();
+        v.sort_by(|a, b| (a.0.stage.table(), a.0.priority, &a.0.match_, &a.1, &a.2).cmp(&(b.0.stage.table(), b.0.priority, &b.0.match_, &b.1, &b.2)));
+        v
     }
 
-    /// The flows changed since the last call.
-    pub fn take_dirty(&mut self) -> FlowSet {
-        std::mem::take(&mut self.dirty).into_iter().map(|k| k.flow).collect()
+    #[test]
+    fn replacing_all_at_once_is_replacing_one_by_one() {
+        let first: Vec<Contribution> = (0..40).map(|i| unit(i, (i % 7) as usize * 3)).collect();
+        let second: Vec<Contribution> = (0..40).map(|i| if i % 5 == 0 { Contribution::default() } else { unit(i * 31 + 7, (i % 4) as usize * 4) }).collect();
+        let empty = Contribution::default();
+        let (mut one, mut all) = (FlowTable::default(), FlowTable::default());
+        for c in &first {
+            one.replace(&empty, c);
+        }
+        all.replace_all(&first.iter().map(|c| (&empty, c)).collect::<Vec<_>>());
+        assert!(one.len() > 20, "{}", one.len());
+        assert_eq!(contents(&one), contents(&all));
+        assert_eq!(one.dirty_len(), all.dirty_len());
+        one.take_dirty();
+        all.take_dirty();
+        for (a, b) in first.iter().zip(&second) {
+            one.replace(a, b);
+        }
+        all.replace_all(&first.iter().zip(&second).collect::<Vec<_>>());
+        assert_eq!(contents(&one), contents(&all));
+        let dirty = |t: &mut FlowTable| {
+            let mut d: Vec<_> = t.take_dirty().iter().map(|f| (f.stage.table(), f.priority, f.match_.clone())).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(dirty(&mut one), dirty(&mut all));
     }
 }
