@@ -273,6 +273,40 @@ struct Connection {
     framer: Framer,
 }
 
+/// Writes `pieces` one after the other, as many at a time as one
+/// vectored write takes.
+async fn write_pieces<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, pieces: &[Vec<u8>]) -> std::io::Result<()> {
+    use std::io::IoSlice;
+    // Most systems take at most 1,024 slices in one write.
+    const MAX_SLICES: usize = 1024;
+    let (mut i, mut offset) = (0, 0);
+    while i < pieces.len() {
+        if offset == pieces[i].len() {
+            (i, offset) = (i + 1, 0);
+            continue;
+        }
+        let slices: Vec<IoSlice> = std::iter::once(&pieces[i][offset..])
+            .chain(pieces[i + 1..].iter().take(MAX_SLICES - 1).map(|p| &p[..]))
+            .map(IoSlice::new)
+            .collect();
+        let mut n = w.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 && i < pieces.len() {
+            let left = pieces[i].len() - offset;
+            if n < left {
+                offset += n;
+                n = 0;
+            } else {
+                n -= left;
+                (i, offset) = (i + 1, 0);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn open(remote: Remote) -> std::io::Result<(Reader, Writer)> {
     match remote {
         Remote::Unix(path) => {
@@ -348,10 +382,10 @@ async fn drive(shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
                         write_error = Some(e.to_string());
                     }
                 }
-                Command::SendText(text) => {
+                Command::SendText(pieces) => {
                     if let Some(c) = conn.as_mut()
                         && write_error.is_none()
-                        && let Err(e) = c.writer.write_all(&text).await
+                        && let Err(e) = write_pieces(&mut c.writer, &pieces).await
                     {
                         write_error = Some(e.to_string());
                     }
@@ -428,5 +462,57 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes a call, from one slice.
+    struct Trickle {
+        got: Vec<u8>,
+        limit: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.limit);
+            self.got.extend_from_slice(&buf[..n]);
+            std::task::Poll::Ready(Ok(n))
+        }
+
+        fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn pieces_arrive_whole_and_in_order() {
+        let pieces: Vec<Vec<u8>> = (0..3000).map(|i| if i % 7 == 0 { Vec::new() } else { format!("<{i}>").into_bytes() }).collect();
+        let want = pieces.concat();
+        // Short writes, one slice at a time.
+        for limit in [1, 3, 64, usize::MAX] {
+            let mut w = Trickle { got: Vec::new(), limit };
+            write_pieces(&mut w, &pieces).await.unwrap();
+            assert_eq!(w.got, want, "limit {limit}");
+        }
+        // A socket pair, whose writes take many slices at once.
+        let (a, mut b) = tokio::net::UnixStream::pair().unwrap();
+        let mut w: Writer = Box::new(a);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        write_pieces(&mut w, &pieces).await.unwrap();
+        drop(w);
+        assert_eq!(reader.await.unwrap(), want);
     }
 }

@@ -144,8 +144,10 @@ pub enum Command {
     Connect(Remote),
     Send(Message),
     /// A message already written as JSON text (a transaction with
-    /// operations given as text, [`Transaction::raw_text`]).
-    SendText(Vec<u8>),
+    /// operations given as text, [`Transaction::raw_text`]), in pieces to
+    /// send one after the other: a first compile's operations are tens
+    /// of thousands of texts, sent as they are rather than copied into one.
+    SendText(Vec<Vec<u8>>),
     /// Close the connection (or abandon the attempt). The core already
     /// counts it as gone: do not report it back.
     Disconnect,
@@ -583,7 +585,7 @@ impl Core {
             let params = params.into_iter().filter_map(|p| if let txn::Op::Tree(p) = p { Some(p) } else { None });
             self.request("transact", params.collect())
         } else {
-            self.request_text("transact", &params)
+            self.request_text("transact", params)
         };
         self.txns.insert(id, layout);
         Ok(TxnId(id))
@@ -618,25 +620,27 @@ impl Core {
 
     /// Like [`Core::request`], writing the message as text: the members
     /// in the order [`Message::to_bytes`] writes them.
-    fn request_text(&mut self, method: &str, params: &[txn::Op]) -> u64 {
+    fn request_text(&mut self, method: &str, params: Vec<txn::Op>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        // Sized once: a first compile's transaction is megabytes, and
-        // growing it copies it again.
-        let size: usize = params.iter().map(|p| p.size_hint() + 1).sum();
-        let mut out = Vec::with_capacity(64 + size);
-        out.extend_from_slice(format!("{{\"id\":{id},\"method\":").as_bytes());
-        ovsdb::json::write_str(&mut out, method);
-        out.extend_from_slice(b",\"params\":[");
-        for (i, p) in params.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+        let mut head = format!("{{\"id\":{id},\"method\":").into_bytes();
+        ovsdb::json::write_str(&mut head, method);
+        head.extend_from_slice(b",\"params\":[");
+        let mut pieces = Vec::with_capacity(params.len() + 1);
+        pieces.push(head);
+        for (i, p) in params.into_iter().enumerate() {
+            if i > 0
+                && let Some(last) = pieces.last_mut()
+            {
+                last.push(b',');
             }
-            p.write(&mut out);
+            pieces.push(p.into_bytes());
         }
-        out.extend_from_slice(b"]}");
+        if let Some(last) = pieces.last_mut() {
+            last.extend_from_slice(b"]}");
+        }
         if self.link.is_connected() {
-            self.commands.push(Command::SendText(out));
+            self.commands.push(Command::SendText(pieces));
         }
         id
     }

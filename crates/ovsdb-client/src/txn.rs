@@ -93,21 +93,11 @@ pub(crate) enum Op {
 }
 
 impl Op {
-    /// Writes the operation as JSON text.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+    /// The operation as JSON text.
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
         match self {
-            Op::Tree(json) => {
-                let _ = serde_json::to_writer(&mut *out, json);
-            }
-            Op::Text(text) => out.extend_from_slice(text.as_bytes()),
-        }
-    }
-
-    /// About how many bytes [`Op::write`] writes (exactly, for text).
-    pub(crate) fn size_hint(&self) -> usize {
-        match self {
-            Op::Tree(_) => 256,
-            Op::Text(text) => text.len(),
+            Op::Tree(json) => serde_json::to_vec(&json).unwrap_or_default(),
+            Op::Text(text) => text.into_bytes(),
         }
     }
 

@@ -39,7 +39,7 @@ fn show(c: &Command) -> Json {
     match c {
         Command::Connect(r) => json!({"connect": r.to_string()}),
         Command::Send(m) => m.to_json(),
-        Command::SendText(text) => serde_json::from_slice(text).unwrap(),
+        Command::SendText(pieces) => serde_json::from_slice(&pieces.concat()).unwrap(),
         Command::Disconnect => json!("disconnect"),
         Command::TxnDone { id, result } => match result {
             Ok(o) => json!({"txn_done": id.0, "results": o.results, "increment": o.increment}),
@@ -402,9 +402,9 @@ fn operations_given_as_text_go_out_as_they_are() {
     txn.comment("x");
     h.core.transact(&txn).unwrap();
     let out = h.core.take_commands();
-    let [Command::SendText(text)] = out.as_slice() else { panic!("{out:?}") };
+    let [Command::SendText(pieces)] = out.as_slice() else { panic!("{out:?}") };
     assert_eq!(
-        std::str::from_utf8(text).unwrap(),
+        std::str::from_utf8(&pieces.concat()).unwrap(),
         format!(
             r#"{{"id":{next},"method":"transact","params":["D",{{"op":"insert","table":"T","uuid-name":"r","row":{{"name":"é\n"}}}},{{"comment":"x","op":"comment"}}]}}"#
         )
