@@ -513,7 +513,9 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
         })
     });
 
-    let mut out = Vec::with_capacity(256);
+    // About what a row takes (an OVN flow, a little more): a first
+    // compile's record is megabytes, and each growth copies it.
+    let mut out = Vec::with_capacity(256 + 256 * commit.n_changes());
     out.push(b'{');
     let mut first_table = true;
     for (table_id, changes) in &commit.tables {

@@ -88,8 +88,12 @@ pub struct Log {
     _lock: Option<LockFile>,
     /// Length of the file: every byte before it is a complete record.
     written: u64,
-    /// Records appended but not yet written to the file.
-    pending: Vec<u8>,
+    /// Records appended but not yet written to the file, in pieces to
+    /// write one after the other: a large record's body is its own piece,
+    /// written as it was encoded rather than copied.
+    pending: Vec<Vec<u8>>,
+    /// Bytes in `pending`.
+    pending_len: usize,
     /// Records were written by [`Log::flush`] since the file was last
     /// handed out for syncing by [`Log::flush_for_sync`].
     unhanded: bool,
@@ -141,6 +145,7 @@ impl Log {
             _lock: lock,
             written: loaded.end,
             pending: Vec::new(),
+            pending_len: 0,
             unhanded: false,
             base: loaded.base,
             n_records_since_base: loaded.n_records_since_base,
@@ -178,6 +183,7 @@ impl Log {
             _lock: Some(lock),
             written: len,
             pending: Vec::new(),
+            pending_len: 0,
             unhanded: false,
             base: len,
             n_records_since_base: 0,
@@ -198,7 +204,7 @@ impl Log {
 
     /// Size of the file once queued records are written.
     pub fn len(&self) -> u64 {
-        self.written + self.pending.len() as u64
+        self.written + self.pending_len as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -220,11 +226,24 @@ impl Log {
         let Some(body) = file_txn::encode_commit(&self.schema, commit, now_ms()) else {
             return Ok(None);
         };
-        let digest = frame::write_header(&mut self.pending, STANDALONE_MAGIC, &body);
-        self.pending.extend_from_slice(&body);
+        let mut header = Vec::with_capacity(64);
+        let digest = frame::write_header(&mut header, STANDALONE_MAGIC, &body);
+        self.queue(header);
+        self.queue(body);
         self.n_records_since_base += 1;
         self.last_txn_id = txn_id::next(self.last_txn_id, &digest);
         Ok(Some(self.last_txn_id))
+    }
+
+    /// Adds bytes to those [`Log::flush`] writes; small ones join the last
+    /// piece.
+    fn queue(&mut self, bytes: Vec<u8>) {
+        const OWN_PIECE: usize = 64 << 10;
+        self.pending_len += bytes.len();
+        match self.pending.last_mut() {
+            Some(last) if bytes.len() < OWN_PIECE && last.len() < OWN_PIECE => last.extend_from_slice(&bytes),
+            _ => self.pending.push(bytes),
+        }
     }
 
     /// The id of the last transaction in the log.
@@ -240,9 +259,15 @@ impl Log {
             return Ok(());
         }
         self.check_writable()?;
-        let res = self.file.write_all_at(&self.pending, self.written);
-        let n = self.pending.len() as u64;
+        let mut at = self.written;
+        let res = self.pending.iter().try_for_each(|piece| {
+            self.file.write_all_at(piece, at)?;
+            at += piece.len() as u64;
+            Ok(())
+        });
+        let n = self.pending_len as u64;
         self.pending.clear();
+        self.pending_len = 0;
         match res {
             Ok(()) => {
                 self.written += n;
@@ -347,6 +372,7 @@ impl Log {
         let len = file.metadata().map_err(Error::io("stat", &target))?.len();
         self.file = file;
         self.pending.clear();
+        self.pending_len = 0;
         self.written = len;
         self.base = len;
         self.n_records_since_base = 0;
