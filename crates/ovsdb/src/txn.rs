@@ -825,12 +825,15 @@ impl<'a> Txn<'a> {
     /// Deletes rows of non-root tables that this transaction left without a
     /// strong reference, and whatever only they referenced.
     fn collect_garbage(&mut self, ref_delta: &mut FastMap<RowKey, i64>) {
+        // Rows of root tables are never collected: only the others are work.
+        let tables = &self.schema.tables;
         let mut work: Vec<RowKey> = self
             .rows
             .iter()
             .enumerate()
+            .filter(|(t, _)| !tables[*t].is_root)
             .flat_map(|(t, rows)| rows.keys().map(move |u| (t, *u)))
-            .chain(ref_delta.keys().copied())
+            .chain(ref_delta.keys().copied().filter(|(t, _)| !tables[*t].is_root))
             .collect();
         while let Some((table, uuid)) = work.pop() {
             if self.schema.tables[table].is_root {
