@@ -434,6 +434,11 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             let bg = (since + BACKGROUND_SYNC).duration_since(start).as_millis() as u64;
             deadline = Some(deadline.map_or(bg, |d| d.min(bg)));
         }
+        // What settling queued (replies to blocked transactions) goes out
+        // without waiting for another event.
+        if server.has_actions() {
+            deadline = Some(now_ms());
+        }
         let first = match deadline {
             Some(d) => match events.recv_timeout(Duration::from_millis(d.saturating_sub(now_ms()))) {
                 Ok(ev) => Some(ev),
@@ -514,6 +519,8 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                 unsynced.extend(flushed.files);
             }
         }
+        // A large commit is applied now that what it sends is on its way.
+        server.settle();
         for (reply, answer) in control_replies {
             let _ = reply.send(answer);
         }

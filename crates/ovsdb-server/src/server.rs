@@ -237,6 +237,9 @@ pub struct Server {
     /// acknowledged (it asked for `"durable": true`, or the policy says so).
     sync_needed: bool,
     fsync_policy: FsyncPolicy,
+    /// Large commits (by database) written and composed but not yet
+    /// applied: [`Server::settle`] applies them once what they send is out.
+    unapplied: Vec<(String, Arc<Commit>)>,
 }
 
 const SERVER_DB: &str = "_Server";
@@ -257,6 +260,7 @@ impl Server {
             write_error: None,
             sync_needed: false,
             fsync_policy: FsyncPolicy::Requested,
+            unapplied: Vec::new(),
         };
         s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None, History::default()));
         s
@@ -273,6 +277,7 @@ impl Server {
     /// Serves a database, with the transactions it already had (for
     /// `monitor_cond_since`). Fails if one of that name is already served.
     pub fn add_db(&mut self, db: Database, storage: Option<Box<dyn Storage>>, history: History) -> Result<(), String> {
+        self.settle();
         let name = db.schema.name.clone();
         if self.dbs.contains_key(&name) {
             return Err(format!("{name}: database already served"));
@@ -285,6 +290,7 @@ impl Server {
     /// Stops serving a database; see [`Server::after_schema_change`] for
     /// what its clients see.
     pub fn remove_db(&mut self, name: &str) -> Result<(), String> {
+        self.settle();
         if name == SERVER_DB || !self.dbs.contains_key(name) {
             return Err(format!("{name}: no database by that name"));
         }
@@ -301,6 +307,7 @@ impl Server {
         self.dbs.keys().cloned().collect()
     }
 
+    /// The database as of the last [`Server::settle`].
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.dbs.get(name).map(|e| &e.db)
     }
@@ -339,6 +346,24 @@ impl Server {
         self.triggers.retain(|t| t.session != session);
     }
 
+    /// Applies the large commits whose apply [`Server::commit`] put off,
+    /// then gives blocked transactions their chance. The daemon calls it
+    /// once a batch's actions are out; every entry point that reads the
+    /// databases calls it first, so none ever sees a commit half done.
+    pub fn settle(&mut self) {
+        for (db_name, commit) in std::mem::take(&mut self.unapplied) {
+            if let Some(entry) = self.dbs.get_mut(&db_name) {
+                entry.db.apply(&commit);
+            }
+            self.retry_triggers(&db_name);
+        }
+    }
+
+    /// Whether actions are queued (a [`Server::settle`] may queue some).
+    pub fn has_actions(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
     /// Takes the actions queued so far. They may be carried out only after
     /// [`Server::flush`] for the same batch (and the sync it may call for).
     pub fn take_actions(&mut self) -> Vec<Action> {
@@ -373,6 +398,7 @@ impl Server {
 
     /// Compacts one database, or every one that wants it (`ovsdb-server/compact`).
     pub fn compact(&mut self, name: Option<&str>, only_if_wanted: bool) -> Result<Vec<String>, String> {
+        self.settle();
         let mut done = Vec::new();
         for (db_name, entry) in self.dbs.iter_mut() {
             if name.is_some_and(|n| n != db_name) {
@@ -401,6 +427,9 @@ impl Server {
         let due: Vec<usize> = (0..self.triggers.len())
             .filter(|&i| self.triggers[i].deadline_ms.is_some_and(|d| d <= now_ms))
             .collect();
+        if !due.is_empty() {
+            self.settle();
+        }
         for i in due.into_iter().rev() {
             let t = self.triggers.remove(i);
             self.run_transaction(t.session, t.id, &t.db, t.params, t.arrived_ms, now_ms);
@@ -411,6 +440,7 @@ impl Server {
     /// A message from a session.
     pub fn handle(&mut self, session: SessionId, msg: ovsdb::rpc::Message, now_ms: u64) {
         use ovsdb::rpc::Message;
+        self.settle();
         match msg {
             Message::Request { method, params, id } => self.request(session, &method, params, id, now_ms),
             Message::Notification { method, params } => {
@@ -549,6 +579,7 @@ impl Server {
     /// [`txn::execute_text`]): the session found it large enough not to
     /// build a tree. Anything unusual goes the way of any request.
     pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, now_ms: u64) {
+        self.settle();
         let db = txn::params_db_name(&params);
         let duplicate = self.triggers.iter().any(|t| t.session == session && t.id == id);
         match db {
@@ -577,14 +608,21 @@ impl Server {
                 self.triggers.push(Trigger { session, id, db: db_name.to_string(), params, arrived_ms, deadline_ms });
             }
             Outcome::Done { mut results, commit } => {
+                let mut reply = None;
                 if let Some(commit) = commit {
-                    if let Err(e) = self.commit(db_name, commit) {
-                        if let Json::Array(a) = &mut results {
-                            a.push(e.to_json());
+                    match self.commit(db_name, commit, Some((&results, &id))) {
+                        Ok(written) => reply = written,
+                        Err(e) => {
+                            if let Json::Array(a) = &mut results {
+                                a.push(e.to_json());
+                            }
                         }
                     }
                 }
-                self.send_reply(session, &id, &results);
+                match reply {
+                    Some(bytes) => self.outbox.push(Action::Send(session, vec![Bytes::from(bytes)])),
+                    None => self.send_reply(session, &id, &results),
+                }
                 if matches!(&results, Json::Array(a) if a.len() >= PARALLEL_MIN_CHANGES) {
                     // A first compile's: tens of thousands of small
                     // trees, and megabytes of text, freed off this thread.
@@ -595,27 +633,32 @@ impl Server {
     }
 
     /// Makes `commit` part of the database: storage, memory, history,
-    /// monitors, then blocked transactions get another chance.
-    fn commit(&mut self, db_name: &str, commit: Commit) -> Result<(), Error> {
-        let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(()) };
+    /// monitors, then blocked transactions get another chance. A large
+    /// commit also writes the reply to its transaction (`result` with the
+    /// request's id) on the side, and returns it.
+    fn commit(&mut self, db_name: &str, commit: Commit, reply: Option<(&Json, &Json)>) -> Result<Option<Vec<u8>>, Error> {
+        let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(None) };
         let io_error = |e: std::io::Error| Error::new(ErrorKind::IoError, e.to_string());
         let routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
         let stored_id;
         let composed;
+        let mut deferred = false;
+        let mut reply_bytes = None;
         if commit.n_changes() >= PARALLEL_MIN_CHANGES {
-            // A large commit (a first compile's) is encoded and written,
-            // composed for the monitors and applied all at once: none
-            // needs another's result, and each takes a good share of the
-            // commit's time. Once the file is known to take the record,
-            // nothing can refuse the commit after it is applied; a failed
-            // write stops the server before anyone hears of it, as a
-            // failed flush does.
+            // A large commit (a first compile's) is encoded and written
+            // while it is composed for the monitors: neither needs the
+            // other's result, and each takes a good share of the commit's
+            // time. It is applied to the database only once its updates
+            // and replies are out (Server::settle), which no one waits
+            // for. Once the file is known to take the record, nothing can
+            // refuse the commit; a failed write stops the server before
+            // anyone hears of it, as a failed flush does.
             if let Some(st) = &entry.storage {
                 st.writable().map_err(io_error)?;
             }
             let schema = Arc::clone(&entry.db.schema);
-            let (storage, db) = (&mut entry.storage, &mut entry.db);
-            let (stored, (c, ())) = rayon::join(
+            let storage = &mut entry.storage;
+            let (stored, (c, r)) = rayon::join(
                 || {
                     storage.as_mut().map(|st| {
                         let id = st.append(&commit)?;
@@ -623,9 +666,12 @@ impl Server {
                         Ok::<_, std::io::Error>(id)
                     })
                 },
-                || rayon::join(|| Fanout::compose(&schema, routed), || db.apply(&commit)),
+                || rayon::join(|| Fanout::compose(&schema, routed), || reply.map(|(results, id)| ovsdb::rpc::reply_bytes(results, id))),
             );
             composed = c;
+            reply_bytes = r;
+            // Applied once the updates and replies are out (settle).
+            deferred = true;
             stored_id = match stored {
                 Some(Ok(id)) => id,
                 Some(Err(e)) => {
@@ -649,7 +695,7 @@ impl Server {
             self.sync_needed |= commit.durable || self.fsync_policy == FsyncPolicy::Always;
         }
         if commit.is_empty() {
-            return Ok(());
+            return Ok(reply_bytes);
         }
         self.stats.commits += 1;
         let commit = Arc::new(commit);
@@ -663,8 +709,12 @@ impl Server {
         entry.history.push_back(past);
         entry.trim_history();
         self.publish(db_name, composed, txn_id);
-        self.retry_triggers(db_name);
-        Ok(())
+        if deferred {
+            self.unapplied.push((db_name.to_string(), commit));
+        } else {
+            self.retry_triggers(db_name);
+        }
+        Ok(reply_bytes)
     }
 
     /// Queues the update notifications of a commit's composed updates (one
@@ -985,7 +1035,7 @@ impl Server {
         }
         if !changes.is_empty() {
             let commit = Commit { tables: vec![(table_id, changes)], comment: None, durable: false };
-            let _ = self.commit(SERVER_DB, commit);
+            let _ = self.commit(SERVER_DB, commit, None);
         }
     }
 
