@@ -505,17 +505,18 @@ impl<'a> Txn<'a> {
         let uuid = uuid.unwrap_or_else(Uuid::random);
 
         let ts = &self.schema.tables[table];
-        let mut row = match source {
-            Some(RowSource::Read((read, _))) => read,
+        // The columns the row names, which reading it checked.
+        let (mut row, named) = match source {
+            Some(RowSource::Read((read, named))) => (read, Some(named)),
             Some(RowSource::Text(text)) => {
                 let mut row = Row::new_default(ts, uuid);
-                read_row_text(ts, &mut row, text, &mut self.symbols)?;
-                row
+                let named = read_row_text(ts, &mut row, text, &mut self.symbols)?;
+                (row, Some(named))
             }
             None => {
                 let mut row = Row::new_default(ts, uuid);
                 row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
-                row
+                (row, None)
             }
         };
         let ts = &self.schema.tables[table];
@@ -524,7 +525,7 @@ impl<'a> Txn<'a> {
         // Defaults of one element may break constraints (an enum without "").
         for (col, c) in ts.user_columns() {
             let d = row.field(col);
-            if d.len() == 1 {
+            if d.len() == 1 && !named.as_ref().is_some_and(|named| named.contains(&col)) {
                 d.check_constraints(&c.ty)?;
             }
         }
