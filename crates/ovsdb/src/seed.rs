@@ -469,6 +469,62 @@ impl<'de> Visitor<'de> for SplitMember<'_> {
     }
 }
 
+/// An `insert` operation's members, read straight from its text.
+#[derive(Debug, PartialEq)]
+pub struct InsertOp<'t> {
+    pub table: Cow<'t, str>,
+    pub uuid: Option<Cow<'t, str>>,
+    pub uuid_name: Option<Cow<'t, str>>,
+    /// The `row` object's text.
+    pub row: &'t str,
+}
+
+/// `text` read as an `insert` operation of the usual shape: members `op`
+/// (`"insert"`), `table` and `row` (an object), and perhaps `uuid` and
+/// `uuid-name`, each a string but `row`, each once. `None` for anything
+/// else, which the caller reads as a tree: a large transaction's inserts
+/// need no tree each.
+pub fn insert_op(text: &str) -> Option<InsertOp<'_>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let op = de.deserialize_map(InsertVisitor).ok()?;
+    de.end().ok()?;
+    Some(op)
+}
+
+struct InsertVisitor;
+
+impl<'de> Visitor<'de> for InsertVisitor {
+    type Value = InsertOp<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an insert operation")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn once<T, E: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+            match slot.replace(value) {
+                None => Ok(()),
+                Some(_) => Err(E::custom("member given twice")),
+            }
+        }
+        let (mut op, mut table, mut uuid, mut uuid_name, mut row) = (None, None, None, None, None);
+        while let Some(key) = map.next_key_seed(Text)? {
+            match &*key {
+                "op" => once(&mut op, map.next_value_seed(Text)?)?,
+                "table" => once(&mut table, map.next_value_seed(Text)?)?,
+                "uuid" => once(&mut uuid, map.next_value_seed(Text)?)?,
+                "uuid-name" => once(&mut uuid_name, map.next_value_seed(Text)?)?,
+                "row" => once(&mut row, map.next_value::<&'de serde_json::value::RawValue>()?.get())?,
+                _ => return Err(de::Error::custom("another member")),
+            }
+        }
+        match (op.as_deref(), table, row) {
+            (Some("insert"), Some(table), Some(row)) if row.starts_with('{') => Ok(InsertOp { table, uuid, uuid_name, row }),
+            _ => Err(de::Error::custom("not an insert of the usual shape")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value as Json, json};
@@ -525,6 +581,29 @@ mod tests {
             }
         }
         assert!(accepted > 20, "only {accepted} cases were valid");
+    }
+
+    #[test]
+    fn inserts_of_the_usual_shape_read_apart() {
+        let op = insert_op(r#"{"uuid-name":"r\u0031","op":"insert","table":"T","row":{"n":1}}"#).unwrap();
+        assert_eq!(op, InsertOp { table: "T".into(), uuid: None, uuid_name: Some("r1".into()), row: r#"{"n":1}"# });
+        assert!(matches!(op.table, Cow::Borrowed(_)));
+        let with_uuid = insert_op(r#"{"op":"insert","table":"T","uuid":"u","row":{}}"#).unwrap();
+        assert_eq!(with_uuid.uuid.as_deref(), Some("u"));
+        for other in [
+            r#"{"op":"update","table":"T","row":{}}"#,
+            r#"{"op":"insert","table":"T"}"#,
+            r#"{"op":"insert","row":{}}"#,
+            r#"{"op":"insert","table":"T","row":[]}"#,
+            r#"{"op":"insert","table":"T","row":{},"row":{}}"#,
+            r#"{"op":"insert","table":"T","row":{},"comment":"x"}"#,
+            r#"{"op":"insert","table":7,"row":{}}"#,
+            r#"{"op":"insert","table":"T","uuid-name":null,"row":{}}"#,
+            r#"{"op":"insert","table":"T","row":{}} x"#,
+            r#"["op"]"#,
+        ] {
+            assert_eq!(insert_op(other), None, "{other}");
+        }
     }
 
     #[test]

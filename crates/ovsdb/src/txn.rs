@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use crate::atom::{Atom, NamedUuids};
+use crate::atom::{Atom, NamedUuids, is_id};
 use crate::condition::Condition;
 use crate::datum::{Change, Datum};
 use crate::db::{Commit, Database, FastMap, RowKey, RowChange, UuidMap, index_key};
@@ -150,17 +150,24 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
         }
     } else {
         use rayon::prelude::*;
-        let split: Vec<(Json, Option<&str>)> =
-            ops.par_iter().map(|op| crate::seed::split_member(op.get(), "row")).collect::<Option<_>>()?;
+        let split: Vec<Split> = ops.par_iter().map(|op| Split::of(op.get())).collect::<Option<_>>()?;
         // The rows are read on the pool, a chunk at a time, while the
         // operations before them run here.
         let names = txn.name_inserts(&split);
         let schema = txn.schema;
         let read = |i: usize| names.as_ref().and_then(|names| read_ahead(schema, names, &split[i]));
         let all = crate::ahead::ahead(split.len(), READ_AHEAD_CHUNK, read, |i, read| {
-            let (op, text) = &split[i];
-            let row = read.map(RowSource::Read).or(text.map(RowSource::Text));
-            match txn.execute_op_with(op, row, i + 1, ops.len(), ctx) {
+            let done = match &split[i] {
+                Split::Insert(insert) => {
+                    let row = read.map_or(RowSource::Text(insert.row), RowSource::Read);
+                    txn.insert_as_read(insert, row, ctx)
+                }
+                Split::Tree(op, text) => {
+                    let row = read.map(RowSource::Read).or(text.map(RowSource::Text));
+                    txn.execute_op_with(op, row, i + 1, ops.len(), ctx)
+                }
+            };
+            match done {
                 Ok(result) => {
                     results.push(result);
                     true
@@ -171,8 +178,8 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
         if !all {
             return None;
         }
-        // Tens of thousands of small trees: freed off this thread.
-        let trees: Vec<Json> = split.into_iter().map(|(op, _)| op).collect();
+        // Tens of thousands of small pieces: freed off this thread.
+        let trees: Vec<Json> = split.into_iter().filter_map(|op| if let Split::Tree(op, _) = op { Some(op) } else { None }).collect();
         rayon::spawn(move || drop(trees));
     }
     let commit = txn.precommit().ok()?;
@@ -186,6 +193,36 @@ const READ_AHEAD_MIN_OPS: usize = 256;
 
 /// Operations whose rows are read ahead as one piece of work.
 const READ_AHEAD_CHUNK: usize = 128;
+
+/// One operation of a large transaction, read from its text: an insert
+/// of the usual shape as its members, anything else as a tree whose `row`
+/// text is apart (the tree holds an empty object in its place).
+enum Split<'t> {
+    Insert(crate::seed::InsertOp<'t>),
+    Tree(Json, Option<&'t str>),
+}
+
+impl<'t> Split<'t> {
+    fn of(text: &'t str) -> Option<Split<'t>> {
+        match crate::seed::insert_op(text) {
+            Some(insert) => Some(Split::Insert(insert)),
+            None => crate::seed::split_member(text, "row").map(|(op, row)| Split::Tree(op, row)),
+        }
+    }
+
+    /// Kind, table, `uuid` and `uuid-name`, as far as given.
+    fn insert_names(&self) -> Option<(Option<&str>, bool, Option<&str>)> {
+        match self {
+            Split::Insert(i) => Some((Some(&i.table), i.uuid.is_some(), i.uuid_name.as_deref())),
+            Split::Tree(op, _) if op.get("op").and_then(Json::as_str) == Some("insert") => Some((
+                op.get("table").and_then(Json::as_str),
+                op.get("uuid").is_some(),
+                op.get("uuid-name").and_then(Json::as_str),
+            )),
+            Split::Tree(..) => None,
+        }
+    }
+}
 
 /// Where an operation's `row` comes from when it is not in the tree.
 enum RowSource<'t> {
@@ -243,13 +280,17 @@ fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn N
 /// if it is some other operation, names any other UUID, or does not read:
 /// its operation then reads it in turn, and finds the same names or
 /// reports the same error as it would have.
-fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<String, Uuid>>, (op, text): &(Json, Option<&str>)) -> Option<(Row, Vec<ColumnId>)> {
-    let text = (*text)?;
-    if !matches!(op.get("op").and_then(Json::as_str), Some("insert" | "update")) {
-        return None;
-    }
-    let table = schema.table_id(op.get("table")?.as_str()?)?;
-    let ts = &schema.tables[table];
+fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<String, Uuid>>, op: &Split) -> Option<(Row, Vec<ColumnId>)> {
+    let (table, text) = match op {
+        Split::Insert(insert) => (&*insert.table, insert.row),
+        Split::Tree(op, text) => {
+            if !matches!(op.get("op").and_then(Json::as_str), Some("insert" | "update")) {
+                return None;
+            }
+            (op.get("table")?.as_str()?, (*text)?)
+        }
+    };
+    let ts = &schema.tables[schema.table_id(table)?];
     let mut row = Row::new_default(ts, Uuid::ZERO);
     let mut known = Known { names: Arc::clone(names), unknown: false };
     let named = read_row_text(ts, &mut row, text, &mut known).ok()?;
@@ -433,23 +474,21 @@ impl<'a> Txn<'a> {
     /// `None` if a name is given twice, which the second insert refuses
     /// in turn. The name of an insert with its own `uuid` is not given
     /// out: an earlier mention would get another.
-    fn name_inserts(&mut self, ops: &[(Json, Option<&str>)]) -> Option<Arc<FastMap<String, Uuid>>> {
+    fn name_inserts(&mut self, ops: &[Split]) -> Option<Arc<FastMap<String, Uuid>>> {
         // Most operations of a large transaction are inserts.
         let mut names = FastMap::default();
         names.reserve(ops.len());
         self.symbols.0.reserve(ops.len());
         let mut inserts = vec![0; self.rows.len()];
-        for (op, _) in ops {
-            if op.get("op").and_then(Json::as_str) != Some("insert") {
-                continue;
-            }
-            if let Some(t) = op.get("table").and_then(Json::as_str).and_then(|t| self.schema.table_id(t)) {
+        for op in ops {
+            let Some((table, has_uuid, name)) = op.insert_names() else { continue };
+            if let Some(t) = table.and_then(|t| self.schema.table_id(t)) {
                 inserts[t] += 1;
             }
-            if op.get("uuid").is_some() {
+            if has_uuid {
                 continue;
             }
-            let Some(name) = op.get("uuid-name").and_then(Json::as_str) else { continue };
+            let Some(name) = name else { continue };
             if self.symbols.0.contains_key(name) {
                 return None;
             }
@@ -471,6 +510,29 @@ impl<'a> Txn<'a> {
         if !row_json.is_object() {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
+        self.insert_row(table, uuid_json, uuid_name, source.ok_or(row_json))
+    }
+
+    /// An insert read apart from its text ([`crate::seed::insert_op`]),
+    /// run as [`Txn::execute_op_with`] runs one that succeeds. Anything
+    /// that would fail fails here too, without the right words: the
+    /// transaction then runs again from the tree, which has them.
+    fn insert_as_read(&mut self, insert: &crate::seed::InsertOp<'_>, row: RowSource<'_>, ctx: &ExecContext) -> Result<Json> {
+        let refused = || Error::new(ErrorKind::NotAllowed, "to be run from the tree");
+        if ctx.read_only
+            || self.schema.name.starts_with('_')
+            || !is_id(&insert.table)
+            || insert.uuid_name.as_deref().is_some_and(|name| !is_id(name))
+        {
+            return Err(refused());
+        }
+        let table = self.schema.table_id(&insert.table).ok_or_else(refused)?;
+        self.insert_row(table, insert.uuid.as_deref(), insert.uuid_name.as_deref(), Ok(row))
+    }
+
+    /// The insert itself: its row comes from `source`, or else from the
+    /// tree of its `row` member.
+    fn insert_row(&mut self, table: TableId, uuid_json: Option<&str>, uuid_name: Option<&str>, source: std::result::Result<RowSource<'_>, &Json>) -> Result<Json> {
         let mut uuid = match uuid_json {
             Some(text) => {
                 let u = Uuid::parse(text).ok_or_else(|| {
@@ -488,7 +550,12 @@ impl<'a> Txn<'a> {
             None => None,
         };
         if let Some(name) = uuid_name {
-            let entry = self.symbols.0.entry(name.to_string()).or_insert_with(|| (Uuid::random(), false));
+            // Given out ahead, for a large transaction's inserts: no copy
+            // of the name to look it up.
+            if !self.symbols.0.contains_key(name) {
+                self.symbols.0.insert(name.to_string(), (Uuid::random(), false));
+            }
+            let Some(entry) = self.symbols.0.get_mut(name) else { return Err(Error::new(ErrorKind::SyntaxError, "lost uuid-name")) };
             if entry.1 {
                 return Err(Error::syntax_in(
                     ErrorKind::DuplicateUuidName,
@@ -507,13 +574,13 @@ impl<'a> Txn<'a> {
         let ts = &self.schema.tables[table];
         // The columns the row names, which reading it checked.
         let (mut row, named) = match source {
-            Some(RowSource::Read((read, named))) => (read, Some(named)),
-            Some(RowSource::Text(text)) => {
+            Ok(RowSource::Read((read, named))) => (read, Some(named)),
+            Ok(RowSource::Text(text)) => {
                 let mut row = Row::new_default(ts, uuid);
                 let named = read_row_text(ts, &mut row, text, &mut self.symbols)?;
                 (row, Some(named))
             }
-            None => {
+            Err(row_json) => {
                 let mut row = Row::new_default(ts, uuid);
                 row.update_from_json(ts, row_json, Some(&mut self.symbols))?;
                 (row, None)
@@ -1212,6 +1279,16 @@ mod text_tests {
             big(vec![json!({"op": "insert", "table": "P", "row": {"kids": ["named-uuid", "nowhere"]}})]),
             big(vec![json!({"op": "insert", "table": "P", "row": {"e": "not in the enum"}})]),
             big(vec![json!({"op": "update", "table": "P", "where": [], "row": {"k": 1}})]),
+            // Inserts read apart from their text: members in another
+            // order, a name that is not an id, an unknown table, a bad or
+            // duplicate UUID, a default that breaks its enum, and one
+            // with another member, which goes through the tree.
+            big(vec![json!({"row": {"n": 5}, "uuid-name": "late", "table": "C", "op": "insert"}), json!({"op": "insert", "table": "P", "row": {"name": "l", "kids": ["named-uuid", "late"]}})]),
+            big(vec![json!({"op": "insert", "table": "C", "uuid-name": "9x", "row": {}})]),
+            big(vec![json!({"op": "insert", "table": "Nope", "row": {}})]),
+            big(vec![json!({"op": "insert", "table": "C", "uuid": "not a uuid", "row": {}})]),
+            big(vec![json!({"op": "insert", "table": "C", "uuid": fixed, "row": {}})]),
+            big(vec![json!({"op": "insert", "table": "C", "row": {}, "comment": "x"})]),
         ];
         for params in txns {
             let done = execute(&tree_db, &params, &ExecContext::simple());
@@ -1222,5 +1299,15 @@ mod text_tests {
             assert_eq!(contents(&text_db), contents(&tree_db), "{}", &params.to_string()[..200]);
         }
         assert!(contents(&tree_db).len() > 3 * READ_AHEAD_MIN_OPS, "{}", contents(&tree_db).len());
+
+        // A read-only server refuses them the same way.
+        let read_only = ExecContext { elapsed_ms: 0, read_only: true, owns_lock: &|_| false };
+        let params = big(vec![]);
+        let done = execute(&tree_db, &params, &read_only);
+        let tree = outcome(&mut tree_db, done);
+        let done = execute_text(&text_db, &params.to_string(), &read_only);
+        let text = outcome(&mut text_db, done);
+        assert_eq!(text, tree);
+        assert!(text.to_string().contains("read only"), "{text}");
     }
 }
