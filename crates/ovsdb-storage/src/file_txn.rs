@@ -504,6 +504,24 @@ enum ColumnValue<'a> {
 /// 3.1.0 (see [`diff_is_portable`]); then the whole record carries new
 /// values instead, which every version reads alike.
 pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Vec<u8>> {
+    encode_commit_pieces(schema, commit, date_ms).map(|pieces| pieces.concat())
+}
+
+/// From this many rows of one table on, [`encode_commit_pieces`] encodes
+/// them on every thread, in runs of [`ROWS_PER_PIECE`].
+pub const PARALLEL_MIN_ROWS: usize = 2048;
+const ROWS_PER_PIECE: usize = 1024;
+
+/// [`encode_commit`]'s body in pieces, to be written one after the other:
+/// the rows of a large commit (a first compile's 42,000) are encoded on
+/// every thread, and no piece is copied into another.
+pub fn encode_commit_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Vec<Vec<u8>>> {
+    encode_pieces(schema, commit, date_ms, PARALLEL_MIN_ROWS)
+}
+
+/// [`encode_commit_pieces`], encoding tables of `parallel_min` rows or
+/// more on every thread.
+fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, parallel_min: usize) -> Option<Vec<Vec<u8>>> {
     let as_diff = commit.tables.iter().all(|(table_id, changes)| {
         let ts = &schema.tables[*table_id];
         changes.iter().all(|change| match (&change.old, &change.new) {
@@ -513,65 +531,42 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
         })
     });
 
-    // About what a row takes (an OVN flow, a little more): a first
-    // compile's record is megabytes, and each growth copies it.
-    let mut out = Vec::with_capacity(256 + 256 * commit.n_changes());
+    let mut pieces = Vec::new();
+    let mut out = Vec::with_capacity(256 + 256 * commit.n_changes().min(ROWS_PER_PIECE));
     out.push(b'{');
     let mut first_table = true;
     for (table_id, changes) in &commit.tables {
         let ts = &schema.tables[*table_id];
         let mut first_row = true;
-        for change in changes {
-            let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
-                (_, None) => None,
-                (None, Some(new)) => Some(
-                    stored_columns(ts, new)
-                        .map(|col| (col, ColumnValue::Full(new.field(col))))
-                        .collect(),
-                ),
-                (Some(old), Some(new)) => {
-                    let cols: Vec<_> = changed_columns(ts, old, new)
-                        .map(|col| {
-                            let ty = &ts.columns[col].ty;
-                            let v = if as_diff && ty.is_composite() {
-                                ColumnValue::Diff(Datum::diff(old.field(col), new.field(col), ty))
-                            } else {
-                                ColumnValue::Full(new.field(col))
-                            };
-                            (col, v)
-                        })
-                        .collect();
-                    if cols.is_empty() {
-                        continue;
-                    }
-                    Some(cols)
-                }
-            };
-            if first_row {
-                if !first_table {
-                    out.push(b',');
-                }
-                first_table = false;
-                ovsdb::json::write_str(&mut out, &ts.name);
-                out.extend_from_slice(b":{");
-            } else {
+        let mut table_start = |out: &mut Vec<u8>| {
+            if !first_table {
                 out.push(b',');
             }
-            first_row = false;
-            ovsdb::json::write_uuid(&mut out, change.uuid);
-            out.push(b':');
-            match entry {
-                None => out.extend_from_slice(b"null"),
-                Some(cols) => {
-                    put_row(
-                        &mut out,
-                        ts,
-                        cols.iter().map(|(col, v)| match v {
-                            ColumnValue::Full(d) => (*col, *d),
-                            ColumnValue::Diff(d) => (*col, d),
-                        }),
-                    );
+            first_table = false;
+            ovsdb::json::write_str(out, &ts.name);
+            out.extend_from_slice(b":{");
+        };
+        if changes.len() < parallel_min {
+            first_row = !write_rows(&mut out, ts, changes, as_diff, &mut table_start);
+        } else {
+            use rayon::prelude::*;
+            let runs: Vec<Vec<u8>> = changes
+                .par_chunks(ROWS_PER_PIECE)
+                .map(|rows| {
+                    let mut run = Vec::with_capacity(256 * rows.len());
+                    write_rows(&mut run, ts, rows, as_diff, |_| {});
+                    run
+                })
+                .collect();
+            for run in runs.into_iter().filter(|run| !run.is_empty()) {
+                if first_row {
+                    table_start(&mut out);
+                    first_row = false;
+                } else {
+                    out.push(b',');
                 }
+                pieces.push(std::mem::take(&mut out));
+                pieces.push(run);
             }
         }
         if !first_row {
@@ -581,8 +576,59 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
     if first_table {
         return None;
     }
-    finish_record(&mut out, commit.comment.as_deref(), as_diff, date_ms);
-    Some(out)
+    finish_record(&mut out, true, commit.comment.as_deref(), as_diff, date_ms);
+    pieces.push(out);
+    Some(pieces)
+}
+
+/// Writes `changes`' rows as the members of a table's object, separated by
+/// commas; `first` runs before the first one. Whether any was written
+/// (a row modified without a change is not).
+fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_diff: bool, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
+    let mut any = false;
+    for change in changes {
+        let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
+            (_, None) => None,
+            (None, Some(new)) => Some(stored_columns(ts, new).map(|col| (col, ColumnValue::Full(new.field(col)))).collect()),
+            (Some(old), Some(new)) => {
+                let cols: Vec<_> = changed_columns(ts, old, new)
+                    .map(|col| {
+                        let ty = &ts.columns[col].ty;
+                        let v = if as_diff && ty.is_composite() {
+                            ColumnValue::Diff(Datum::diff(old.field(col), new.field(col), ty))
+                        } else {
+                            ColumnValue::Full(new.field(col))
+                        };
+                        (col, v)
+                    })
+                    .collect();
+                if cols.is_empty() {
+                    continue;
+                }
+                Some(cols)
+            }
+        };
+        if any {
+            out.push(b',');
+        } else {
+            first(out);
+            any = true;
+        }
+        ovsdb::json::write_uuid(out, change.uuid);
+        out.push(b':');
+        match entry {
+            None => out.extend_from_slice(b"null"),
+            Some(cols) => put_row(
+                out,
+                ts,
+                cols.iter().map(|(col, v)| match v {
+                    ColumnValue::Full(d) => (*col, *d),
+                    ColumnValue::Diff(d) => (*col, d),
+                }),
+            ),
+        }
+    }
+    any
 }
 
 /// The body of a record that inserts every row of `db`: with the schema
@@ -613,7 +659,8 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
         }
         out.push(b'}');
     }
-    finish_record(&mut out, comment, false, date_ms);
+    let tables = out.len() > 1;
+    finish_record(&mut out, tables, comment, false, date_ms);
     out
 }
 
@@ -657,9 +704,10 @@ fn put_row<'d>(out: &mut Vec<u8>, ts: &TableSchema, columns: impl Iterator<Item 
     out.push(b'}');
 }
 
-/// Adds the special members (ovsdb(5)), closes the object, ends the line.
-fn finish_record(out: &mut Vec<u8>, comment: Option<&str>, is_diff: bool, date_ms: i64) {
-    if out.len() > 1 {
+/// Adds the special members (ovsdb(5)), closes the object, ends the line;
+/// `tables` says whether the object holds any table already.
+fn finish_record(out: &mut Vec<u8>, tables: bool, comment: Option<&str>, is_diff: bool, date_ms: i64) {
+    if tables {
         out.push(b',');
     }
     if let Some(comment) = comment.filter(|c| !c.is_empty()) {
@@ -709,6 +757,44 @@ mod tests {
                 c
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn large_commits_encode_on_every_thread_as_in_turn() {
+        let mut db = Database::new(schema());
+        let inserts: Vec<Json> = (0..3000).map(|i| json!({"op": "insert", "table": "T", "row": {"i": i, "s": ["set", [format!("s{i}")]], "two": 1}})).collect();
+        let big = commit(&mut db, Json::Array(inserts));
+        // Modifies a third of the rows, deletes a third; ephemeral-only
+        // changes write nothing, so some runs of rows are empty.
+        let uuids: Vec<Uuid> = big.tables[0].1.iter().map(|c| c.uuid).collect();
+        let ops: Vec<Json> = uuids
+            .iter()
+            .enumerate()
+            .filter_map(|(n, u)| {
+                let at = json!([["_uuid", "==", ["uuid", u.to_string()]]]);
+                match n % 3 {
+                    0 => Some(json!({"op": "update", "table": "T", "where": at, "row": {"m": ["map", [["k", n]]]}})),
+                    1 if n < 2500 => Some(json!({"op": "update", "table": "T", "where": at, "row": {"e": "only ephemeral"}})),
+                    1 => None,
+                    _ => Some(json!({"op": "delete", "table": "T", "where": at})),
+                }
+            })
+            .collect();
+        let mixed = commit(&mut db, Json::Array(ops));
+        for c in [&big, &mixed] {
+            let in_turn = encode_pieces(&db.schema, c, 7, usize::MAX).unwrap();
+            let parallel = encode_pieces(&db.schema, c, 7, 1).unwrap();
+            assert!(parallel.len() > 2, "{} pieces", parallel.len());
+            let (a, b) = (String::from_utf8(parallel.concat()).unwrap(), String::from_utf8(in_turn.concat()).unwrap());
+            let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+            assert!(a == b, "differ at {at} of {} and {}: {:?} / {:?}", a.len(), b.len(), &a[at.saturating_sub(60)..(at + 60).min(a.len())], &b[at.saturating_sub(60)..(at + 60).min(b.len())]);
+            body_json(&parallel.concat());
+            let mut one = Vec::new();
+            let mut split = Vec::new();
+            crate::frame::write_header(&mut one, "JSON", &in_turn.concat());
+            crate::frame::write_header_pieces(&mut split, "JSON", &parallel);
+            assert_eq!(one, split);
         }
     }
 

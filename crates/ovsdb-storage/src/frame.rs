@@ -198,11 +198,22 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Json>, Corruption> {
 /// Appends the header line for `body` (which should end in a new-line) to `out`.
 /// Returns the body's SHA-1.
 pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) -> [u8; 20] {
-    let hash: [u8; 20] = Sha1::digest(body).into();
+    write_header_pieces(out, magic, &[body])
+}
+
+/// [`write_header`] for a body given in pieces, one after the other.
+pub fn write_header_pieces<B: AsRef<[u8]>>(out: &mut Vec<u8>, magic: &str, body: &[B]) -> [u8; 20] {
+    let mut sha = Sha1::new();
+    let mut len = 0;
+    for piece in body {
+        sha.update(piece.as_ref());
+        len += piece.as_ref().len();
+    }
+    let hash: [u8; 20] = sha.finalize().into();
     out.extend_from_slice(b"OVSDB ");
     out.extend_from_slice(magic.as_bytes());
     out.push(b' ');
-    let _ = write!(out, "{}", body.len());
+    let _ = write!(out, "{len}");
     out.push(b' ');
     push_hex(out, &hash);
     out.push(b'\n');

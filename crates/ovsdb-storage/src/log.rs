@@ -223,13 +223,15 @@ impl Log {
     /// commit changes nothing that is stored (ephemeral columns only).
     pub fn append(&mut self, commit: &Commit) -> Result<Option<Uuid>> {
         self.check_writable()?;
-        let Some(body) = file_txn::encode_commit(&self.schema, commit, now_ms()) else {
+        let Some(body) = file_txn::encode_commit_pieces(&self.schema, commit, now_ms()) else {
             return Ok(None);
         };
         let mut header = Vec::with_capacity(64);
-        let digest = frame::write_header(&mut header, STANDALONE_MAGIC, &body);
+        let digest = frame::write_header_pieces(&mut header, STANDALONE_MAGIC, &body);
         self.queue(header);
-        self.queue(body);
+        for piece in body {
+            self.queue(piece);
+        }
         self.n_records_since_base += 1;
         self.last_txn_id = txn_id::next(self.last_txn_id, &digest);
         Ok(Some(self.last_txn_id))
