@@ -166,6 +166,9 @@ impl<T> Default for Table<T> {
     }
 }
 
+/// From this many rows on, [`Table::load`] types them in parallel.
+const PARALLEL_MIN_ROWS: usize = 1024;
+
 impl<T: TypedTable + PartialEq> Table<T> {
     pub fn get(&self, uuid: &Uuid) -> Option<&Arc<T>> {
         self.rows.get(uuid)
@@ -183,11 +186,20 @@ impl<T: TypedTable + PartialEq> Table<T> {
         self.rows.iter()
     }
 
-    fn load(src: &dyn Source) -> Table<T> {
+    fn load(src: &dyn Source) -> Table<T>
+    where
+        T: Send + Sync,
+    {
+        use rayon::prelude::*;
         let mut t = Table::default();
         if let Some((ts, rows)) = src.rows(T::TABLE) {
-            for row in rows {
-                t.rows.insert(row.uuid, Arc::new(T::from_row(ts, row)));
+            t.rows.reserve(rows.len());
+            if rows.len() < PARALLEL_MIN_ROWS {
+                t.rows.extend(rows.into_iter().map(|row| (row.uuid, Arc::new(T::from_row(ts, row)))));
+            } else {
+                // A first load's 10,000 ports are typed on every thread.
+                let typed: Vec<(Uuid, Arc<T>)> = rows.par_iter().map(|row| (row.uuid, Arc::new(T::from_row(ts, row)))).collect();
+                t.rows.extend(typed);
             }
         }
         t
