@@ -835,6 +835,9 @@ impl<'a> Txn<'a> {
     /// Adjusts strong reference counts for every changed column, failing on
     /// a new reference to a row that does not exist.
     fn count_strong_refs(&self, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
+        // Reused from column to column: a large transaction has tens of
+        // thousands.
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
         for (table, rows) in self.rows.iter().enumerate() {
             let ts = &self.schema.tables[table];
             for (uuid, tr) in rows {
@@ -847,7 +850,6 @@ impl<'a> Txn<'a> {
                     if old == new {
                         continue;
                     }
-                    let (mut removed, mut added) = (Vec::new(), Vec::new());
                     match (old, new) {
                         // An inserted row (most of a large transaction):
                         // all its references are new.
@@ -864,12 +866,12 @@ impl<'a> Txn<'a> {
                     // reference to the same UUID in another table is
                     // not one of those.
                     let own = (table, *uuid);
-                    for key in removed {
+                    for key in removed.drain(..) {
                         if key != own {
                             *ref_delta.entry(key).or_default() -= 1;
                         }
                     }
-                    for (target, dst) in added {
+                    for (target, dst) in added.drain(..) {
                         if (target, dst) == own {
                             continue;
                         }
