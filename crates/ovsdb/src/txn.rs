@@ -550,24 +550,23 @@ impl<'a> Txn<'a> {
             None => None,
         };
         if let Some(name) = uuid_name {
-            // Given out ahead, for a large transaction's inserts: no copy
-            // of the name to look it up.
-            if !self.symbols.0.contains_key(name) {
-                self.symbols.0.insert(name.to_string(), (Uuid::random(), false));
-            }
-            let Some(entry) = self.symbols.0.get_mut(name) else { return Err(Error::new(ErrorKind::SyntaxError, "lost uuid-name")) };
-            if entry.1 {
+            // A large transaction's names were given out ahead: looked up
+            // without a copy of the name.
+            let (given, inserted) = self.symbols.0.get(name).copied().unwrap_or_else(|| (Uuid::random(), false));
+            if inserted {
                 return Err(Error::syntax_in(
                     ErrorKind::DuplicateUuidName,
                     &Json::String(name.into()),
                     "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
                 ));
             }
-            match uuid {
-                Some(u) => entry.0 = u,
-                None => uuid = Some(entry.0),
+            let u = *uuid.get_or_insert(given);
+            match self.symbols.0.get_mut(name) {
+                Some(slot) => *slot = (u, true),
+                None => {
+                    self.symbols.0.insert(name.to_string(), (u, true));
+                }
             }
-            entry.1 = true;
         }
         let uuid = uuid.unwrap_or_else(Uuid::random);
 
