@@ -642,9 +642,10 @@ impl Server {
         let routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
         let stored_id;
         let composed;
-        let mut deferred = false;
         let mut reply_bytes = None;
-        if commit.n_changes() >= PARALLEL_MIN_CHANGES {
+        // Applied once its updates and replies are out (settle).
+        let large = commit.n_changes() >= PARALLEL_MIN_CHANGES;
+        if large {
             // A large commit (a first compile's) is encoded and written
             // while it is composed for the monitors: neither needs the
             // other's result, and each takes a good share of the commit's
@@ -670,8 +671,6 @@ impl Server {
             );
             composed = c;
             reply_bytes = r;
-            // Applied once the updates and replies are out (settle).
-            deferred = true;
             stored_id = match stored {
                 Some(Ok(id)) => id,
                 Some(Err(e)) => {
@@ -709,7 +708,7 @@ impl Server {
         entry.history.push_back(past);
         entry.trim_history();
         self.publish(db_name, composed, txn_id);
-        if deferred {
+        if large {
             self.unapplied.push((db_name.to_string(), commit));
         } else {
             self.retry_triggers(db_name);

@@ -92,8 +92,6 @@ pub struct Log {
     /// write one after the other: a large record's body is its own piece,
     /// written as it was encoded rather than copied.
     pending: Vec<Vec<u8>>,
-    /// Bytes in `pending`.
-    pending_len: usize,
     /// Records were written by [`Log::flush`] since the file was last
     /// handed out for syncing by [`Log::flush_for_sync`].
     unhanded: bool,
@@ -145,7 +143,6 @@ impl Log {
             _lock: lock,
             written: loaded.end,
             pending: Vec::new(),
-            pending_len: 0,
             unhanded: false,
             base: loaded.base,
             n_records_since_base: loaded.n_records_since_base,
@@ -183,7 +180,6 @@ impl Log {
             _lock: Some(lock),
             written: len,
             pending: Vec::new(),
-            pending_len: 0,
             unhanded: false,
             base: len,
             n_records_since_base: 0,
@@ -204,7 +200,7 @@ impl Log {
 
     /// Size of the file once queued records are written.
     pub fn len(&self) -> u64 {
-        self.written + self.pending_len as u64
+        self.written + self.pending_len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -241,11 +237,15 @@ impl Log {
     /// piece.
     fn queue(&mut self, bytes: Vec<u8>) {
         const OWN_PIECE: usize = 64 << 10;
-        self.pending_len += bytes.len();
         match self.pending.last_mut() {
             Some(last) if bytes.len() < OWN_PIECE && last.len() < OWN_PIECE => last.extend_from_slice(&bytes),
             _ => self.pending.push(bytes),
         }
+    }
+
+    /// Bytes queued for [`Log::flush`] (a few pieces).
+    fn pending_len(&self) -> u64 {
+        self.pending.iter().map(|piece| piece.len() as u64).sum()
     }
 
     /// The id of the last transaction in the log.
@@ -267,9 +267,8 @@ impl Log {
             at += piece.len() as u64;
             Ok(())
         });
-        let n = self.pending_len as u64;
+        let n = self.pending_len();
         self.pending.clear();
-        self.pending_len = 0;
         match res {
             Ok(()) => {
                 self.written += n;
@@ -374,7 +373,6 @@ impl Log {
         let len = file.metadata().map_err(Error::io("stat", &target))?.len();
         self.file = file;
         self.pending.clear();
-        self.pending_len = 0;
         self.written = len;
         self.base = len;
         self.n_records_since_base = 0;
