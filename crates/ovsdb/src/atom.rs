@@ -130,7 +130,7 @@ impl Atom {
             Atom::Real(r) => real_to_json(*r),
             Atom::Boolean(b) => Json::Bool(*b),
             Atom::String(s) => Json::String(s.to_string()),
-            Atom::Uuid(u) => Json::Array(vec!["uuid".into(), u.to_string().into()]),
+            Atom::Uuid(u) => Json::Array(vec!["uuid".into(), u.to_text().into()]),
         }
     }
 

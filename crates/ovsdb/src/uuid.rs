@@ -56,14 +56,23 @@ impl Uuid {
     pub fn to_ascii(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b'-'; 36];
-        let mut v = self.0;
-        for i in (0..36).rev() {
-            if !matches!(i, 8 | 13 | 18 | 23) {
-                out[i] = HEX[(v & 0xf) as usize];
-                v >>= 4;
+        let mut at = 0;
+        for (i, byte) in self.0.to_be_bytes().into_iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
             }
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
         }
         out
+    }
+
+    /// [`Uuid::to_ascii`] as a string: what `to_string` gives, without
+    /// the formatting machinery (a large transaction's reply names tens of
+    /// thousands).
+    pub fn to_text(self) -> String {
+        self.to_ascii().into_iter().map(char::from).collect()
     }
 }
 
@@ -96,6 +105,7 @@ mod tests {
         let u = Uuid(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
         assert_eq!(u.to_string(), "01234567-89ab-cdef-fedc-ba9876543210");
         assert_eq!(Uuid(0).to_string(), "00000000-0000-0000-0000-000000000000");
+        assert_eq!(u.to_text(), u.to_string());
         assert_eq!(format!("{:>38}|", Uuid(1)), "  00000000-0000-0000-0000-000000000001|");
         for _ in 0..100 {
             let r = Uuid::random();
