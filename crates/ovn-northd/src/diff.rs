@@ -13,6 +13,7 @@
 
 use std::io::Write as _;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use ovsdb::Uuid;
@@ -1149,33 +1150,39 @@ impl Differ {
         dp_refs: &UuidMap<Uuid>,
         tx: &mut TxnBuilder,
     ) -> Result<(), DiffError> {
-        // Desired flows by content.
-        let mut want: HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>> = HashMap::default();
+        // Desired flows by content; with `all`, in buckets by the
+        // content's hash, grouped on every thread.
+        let mut want: Vec<(FlowContent, Vec<(Arc<Flow>, &FlowEntry)>)>;
+        // Contents the Southbound has that nothing wants any more.
+        let unwanted: Vec<FlowContent>;
         if all {
-            // Sized first: growing rehashes every content, each a few
-            // cache misses away.
-            want.reserve(d.flows.len());
-            for (f, e) in d.flows.iter() {
-                want.entry(FlowContent::of(f)).or_default().push((Arc::clone(f), e));
-            }
+            let buckets = by_content(d);
+            let hasher = std::hash::BuildHasherDefault::<ovsdb::db::FastHasher>::default();
+            unwanted = self
+                .index
+                .flows
+                .keys()
+                .filter(|c| !buckets[bucket_of(hasher.hash_one(*c))].contains_key(*c))
+                .cloned()
+                .collect();
+            use rayon::prelude::*;
+            want = buckets.into_par_iter().flat_map_iter(|b| b.into_iter()).collect();
         } else {
             let mut c: HashSet<FlowContent> = dirty.flows.iter().map(|f| FlowContent::of(f)).collect();
             c.extend(pending.flows.iter().cloned());
-            for content in c {
-                let flows = flows_with_content(d, &content);
-                want.insert(content, flows);
-            }
+            want = c
+                .into_iter()
+                .map(|content| {
+                    let flows = flows_with_content(d, &content);
+                    (content, flows)
+                })
+                .collect();
+            unwanted = Vec::new();
         }
-        // Contents the Southbound has that nothing wants any more.
-        let unwanted: Vec<FlowContent> = match all {
-            true => self.index.flows.keys().filter(|c| !want.contains_key(*c)).cloned().collect(),
-            false => Vec::new(),
-        };
         // Contents the Southbound has no row for, whose flows each apply
         // to one datapath: only inserts, which nothing in the transaction
         // refers to, so they are written in parallel (most of a first
         // compile). The rest go one by one below.
-        let mut want: Vec<(FlowContent, Vec<(Arc<Flow>, &FlowEntry)>)> = want.into_iter().collect();
         if want.len() >= PARALLEL_MIN_CONTENTS {
             use rayon::prelude::*;
             let tx_ref = &*tx;
@@ -1200,13 +1207,12 @@ impl Differ {
                     Some(ops)
                 })
                 .collect();
-            let mut rest = Vec::new();
-            for (w, ops) in want.into_iter().zip(written) {
-                match ops {
-                    Some(ops) => tx.ops.extend(ops),
-                    None => rest.push(w),
-                }
-            }
+            // What was written is let go on every thread too.
+            let (rest, written): (Vec<_>, Vec<_>) = want.into_par_iter().zip(written).partition_map(|(w, ops)| match ops {
+                Some(ops) => rayon::iter::Either::Right(ops),
+                None => rayon::iter::Either::Left(w),
+            });
+            tx.ops.extend(written.into_iter().flatten());
             want = rest;
         }
         let switch_rows: BTreeSet<Uuid> = dp_refs.values().copied().collect();
@@ -1714,6 +1720,46 @@ impl Differ {
         }
         Ok(())
     }
+}
+
+/// The desired flows grouped by content (a content may be wanted on both
+/// datapath types), in [`CONTENT_BUCKETS`] maps by the content's hash:
+/// the contents are made and hashed, and each bucket filled, on every
+/// thread (a first compile has 30,000).
+fn by_content(d: &Desired) -> Vec<HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>>> {
+    use rayon::prelude::*;
+    let hasher = std::hash::BuildHasherDefault::<ovsdb::db::FastHasher>::default();
+    let flows: Vec<(&Arc<Flow>, &FlowEntry)> = d.flows.iter().collect();
+    let keyed: Vec<(usize, FlowContent)> = flows
+        .par_iter()
+        .map(|(f, _)| {
+            let content = FlowContent::of(f);
+            (bucket_of(hasher.hash_one(&content)), content)
+        })
+        .collect();
+    let mut parts: Vec<Vec<(FlowContent, usize)>> = (0..CONTENT_BUCKETS).map(|_| Vec::new()).collect();
+    for (i, (b, content)) in keyed.into_iter().enumerate() {
+        parts[b].push((content, i));
+    }
+    parts
+        .into_par_iter()
+        .map(|part| {
+            let mut map: HashMap<FlowContent, Vec<(Arc<Flow>, &FlowEntry)>> = HashMap::default();
+            map.reserve(part.len());
+            for (content, i) in part {
+                let (f, e) = flows[i];
+                map.entry(content).or_default().push((Arc::clone(f), e));
+            }
+            map
+        })
+        .collect()
+}
+
+/// Buckets of [`by_content`]: enough to keep 16 threads busy.
+const CONTENT_BUCKETS: usize = 64;
+
+fn bucket_of(hash: u64) -> usize {
+    (hash >> 32) as usize % CONTENT_BUCKETS
 }
 
 /// The desired flows with `content` (one per datapath type at most).
