@@ -519,8 +519,10 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                 unsynced.extend(flushed.files);
             }
         }
-        // A large commit is applied now that what it sends is on its way.
-        server.settle();
+        // A large commit's updates for its large groups are queued now
+        // that the others are on their way (and go out next round); it is
+        // applied once those are on their way too.
+        server.settle_step();
         for (reply, answer) in control_replies {
             let _ = reply.send(answer);
         }

@@ -240,6 +240,24 @@ pub struct Server {
     /// Large commits (by database) written and composed but not yet
     /// applied: [`Server::settle`] applies them once what they send is out.
     unapplied: Vec<(String, Arc<Commit>)>,
+    /// A large commit's updates for its large groups, still being
+    /// composed on the pool, and what must go out after them.
+    composing: Option<Composing>,
+}
+
+/// The part of a large commit's publishing [`Server::commit`] leaves to
+/// [`Server::settle`]: the updates of groups that see many of its rows
+/// (northd's echo of its own first compile), composed on the pool while
+/// everyone else hears of the commit. Sessions in those groups get
+/// nothing before them, so each session's messages keep their order.
+struct Composing {
+    db: String,
+    txn_id: Uuid,
+    updates: std::sync::mpsc::Receiver<Vec<(Arc<MonitorSpec>, Bytes)>>,
+    /// Sessions that are members of a group being composed.
+    waiting: HashSet<SessionId>,
+    /// What those sessions were to get meanwhile, in order.
+    held: Vec<Action>,
 }
 
 const SERVER_DB: &str = "_Server";
@@ -261,6 +279,7 @@ impl Server {
             sync_needed: false,
             fsync_policy: FsyncPolicy::Requested,
             unapplied: Vec::new(),
+            composing: None,
         };
         s.dbs.insert(SERVER_DB.into(), DbEntry::new(Database::new(server_schema), None, History::default()));
         s
@@ -351,6 +370,7 @@ impl Server {
     /// once a batch's actions are out; every entry point that reads the
     /// databases calls it first, so none ever sees a commit half done.
     pub fn settle(&mut self) {
+        self.publish_composed();
         for (db_name, commit) in std::mem::take(&mut self.unapplied) {
             if let Some(entry) = self.dbs.get_mut(&db_name) {
                 entry.db.apply(&commit);
@@ -359,9 +379,33 @@ impl Server {
         }
     }
 
-    /// Whether actions are queued (a [`Server::settle`] may queue some).
+    /// One step of [`Server::settle`] for the daemon's loop: a large
+    /// commit's remaining updates are queued (and should be sent) before
+    /// it is applied, on the next call.
+    pub fn settle_step(&mut self) {
+        if self.composing.is_some() {
+            self.publish_composed();
+        } else {
+            self.settle();
+        }
+    }
+
+    /// Waits for the updates [`Server::commit`] left composing, then
+    /// queues them and what was held behind them.
+    fn publish_composed(&mut self) {
+        let Some(c) = self.composing.take() else { return };
+        // A panic while composing has already ended the process (rayon's
+        // spawned jobs abort on one); a closed channel only means nothing.
+        let updates = c.updates.recv().unwrap_or_default();
+        self.publish(&c.db, updates, c.txn_id);
+        self.outbox.extend(c.held);
+    }
+
+    /// Whether there is work for [`Server::settle_step`]: actions queued
+    /// (settling may queue some), or a large commit still to publish or
+    /// apply.
     pub fn has_actions(&self) -> bool {
-        !self.outbox.is_empty()
+        !self.outbox.is_empty() || self.composing.is_some() || !self.unapplied.is_empty()
     }
 
     /// Takes the actions queued so far. They may be carried out only after
@@ -620,7 +664,7 @@ impl Server {
                     }
                 }
                 match reply {
-                    Some(bytes) => self.outbox.push(Action::Send(session, vec![Bytes::from(bytes)])),
+                    Some(bytes) => self.send_after_updates(session, Action::Send(session, vec![Bytes::from(bytes)])),
                     None => self.send_reply(session, &id, &results),
                 }
                 if matches!(&results, Json::Array(a) if a.len() >= PARALLEL_MIN_CHANGES) {
@@ -639,26 +683,32 @@ impl Server {
     fn commit(&mut self, db_name: &str, commit: Commit, reply: Option<(&Json, &Json)>) -> Result<Option<Vec<u8>>, Error> {
         let Some(entry) = self.dbs.get_mut(db_name) else { return Ok(None) };
         let io_error = |e: std::io::Error| Error::new(ErrorKind::IoError, e.to_string());
-        let routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
+        let mut routed = if commit.is_empty() || entry.fanout.is_empty() { Vec::new() } else { entry.fanout.route(&commit) };
         let stored_id;
         let composed;
         let mut reply_bytes = None;
+        // Groups that see many rows: composed after the record is written.
+        let mut later = Vec::new();
         // Applied once its updates and replies are out (settle).
         let large = commit.n_changes() >= PARALLEL_MIN_CHANGES;
         if large {
-            // A large commit (a first compile's) is encoded and written
-            // while it is composed for the monitors: neither needs the
-            // other's result, and each takes a good share of the commit's
-            // time. It is applied to the database only once its updates
-            // and replies are out (Server::settle), which no one waits
-            // for. Once the file is known to take the record, nothing can
-            // refuse the commit; a failed write stops the server before
-            // anyone hears of it, as a failed flush does.
+            // A large commit (a first compile's) is written first, with
+            // every thread encoding it; the updates of the groups that see
+            // few of its rows and the reply are written meanwhile, and go
+            // out as soon as the record is in the file. The groups that
+            // see many rows (northd's echo of its own rows) are composed
+            // on the pool afterwards, while the others are being told, and
+            // go out from settle. The commit is applied to the database
+            // only once its updates and replies are out, which no one
+            // waits for. Once the file is known to take the record,
+            // nothing can refuse the commit; a failed write stops the
+            // server before anyone hears of it, as a failed flush does.
             if let Some(st) = &entry.storage {
                 st.writable().map_err(io_error)?;
             }
             let schema = Arc::clone(&entry.db.schema);
             let storage = &mut entry.storage;
+            (routed, later) = routed.into_iter().partition(|(_, c)| c.n_changes() < PARALLEL_MIN_CHANGES);
             let (stored, (c, r)) = rayon::join(
                 || {
                     storage.as_mut().map(|st| {
@@ -667,7 +717,7 @@ impl Server {
                         Ok::<_, std::io::Error>(id)
                     })
                 },
-                || rayon::join(|| Fanout::compose(&schema, routed), || reply.map(|(results, id)| ovsdb::rpc::reply_bytes(results, id))),
+                || (Fanout::compose(&schema, routed), reply.map(|(results, id)| ovsdb::rpc::reply_bytes(results, id))),
             );
             composed = c;
             reply_bytes = r;
@@ -707,6 +757,9 @@ impl Server {
         entry.history_bytes += past.bytes;
         entry.history.push_back(past);
         entry.trim_history();
+        if !later.is_empty() {
+            self.compose_later(db_name, later, txn_id);
+        }
         self.publish(db_name, composed, txn_id);
         if large {
             self.unapplied.push((db_name.to_string(), commit));
@@ -730,7 +783,33 @@ impl Server {
             }
         }
         self.stats.updates_sent += out.len() as u64;
-        self.outbox.extend(out);
+        for action in out {
+            let Action::Send(session, _) = &action else { continue };
+            self.send_after_updates(*session, action);
+        }
+    }
+
+    /// Starts composing a large commit's updates for `groups` on the pool;
+    /// [`Server::settle`] publishes them.
+    fn compose_later(&mut self, db_name: &str, groups: Vec<(Arc<MonitorSpec>, Commit)>, txn_id: Uuid) {
+        self.publish_composed();
+        let Some(entry) = self.dbs.get(db_name) else { return };
+        let waiting = groups.iter().flat_map(|(spec, _)| entry.fanout.members(spec).iter().map(|(session, _)| *session)).collect();
+        let schema = Arc::clone(&entry.db.schema);
+        let (tx, updates) = std::sync::mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let _ = tx.send(Fanout::compose(&schema, groups));
+        });
+        self.composing = Some(Composing { db: db_name.to_string(), txn_id, updates, waiting, held: Vec::new() });
+    }
+
+    /// Queues `action` for `session`, behind the updates still being
+    /// composed for it, if any.
+    fn send_after_updates(&mut self, session: SessionId, action: Action) {
+        match &mut self.composing {
+            Some(c) if c.waiting.contains(&session) => c.held.push(action),
+            _ => self.outbox.push(action),
+        }
     }
 
     fn retry_triggers(&mut self, db_name: &str) {

@@ -97,3 +97,52 @@ fn requests_behind_a_large_commit_see_all_of_it() {
     let r = c.request("transact", json!(["T", {"op": "select", "table": "R", "where": [], "columns": ["n"]}]));
     assert_eq!(r["result"][0]["rows"].as_array().unwrap().len() as i64, ROWS, "{r}");
 }
+
+/// The updates of groups that see many of a large commit's rows are
+/// composed after the others have gone out. The committing connection,
+/// whose monitors see both kinds, still gets each update before the
+/// reply to its transaction, and that reply before the next one; the
+/// other connections get theirs, small and large.
+#[test]
+fn a_large_commits_updates_come_before_its_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = schema(dir.path());
+    let server = Server::start(dir.path(), &[db]);
+
+    let mut c = server.connect();
+    let r = c.request("monitor_cond", json!(["T", "all", {"R": [{"columns": ["n"]}]}]));
+    assert_eq!(r["result"], json!({}), "{r}");
+    let r = c.request("monitor_cond", json!(["T", "done", {"Done": [{"columns": ["flag"]}]}]));
+    assert_eq!(r["result"], json!({}), "{r}");
+    let mut few = server.connect();
+    let r = few.request("monitor_cond", json!(["T", "few", {"R": [{"where": [["n", "<", 3]], "columns": ["name"]}]}]));
+    assert_eq!(r["result"], json!({}), "{r}");
+    let mut many = server.connect();
+    let r = many.request("monitor_cond", json!(["T", "many", {"R": [{"where": [["n", ">=", 3]], "columns": ["n"]}]}]));
+    assert_eq!(r["result"], json!({}), "{r}");
+
+    let mut bytes = request_bytes(10, "transact", &big_insert());
+    bytes.extend(request_bytes(11, "transact", &json!(["T", {"op": "select", "table": "Done", "where": [], "columns": ["flag"]}])));
+    c.send_raw(&bytes).unwrap();
+    let mut seen = Vec::new();
+    while seen.last() != Some(&"reply 11".to_string()) {
+        let m = c.recv().expect("connection closed before the replies");
+        seen.push(match (&m["method"], &m["id"]) {
+            (Json::String(method), _) => {
+                let rows: usize = m["params"][1].as_object().unwrap().values().map(|t| t.as_object().unwrap().len()).sum();
+                format!("{method} {} {rows}", m["params"][0].as_str().unwrap())
+            }
+            (_, id) => format!("reply {id}"),
+        });
+    }
+    let all = seen.iter().position(|s| s == &format!("update2 all {ROWS}"));
+    let done = seen.iter().position(|s| s == "update2 done 1");
+    let reply = seen.iter().position(|s| s == "reply 10");
+    assert!(all.is_some() && done.is_some() && reply.is_some(), "{seen:?}");
+    assert!(all < reply && done < reply && reply < Some(seen.len() - 1), "{seen:?}");
+
+    let update = few.recv().expect("an update");
+    assert_eq!(update["params"][1]["R"].as_object().unwrap().len(), 3, "{}", update["method"]);
+    let update = many.recv().expect("an update");
+    assert_eq!(update["params"][1]["R"].as_object().unwrap().len() as i64, ROWS - 3, "{}", update["method"]);
+}
