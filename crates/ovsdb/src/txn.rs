@@ -194,6 +194,12 @@ const READ_AHEAD_MIN_OPS: usize = 256;
 /// Operations whose rows are read ahead as one piece of work.
 const READ_AHEAD_CHUNK: usize = 128;
 
+/// From this many changed rows on, a table's strong references are
+/// counted on every thread ([`Txn::count_strong_refs`]), in runs of
+/// [`PARALLEL_REFS_RUN`] rows.
+const PARALLEL_REFS_MIN_ROWS: usize = 4096;
+const PARALLEL_REFS_RUN: usize = 1024;
+
 /// One operation of a large transaction, read from its text: an insert
 /// of the usual shape as its members, anything else as a tree whose `row`
 /// text is apart (the tree holds an empty object in its place).
@@ -832,59 +838,89 @@ impl<'a> Txn<'a> {
     }
 
     /// Adjusts strong reference counts for every changed column, failing on
-    /// a new reference to a row that does not exist.
+    /// a new reference to a row that does not exist. A table with many
+    /// changed rows (a first compile's flows) is counted in runs of rows
+    /// on every thread: most of the time goes to fetching rows from
+    /// memory, which threads do side by side.
     fn count_strong_refs(&self, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
+        use rayon::prelude::*;
+        for (table, rows) in self.rows.iter().enumerate() {
+            if !self.schema.tables[table].user_columns().any(|(_, c)| c.has_strong_refs()) {
+                continue;
+            }
+            if rows.len() < PARALLEL_REFS_MIN_ROWS {
+                self.count_rows_refs(table, rows.iter(), ref_delta)?;
+                continue;
+            }
+            let rows: Vec<(&Uuid, &TxnRow)> = rows.iter().collect();
+            let runs: Vec<Result<FastMap<RowKey, i64>>> = rows
+                .par_chunks(PARALLEL_REFS_RUN)
+                .map(|run| {
+                    let mut delta = FastMap::default();
+                    self.count_rows_refs(table, run.iter().copied(), &mut delta).map(|()| delta)
+                })
+                .collect();
+            // The first failure in row order, as counting in turn finds.
+            for run in runs {
+                for (key, n) in run? {
+                    *ref_delta.entry(key).or_default() += n;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Txn::count_strong_refs`] for some rows of `table`.
+    fn count_rows_refs<'r>(&self, table: TableId, rows: impl Iterator<Item = (&'r Uuid, &'r TxnRow)>, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
+        let ts = &self.schema.tables[table];
         // Reused from column to column: a large transaction has tens of
         // thousands.
         let (mut removed, mut added) = (Vec::new(), Vec::new());
-        for (table, rows) in self.rows.iter().enumerate() {
-            let ts = &self.schema.tables[table];
-            for (uuid, tr) in rows {
-                for (col, c) in ts.user_columns() {
-                    if !c.has_strong_refs() {
+        for (uuid, tr) in rows {
+            for (col, c) in ts.user_columns() {
+                if !c.has_strong_refs() {
+                    continue;
+                }
+                let old = tr.old.as_ref().map(|r| r.field(col));
+                let new = tr.new.as_ref().map(|r| r.field(col));
+                if old == new {
+                    continue;
+                }
+                match (old, new) {
+                    // An inserted row (most of a large transaction):
+                    // all its references are new.
+                    (None, Some(new)) => added.extend(strong_refs(c, new)),
+                    _ => {
+                        let empty = Datum::empty(&c.ty);
+                        Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| match change {
+                            Change::Removed => removed.extend(strong_targets(c, k, v)),
+                            Change::Added => added.extend(strong_targets(c, k, v)),
+                        });
+                    }
+                }
+                // A row's references to itself do not count; a
+                // reference to the same UUID in another table is
+                // not one of those.
+                let own = (table, *uuid);
+                for key in removed.drain(..) {
+                    if key != own {
+                        *ref_delta.entry(key).or_default() -= 1;
+                    }
+                }
+                for (target, dst) in added.drain(..) {
+                    if (target, dst) == own {
                         continue;
                     }
-                    let old = tr.old.as_ref().map(|r| r.field(col));
-                    let new = tr.new.as_ref().map(|r| r.field(col));
-                    if old == new {
-                        continue;
+                    if self.get(target, &dst).is_none() {
+                        return Err(Error::new(
+                            ErrorKind::ReferentialIntegrity,
+                            format!(
+                                "Table {} column {} row {uuid} references nonexistent row {dst} in table {}.",
+                                ts.name, c.name, self.schema.tables[target].name
+                            ),
+                        ));
                     }
-                    match (old, new) {
-                        // An inserted row (most of a large transaction):
-                        // all its references are new.
-                        (None, Some(new)) => added.extend(strong_refs(c, new)),
-                        _ => {
-                            let empty = Datum::empty(&c.ty);
-                            Datum::changes(old.unwrap_or(&empty), new.unwrap_or(&empty), |change, k, v| match change {
-                                Change::Removed => removed.extend(strong_targets(c, k, v)),
-                                Change::Added => added.extend(strong_targets(c, k, v)),
-                            });
-                        }
-                    }
-                    // A row's references to itself do not count; a
-                    // reference to the same UUID in another table is
-                    // not one of those.
-                    let own = (table, *uuid);
-                    for key in removed.drain(..) {
-                        if key != own {
-                            *ref_delta.entry(key).or_default() -= 1;
-                        }
-                    }
-                    for (target, dst) in added.drain(..) {
-                        if (target, dst) == own {
-                            continue;
-                        }
-                        if self.get(target, &dst).is_none() {
-                            return Err(Error::new(
-                                ErrorKind::ReferentialIntegrity,
-                                format!(
-                                    "Table {} column {} row {uuid} references nonexistent row {dst} in table {}.",
-                                    ts.name, c.name, self.schema.tables[target].name
-                                ),
-                            ));
-                        }
-                        *ref_delta.entry((target, dst)).or_default() += 1;
-                    }
+                    *ref_delta.entry((target, dst)).or_default() += 1;
                 }
             }
         }
@@ -1209,6 +1245,52 @@ mod text_tests {
 
     /// The same transactions as text and as trees: the same replies and
     /// the same database, successes and failures alike.
+    /// A table with many changed rows has its strong references counted
+    /// on every thread: the same counts, and the same first failure (in
+    /// row order), as counting them in turn.
+    #[test]
+    fn strong_refs_count_on_every_thread_as_in_turn() {
+        let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
+            "P": {"isRoot": true, "columns": {
+                "kids": {"type": {"key": {"type": "uuid", "refTable": "C"}, "min": 0, "max": "unlimited"}},
+                "n": {"type": "integer"}}},
+            "C": {"columns": {"n": {"type": "integer"}}}}}))
+        .unwrap();
+        let mut db = Database::new(schema);
+        let kids: Vec<Json> = (0..10).map(|i| json!({"op": "insert", "table": "C", "uuid-name": format!("c{i}"), "row": {"n": i}})).collect();
+        let holder = json!({"op": "insert", "table": "P", "row": {"kids": ["set", (0..10).map(|i| json!(["named-uuid", format!("c{i}")])).collect::<Vec<_>>()]}});
+        let params = Json::Array([vec![json!("R")], kids, vec![holder]].concat());
+        let done = execute(&db, &params, &ExecContext::simple());
+        outcome(&mut db, done);
+        let children: Vec<Uuid> = db.tables[db.schema.table_id("C").unwrap()].rows.keys().copied().collect();
+        assert_eq!(children.len(), 10);
+
+        let p = db.schema.table_id("P").unwrap();
+        let nowhere = "00000000-0000-4000-8000-00000000dead";
+        for dangling in [vec![], vec![100, 4000], vec![4999]] {
+            let mut txn = Txn::new(&db);
+            for i in 0..(PARALLEL_REFS_MIN_ROWS + 904) {
+                let kid = match dangling.contains(&i) {
+                    true => nowhere.to_string(),
+                    false => children[i % children.len()].to_string(),
+                };
+                let row = json!({"n": i, "kids": ["uuid", kid]});
+                txn.insert_row(p, None, None, Err(&row)).unwrap();
+            }
+            let mut each = FastMap::default();
+            let parallel = txn.count_strong_refs(&mut each).map_err(|e| e.to_string());
+            let mut in_turn = FastMap::default();
+            let sequential = txn.count_rows_refs(p, txn.rows[p].iter(), &mut in_turn).map_err(|e| e.to_string());
+            assert_eq!(parallel, sequential, "dangling at {dangling:?}");
+            if parallel.is_ok() {
+                assert_eq!(each, in_turn);
+                assert_eq!(each.values().sum::<i64>(), (PARALLEL_REFS_MIN_ROWS + 904) as i64);
+            } else {
+                assert!(parallel.unwrap_err().contains(nowhere));
+            }
+        }
+    }
+
     #[test]
     fn text_params_run_as_the_tree_runs() {
         let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
