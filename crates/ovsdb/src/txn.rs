@@ -150,7 +150,10 @@ fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outc
         }
     } else {
         use rayon::prelude::*;
-        let split: Vec<Split> = ops.par_iter().map(|op| Split::of(op.get())).collect::<Option<_>>()?;
+        // Collected in place (an `Option<Vec>` would be gathered in
+        // pieces and copied together), then checked.
+        let split: Vec<Option<Split>> = ops.par_iter().map(|op| Split::of(op.get())).collect();
+        let split: Vec<Split> = split.into_iter().collect::<Option<_>>()?;
         // The rows are read on the pool, a chunk at a time, while the
         // operations before them run here.
         let names = txn.name_inserts(&split);
@@ -241,7 +244,7 @@ enum RowSource<'t> {
 /// Resolves the named UUIDs of inserts known before the rows are read
 /// (see [`Txn::name_inserts`]); any other name spoils the read.
 struct Known {
-    names: Arc<FastMap<String, Uuid>>,
+    names: Arc<FastMap<Arc<str>, Uuid>>,
     unknown: bool,
 }
 
@@ -255,7 +258,10 @@ impl NamedUuids for Known {
 }
 
 #[derive(Default)]
-struct Symbols(FastMap<String, (Uuid, bool)>);
+/// Named UUIDs: the name's UUID, and whether its insert has run. Names
+/// are shared with [`Known`] (a large transaction gives out tens of
+/// thousands).
+struct Symbols(FastMap<Arc<str>, (Uuid, bool)>);
 
 /// Reads a `row` member's text into `row`, resolving named UUIDs with
 /// `names`; returns the columns it names. Its errors only need to say
@@ -286,7 +292,7 @@ fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn N
 /// if it is some other operation, names any other UUID, or does not read:
 /// its operation then reads it in turn, and finds the same names or
 /// reports the same error as it would have.
-fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<String, Uuid>>, op: &Split) -> Option<(Row, Vec<ColumnId>)> {
+fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<Arc<str>, Uuid>>, op: &Split) -> Option<(Row, Vec<ColumnId>)> {
     let (table, text) = match op {
         Split::Insert(insert) => (&*insert.table, insert.row),
         Split::Tree(op, text) => {
@@ -305,7 +311,14 @@ fn read_ahead(schema: &DatabaseSchema, names: &Arc<FastMap<String, Uuid>>, op: &
 
 impl NamedUuids for Symbols {
     fn resolve(&mut self, name: &str) -> Uuid {
-        self.0.entry(name.to_string()).or_insert_with(|| (Uuid::random(), false)).0
+        match self.0.get(name) {
+            Some((uuid, _)) => *uuid,
+            None => {
+                let uuid = Uuid::random();
+                self.0.insert(Arc::from(name), (uuid, false));
+                uuid
+            }
+        }
     }
 }
 
@@ -480,7 +493,7 @@ impl<'a> Txn<'a> {
     /// `None` if a name is given twice, which the second insert refuses
     /// in turn. The name of an insert with its own `uuid` is not given
     /// out: an earlier mention would get another.
-    fn name_inserts(&mut self, ops: &[Split]) -> Option<Arc<FastMap<String, Uuid>>> {
+    fn name_inserts(&mut self, ops: &[Split]) -> Option<Arc<FastMap<Arc<str>, Uuid>>> {
         // Most operations of a large transaction are inserts.
         let mut names = FastMap::default();
         names.reserve(ops.len());
@@ -499,8 +512,9 @@ impl<'a> Txn<'a> {
                 return None;
             }
             let uuid = Uuid::random();
-            self.symbols.0.insert(name.to_string(), (uuid, false));
-            names.insert(name.to_string(), uuid);
+            let name: Arc<str> = Arc::from(name);
+            self.symbols.0.insert(Arc::clone(&name), (uuid, false));
+            names.insert(name, uuid);
         }
         for (rows, n) in self.rows.iter_mut().zip(inserts) {
             rows.reserve(n);
@@ -570,7 +584,7 @@ impl<'a> Txn<'a> {
             match self.symbols.0.get_mut(name) {
                 Some(slot) => *slot = (u, true),
                 None => {
-                    self.symbols.0.insert(name.to_string(), (u, true));
+                    self.symbols.0.insert(Arc::from(name), (u, true));
                 }
             }
         }
