@@ -40,28 +40,10 @@ pub const MAX_IN_FLIGHT: usize = 32;
 pub enum Inbound {
     /// The permit returns to the session when dropped, after handling.
     Message(SessionId, Message, InFlight),
-    /// A `transact` request kept as text: its id and params (see
-    /// `Server::transact_text`).
-    Transact(SessionId, serde_json::Value, Box<str>, InFlight),
+    /// A `transact` request kept as text: its id, params and where the
+    /// params' elements are (see `Server::transact_text`).
+    Transact(SessionId, serde_json::Value, Box<str>, Vec<std::ops::Range<usize>>, InFlight),
     Closed(SessionId),
-}
-
-/// A `transact` request as its id and the text of its params, for the
-/// database thread to read without a JSON tree (`ovsdb::txn::execute_text`).
-/// Any other message, or a request of unusual shape, is `None`: it is
-/// parsed as usual, which reports what is wrong with it.
-fn transact_text(frame: &[u8]) -> Option<(serde_json::Value, Box<str>)> {
-    let envelope = ovsdb::rpc::Envelope::parse(frame)?;
-    let (Some(method), Some(params), Some(id), None, None) =
-        (envelope.method, envelope.params, envelope.id, envelope.result, envelope.error)
-    else {
-        return None;
-    };
-    if method != "transact" || !params.get().starts_with('[') {
-        return None;
-    }
-    let id = serde_json::from_str(id.get()).ok()?;
-    Some((id, params.get().into()))
 }
 
 /// One message's place in its session's in-flight budget.
@@ -333,11 +315,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     break;
                 }
             };
-            if let Some((id, params)) = transact_text(frame) {
+            // A `transact` goes to the database thread as text, with its
+            // operations found (`ovsdb::txn::execute_text`).
+            if let Some(request) = ovsdb::rpc::transact_request(frame) {
+                let (id, params, items) = (request.id, Box::<str>::from(request.params), request.items);
                 let Ok(permit) = budget.acquire().await else { return };
                 permit.forget();
                 let in_flight = InFlight(Arc::clone(&budget));
-                if inbound.send(crate::Event::Inbound(Inbound::Transact(session, id, params, in_flight))).is_err() {
+                if inbound.send(crate::Event::Inbound(Inbound::Transact(session, id, params, items, in_flight))).is_err() {
                     return;
                 }
                 continue;

@@ -190,6 +190,63 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// A `transact` request kept as text: its id, the text of its params, and
+/// where each element of the params array is in that text (the database
+/// name first, then the operations).
+#[derive(Debug)]
+pub struct TransactRequest<'a> {
+    pub id: Json,
+    pub params: &'a str,
+    pub items: Vec<std::ops::Range<usize>>,
+}
+
+/// The `transact` request in `frame`, read in one pass: the elements of
+/// its params are found while the message is checked, so that a large
+/// transaction's operations need not be looked for again. Any other
+/// message, or a request of unusual shape (params that are not a
+/// non-empty array, a null byte in a string), is `None`: it is parsed as
+/// usual, which reports what is wrong with it.
+pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request<'a> {
+        #[serde(borrow, default)]
+        id: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        method: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        params: Option<Vec<&'a RawValue>>,
+        #[serde(borrow, default)]
+        result: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        error: Option<&'a RawValue>,
+    }
+    if memchr::memmem::find(frame, b"\\u0000").is_some() {
+        return None;
+    }
+    let text = std::str::from_utf8(frame).ok()?;
+    let request: Request<'_> = serde_json::from_str(text).ok()?;
+    let (Some(method), Some(items), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
+        return None;
+    };
+    if method != "transact" {
+        return None;
+    }
+    // Each element borrows from `text`: where it is, and from that where
+    // the array's brackets are (only blanks lie between).
+    let at = |item: &RawValue| item.get().as_ptr() as usize - text.as_ptr() as usize;
+    let (first, last) = (items.first()?, items.last()?);
+    let open = text[..at(first)].trim_end_matches([' ', '\t', '\n', '\r']).len().checked_sub(1)?;
+    let end = at(last) + last.get().len();
+    let close = end + (text[end..].len() - text[end..].trim_start_matches([' ', '\t', '\n', '\r']).len());
+    if text.as_bytes().get(open) != Some(&b'[') || text.as_bytes().get(close) != Some(&b']') {
+        return None;
+    }
+    let items = items.iter().map(|item| at(item) - open..at(item) - open + item.get().len()).collect();
+    let id = serde_json::from_str(id.get()).ok()?;
+    Some(TransactRequest { id, params: &text[open..=close], items })
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FrameError {
     #[error("syntax error at byte {offset}: unexpected {byte:?} outside a JSON value")]
@@ -471,6 +528,32 @@ mod tests {
             }
             assert_eq!(out, vec![json!({"id":1,"method":"echo","params":["}{\"x"]}), json!([1, 2]), json!({"a":{"b":[]}})]);
             assert_eq!(f.pending(), 0);
+        }
+    }
+
+    /// A `transact` request's params and their elements, as a tree reads
+    /// them; anything of another shape is left to the usual parse.
+    #[test]
+    fn transact_requests_read_in_one_pass() {
+        let frame = br#"{"method":"transact", "params": [ "DB" ,{"op":"insert","table":"T","row":{"a":[1,2]}},
+            {"op" : "comment", "comment":"x]"} ] ,"id":[7]}"#;
+        let r = transact_request(frame).unwrap();
+        assert_eq!(r.id, json!([7]));
+        let tree: Json = serde_json::from_str(r.params).unwrap();
+        let items: Vec<Json> = r.items.iter().map(|i| serde_json::from_str(&r.params[i.clone()]).unwrap()).collect();
+        assert_eq!(Json::Array(items), tree);
+        assert_eq!(r.items.len(), 3);
+        for other in [
+            &br#"{"method":"transact","params":[],"id":1}"#[..],
+            br#"{"method":"transact","params":{"a":1},"id":1}"#,
+            br#"{"method":"echo","params":["x"],"id":1}"#,
+            br#"{"method":"transact","params":["DB"]}"#,
+            br#"{"method":"transact","params":["DB"],"id":1,"extra":2}"#,
+            br#"{"method":"transact","params":["D\u0000B"],"id":1}"#,
+            br#"{"method":"transact","params":["DB",],"id":1}"#,
+            br#"{"method":"transact","params":["DB"],"id":1"#,
+        ] {
+            assert!(transact_request(other).is_none(), "{}", String::from_utf8_lossy(other));
         }
     }
 

@@ -7,6 +7,7 @@
 //! is durable, so a failed transaction leaves no trace.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -94,12 +95,13 @@ pub fn execute(db: &Database, params: &Json, ctx: &ExecContext) -> Outcome {
     }
 }
 
-/// A `transact` request's params: a JSON tree, or the text they arrived as
-/// (see [`execute_text`]).
+/// A `transact` request's params: a JSON tree, or the text they arrived
+/// as, with where its items are in it if the reader found them (see
+/// [`execute_text`]).
 #[derive(Clone, Debug)]
 pub enum Params {
     Tree(Json),
-    Text(Box<str>),
+    Text(Box<str>, Option<Vec<Range<usize>>>),
 }
 
 impl Params {
@@ -107,7 +109,7 @@ impl Params {
     pub fn execute(&self, db: &Database, ctx: &ExecContext) -> Outcome {
         match self {
             Params::Tree(json) => execute(db, json, ctx),
-            Params::Text(text) => execute_text(db, text, ctx),
+            Params::Text(text, items) => execute_text(db, text, items.as_deref(), ctx),
         }
     }
 }
@@ -119,8 +121,12 @@ impl Params {
 /// `wait` that blocks) runs again through [`execute`] from the tree, so
 /// that every reply is exactly [`execute`]'s; nothing of the first try
 /// remains, since only a successful one yields a commit.
-pub fn execute_text(db: &Database, params: &str, ctx: &ExecContext) -> Outcome {
-    if let Some(done) = execute_direct(db, params, ctx) {
+///
+/// `items`, if given, are where the elements of the params array are in
+/// `params` (as [`crate::rpc::transact_request`] finds them while it
+/// reads the request); otherwise they are found here.
+pub fn execute_text(db: &Database, params: &str, items: Option<&[Range<usize>]>, ctx: &ExecContext) -> Outcome {
+    if let Some(done) = execute_direct(db, params, items, ctx) {
         return done;
     }
     let json = serde_json::from_str(params).unwrap_or(Json::Null);
@@ -135,24 +141,27 @@ pub fn params_db_name(params: &str) -> Option<String> {
 }
 
 /// The successful outcome of [`execute_text`]'s direct reading, if it is one.
-fn execute_direct(db: &Database, params: &str, ctx: &ExecContext) -> Option<Outcome> {
-    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(params).ok()?;
+fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, ctx: &ExecContext) -> Option<Outcome> {
+    let items: Vec<&str> = match items {
+        Some(items) => items.iter().map(|r| params.get(r.clone())).collect::<Option<_>>()?,
+        None => serde_json::from_str::<Vec<&serde_json::value::RawValue>>(params).ok()?.into_iter().map(|v| v.get()).collect(),
+    };
     let (name, ops) = items.split_first()?;
-    if serde_json::from_str::<&str>(name.get()).ok()? != db.schema.name {
+    if serde_json::from_str::<&str>(name).ok()? != db.schema.name {
         return None;
     }
     let mut txn = Txn::new(db);
     let mut results = Vec::with_capacity(ops.len());
     if ops.len() < READ_AHEAD_MIN_OPS {
         for (i, op) in ops.iter().enumerate() {
-            let (op, row) = crate::seed::split_member(op.get(), "row")?;
+            let (op, row) = crate::seed::split_member(op, "row")?;
             results.push(txn.execute_op_with(&op, row.map(RowSource::Text), i + 1, ops.len(), ctx).ok()?);
         }
     } else {
         use rayon::prelude::*;
         // Collected in place (an `Option<Vec>` would be gathered in
         // pieces and copied together), then checked.
-        let split: Vec<Option<Split>> = ops.par_iter().map(|op| Split::of(op.get())).collect();
+        let split: Vec<Option<Split>> = ops.par_iter().map(|op| Split::of(op)).collect();
         let split: Vec<Split> = split.into_iter().collect::<Option<_>>()?;
         // The rows are read on the pool, a chunk at a time, while the
         // operations before them run here.
@@ -1340,7 +1349,7 @@ mod text_tests {
         for params in txns {
             let done = execute(&tree_db, &params, &ExecContext::simple());
             let tree = outcome(&mut tree_db, done);
-            let done = execute_text(&text_db, &params.to_string(), &ExecContext::simple());
+            let done = execute_text(&text_db, &params.to_string(), None, &ExecContext::simple());
             let text = outcome(&mut text_db, done);
             assert_eq!(text, tree, "{params}");
             assert_eq!(contents(&text_db), contents(&tree_db), "{params}");
@@ -1390,7 +1399,12 @@ mod text_tests {
         for params in txns {
             let done = execute(&tree_db, &params, &ExecContext::simple());
             let tree = outcome(&mut tree_db, done);
-            let done = execute_text(&text_db, &params.to_string(), &ExecContext::simple());
+            // With its operations found as the server's reader finds them.
+            let text = params.to_string();
+            let request = format!("{{\"id\":1,\"method\":\"transact\",\"params\":{text}}}");
+            let items = crate::rpc::transact_request(request.as_bytes()).map(|r| r.items);
+            assert!(items.is_some());
+            let done = execute_text(&text_db, &text, items.as_deref(), &ExecContext::simple());
             let text = outcome(&mut text_db, done);
             assert_eq!(text, tree, "{}", &params.to_string()[..200]);
             assert_eq!(contents(&text_db), contents(&tree_db), "{}", &params.to_string()[..200]);
@@ -1402,7 +1416,7 @@ mod text_tests {
         let params = big(vec![]);
         let done = execute(&tree_db, &params, &read_only);
         let tree = outcome(&mut tree_db, done);
-        let done = execute_text(&text_db, &params.to_string(), &read_only);
+        let done = execute_text(&text_db, &params.to_string(), None, &read_only);
         let text = outcome(&mut text_db, done);
         assert_eq!(text, tree);
         assert!(text.to_string().contains("read only"), "{text}");

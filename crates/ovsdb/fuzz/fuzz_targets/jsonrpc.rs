@@ -1,10 +1,12 @@
 //! The JSON-RPC decoder: arbitrary bytes, split at an arbitrary point, must
 //! frame and parse without panicking, and framing must not depend on how
-//! the bytes were split.
+//! the bytes were split. A `transact` request read in one pass
+//! (`transact_request`) must be the request the usual parse gives, its
+//! items the params' elements.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ovsdb::rpc::{Framer, Message};
+use ovsdb::rpc::{Framer, Message, transact_request};
 
 fn frame_all(chunks: &[&[u8]]) -> Vec<Result<serde_json::Value, String>> {
     let mut f = Framer::new(1 << 16);
@@ -12,9 +14,17 @@ fn frame_all(chunks: &[&[u8]]) -> Vec<Result<serde_json::Value, String>> {
     for chunk in chunks {
         f.push(chunk);
         loop {
-            match f.next() {
-                Ok(Some(v)) => out.push(Ok(v)),
+            let frame = match f.next_frame() {
+                Ok(Some(frame)) => frame,
                 Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(e.to_string()));
+                    return out;
+                }
+            };
+            check_transact(frame);
+            match ovsdb::rpc::parse_frame(frame) {
+                Ok(v) => out.push(Ok(v)),
                 Err(e) => {
                     out.push(Err(e.to_string()));
                     return out;
@@ -23,6 +33,22 @@ fn frame_all(chunks: &[&[u8]]) -> Vec<Result<serde_json::Value, String>> {
         }
     }
     out
+}
+
+/// `transact_request` agrees with the usual parse of the same frame.
+fn check_transact(frame: &[u8]) {
+    let Some(request) = transact_request(frame) else { return };
+    let parsed = ovsdb::rpc::parse_frame(frame).expect("a transact read in one pass parses");
+    let Ok(Message::Request { method, params, id }) = Message::from_json(parsed) else {
+        panic!("a transact read in one pass is a request");
+    };
+    assert_eq!(method, "transact");
+    assert_eq!(id, request.id);
+    let items: Vec<serde_json::Value> =
+        request.items.iter().map(|i| serde_json::from_str(&request.params[i.clone()]).expect("an item parses")).collect();
+    assert_eq!(items, params);
+    let whole: serde_json::Value = serde_json::from_str(request.params).expect("params parse");
+    assert_eq!(whole, serde_json::Value::Array(params));
 }
 
 fuzz_target!(|data: &[u8]| {
