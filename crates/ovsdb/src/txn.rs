@@ -151,12 +151,14 @@ fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, c
         return None;
     }
     let mut txn = Txn::new(db);
-    let mut results = Vec::with_capacity(ops.len());
-    if ops.len() < READ_AHEAD_MIN_OPS {
+    let (results, commit) = if ops.len() < READ_AHEAD_MIN_OPS {
+        let mut results = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let (op, row) = crate::seed::split_member(op, "row")?;
             results.push(txn.execute_op_with(&op, row.map(RowSource::Text), i + 1, ops.len(), ctx).ok()?);
         }
+        let commit = txn.precommit().ok()?;
+        (results, commit)
     } else {
         use rayon::prelude::*;
         // Collected in place (an `Option<Vec>` would be gathered in
@@ -168,20 +170,26 @@ fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, c
         let names = txn.name_inserts(&split);
         let schema = txn.schema;
         let read = |i: usize| names.as_ref().and_then(|names| read_ahead(schema, names, &split[i]));
+        // An insert's result is only its UUID until the end.
+        enum Done {
+            Inserted(Uuid),
+            Result(Json),
+        }
+        let mut done: Vec<Done> = Vec::with_capacity(split.len());
         let all = crate::ahead::ahead(split.len(), READ_AHEAD_CHUNK, read, |i, read| {
-            let done = match &split[i] {
+            let result = match &split[i] {
                 Split::Insert(insert) => {
                     let row = read.map_or(RowSource::Text(insert.row), RowSource::Read);
-                    txn.insert_as_read(insert, row, ctx)
+                    txn.insert_as_read(insert, row, ctx).map(Done::Inserted)
                 }
                 Split::Tree(op, text) => {
                     let row = read.map(RowSource::Read).or(text.map(RowSource::Text));
-                    txn.execute_op_with(op, row, i + 1, ops.len(), ctx)
+                    txn.execute_op_with(op, row, i + 1, ops.len(), ctx).map(Done::Result)
                 }
             };
-            match done {
+            match result {
                 Ok(result) => {
-                    results.push(result);
+                    done.push(result);
                     true
                 }
                 Err(_) => false,
@@ -193,8 +201,21 @@ fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, c
         // Tens of thousands of small pieces: freed off this thread.
         let trees: Vec<Json> = split.into_iter().filter_map(|op| if let Split::Tree(op, _) = op { Some(op) } else { None }).collect();
         rayon::spawn(move || drop(trees));
-    }
-    let commit = txn.precommit().ok()?;
+        // The inserts' results (tens of thousands of small trees) are
+        // written on the pool while the commit is checked.
+        let (commit, written) = rayon::join(
+            || txn.precommit(),
+            || {
+                done.into_par_iter()
+                    .map(|done| match done {
+                        Done::Inserted(uuid) => single("uuid", Atom::Uuid(uuid).to_json()),
+                        Done::Result(json) => json,
+                    })
+                    .collect::<Vec<Json>>()
+            },
+        );
+        (written, commit.ok()?)
+    };
     let commit = (!commit.is_empty() || commit.durable).then_some(commit);
     Some(Outcome::Done { results: Json::Array(results), commit })
 }
@@ -539,14 +560,16 @@ impl<'a> Txn<'a> {
         if !row_json.is_object() {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
-        self.insert_row(table, uuid_json, uuid_name, source.ok_or(row_json))
+        let uuid = self.insert_row(table, uuid_json, uuid_name, source.ok_or(row_json))?;
+        Ok(single("uuid", Atom::Uuid(uuid).to_json()))
     }
 
     /// An insert read apart from its text ([`crate::seed::insert_op`]),
     /// run as [`Txn::execute_op_with`] runs one that succeeds. Anything
     /// that would fail fails here too, without the right words: the
     /// transaction then runs again from the tree, which has them.
-    fn insert_as_read(&mut self, insert: &crate::seed::InsertOp<'_>, row: RowSource<'_>, ctx: &ExecContext) -> Result<Json> {
+    /// Returns the row's UUID, which the result names.
+    fn insert_as_read(&mut self, insert: &crate::seed::InsertOp<'_>, row: RowSource<'_>, ctx: &ExecContext) -> Result<Uuid> {
         let refused = || Error::new(ErrorKind::NotAllowed, "to be run from the tree");
         if ctx.read_only
             || self.schema.name.starts_with('_')
@@ -560,8 +583,8 @@ impl<'a> Txn<'a> {
     }
 
     /// The insert itself: its row comes from `source`, or else from the
-    /// tree of its `row` member.
-    fn insert_row(&mut self, table: TableId, uuid_json: Option<&str>, uuid_name: Option<&str>, source: std::result::Result<RowSource<'_>, &Json>) -> Result<Json> {
+    /// tree of its `row` member. Returns the row's UUID.
+    fn insert_row(&mut self, table: TableId, uuid_json: Option<&str>, uuid_name: Option<&str>, source: std::result::Result<RowSource<'_>, &Json>) -> Result<Uuid> {
         let mut uuid = match uuid_json {
             Some(text) => {
                 let u = Uuid::parse(text).ok_or_else(|| {
@@ -625,7 +648,7 @@ impl<'a> Txn<'a> {
             }
         }
         self.rows[table].insert(uuid, TxnRow { old: None, new: Some(row) });
-        Ok(single("uuid", Atom::Uuid(uuid).to_json()))
+        Ok(uuid)
     }
 
     fn op_select(&mut self, p: &mut ObjectParser<'_>) -> Result<Json> {
