@@ -709,16 +709,22 @@ impl Server {
             let schema = Arc::clone(&entry.db.schema);
             let storage = &mut entry.storage;
             (routed, later) = routed.into_iter().partition(|(_, c)| c.n_changes() < PARALLEL_MIN_CHANGES);
-            let (stored, (c, r)) = rayon::join(
-                || {
-                    storage.as_mut().map(|st| {
-                        let id = st.append(&commit)?;
-                        st.write()?;
-                        Ok::<_, std::io::Error>(id)
-                    })
-                },
-                || (Fanout::compose(&schema, routed), reply.map(|(results, id)| ovsdb::rpc::reply_bytes(results, id))),
-            );
+            // The record is encoded from this thread (the pool encodes its
+            // rows while this thread takes their SHA-1 in order), and the
+            // other groups' updates and the reply are written on the pool.
+            let (mut c, mut r) = (Vec::new(), None);
+            let mut stored = None;
+            rayon::in_place_scope(|scope| {
+                scope.spawn(|_| {
+                    c = Fanout::compose(&schema, routed);
+                    r = reply.map(|(results, id)| ovsdb::rpc::reply_bytes(results, id));
+                });
+                stored = storage.as_mut().map(|st| {
+                    let id = st.append(&commit)?;
+                    st.write()?;
+                    Ok::<_, std::io::Error>(id)
+                });
+            });
             composed = c;
             reply_bytes = r;
             stored_id = match stored {

@@ -23,7 +23,7 @@ use ovsdb::schema::{COL_UUID, COL_VERSION, ColumnId, DatabaseSchema, TableId, Ta
 use ovsdb::types::Type;
 use ovsdb::{Datum, Uuid};
 
-use crate::frame::Corruption;
+use crate::frame::{BodyDigest, Corruption};
 
 /// Decodes transaction records against a database that evolves as they are
 /// applied. Keeps, per column, the relaxed type that diffs are parsed with.
@@ -504,7 +504,8 @@ enum ColumnValue<'a> {
 /// 3.1.0 (see [`diff_is_portable`]); then the whole record carries new
 /// values instead, which every version reads alike.
 pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Vec<u8>> {
-    encode_commit_pieces(schema, commit, date_ms).map(|pieces| pieces.concat())
+    let mut digest = BodyDigest::default();
+    encode_commit_pieces(schema, commit, date_ms, &mut digest).map(|pieces| pieces.concat())
 }
 
 /// From this many rows of one table on, [`encode_commit_pieces`] encodes
@@ -512,16 +513,17 @@ pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> 
 pub const PARALLEL_MIN_ROWS: usize = 2048;
 const ROWS_PER_PIECE: usize = 1024;
 
-/// [`encode_commit`]'s body in pieces, to be written one after the other:
-/// the rows of a large commit (a first compile's 42,000) are encoded on
-/// every thread, and no piece is copied into another.
-pub fn encode_commit_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Vec<Vec<u8>>> {
-    encode_pieces(schema, commit, date_ms, PARALLEL_MIN_ROWS)
+/// [`encode_commit`]'s body in pieces, to be written one after the other,
+/// each taken into `digest` as it is made: the rows of a large commit (a
+/// first compile's 42,000) are encoded on every thread while this one
+/// hashes those before them, and no piece is copied into another.
+pub fn encode_commit_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, digest: &mut BodyDigest) -> Option<Vec<Vec<u8>>> {
+    encode_pieces(schema, commit, date_ms, PARALLEL_MIN_ROWS, digest)
 }
 
 /// [`encode_commit_pieces`], encoding tables of `parallel_min` rows or
 /// more on every thread.
-fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, parallel_min: usize) -> Option<Vec<Vec<u8>>> {
+fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, parallel_min: usize, digest: &mut BodyDigest) -> Option<Vec<Vec<u8>>> {
     let as_diff = commit.tables.iter().all(|(table_id, changes)| {
         let ts = &schema.tables[*table_id];
         changes.iter().all(|change| match (&change.old, &change.new) {
@@ -549,24 +551,40 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
         if changes.len() < parallel_min {
             first_row = !write_rows(&mut out, ts, changes, as_diff, &mut table_start);
         } else {
-            use rayon::prelude::*;
-            let runs: Vec<Vec<u8>> = changes
-                .par_chunks(ROWS_PER_PIECE)
-                .map(|rows| {
-                    let mut run = Vec::with_capacity(256 * rows.len());
-                    write_rows(&mut run, ts, rows, as_diff, |_| {});
-                    run
-                })
-                .collect();
-            for run in runs.into_iter().filter(|run| !run.is_empty()) {
+            let runs: Vec<&[RowChange]> = changes.chunks(ROWS_PER_PIECE).collect();
+            let encode = |i: usize| {
+                let mut run = Vec::with_capacity(256 * runs[i].len());
+                write_rows(&mut run, ts, runs[i], as_diff, |_| {});
+                run
+            };
+            // Each run goes into the body (and the digest) as soon as it
+            // and those before it are encoded.
+            let mut take = |_: usize, run: Vec<u8>| {
+                if run.is_empty() {
+                    return true;
+                }
                 if first_row {
                     table_start(&mut out);
                     first_row = false;
                 } else {
                     out.push(b',');
                 }
-                pieces.push(std::mem::take(&mut out));
+                let before = std::mem::take(&mut out);
+                digest.update(&before);
+                digest.update(&run);
+                pieces.push(before);
                 pieces.push(run);
+                true
+            };
+            if rayon::current_thread_index().is_some() {
+                // On the pool, where ovsdb::ahead would encode in turn.
+                use rayon::prelude::*;
+                let encoded: Vec<Vec<u8>> = (0..runs.len()).into_par_iter().map(encode).collect();
+                for (i, run) in encoded.into_iter().enumerate() {
+                    take(i, run);
+                }
+            } else {
+                ovsdb::ahead::ahead(runs.len(), 1, encode, take);
             }
         }
         if !first_row {
@@ -577,6 +595,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
         return None;
     }
     finish_record(&mut out, true, commit.comment.as_deref(), as_diff, date_ms);
+    digest.update(&out);
     pieces.push(out);
     Some(pieces)
 }
@@ -783,8 +802,9 @@ mod tests {
             .collect();
         let mixed = commit(&mut db, Json::Array(ops));
         for c in [&big, &mixed] {
-            let in_turn = encode_pieces(&db.schema, c, 7, usize::MAX).unwrap();
-            let parallel = encode_pieces(&db.schema, c, 7, 1).unwrap();
+            let (mut in_turn_digest, mut parallel_digest) = (BodyDigest::default(), BodyDigest::default());
+            let in_turn = encode_pieces(&db.schema, c, 7, usize::MAX, &mut in_turn_digest).unwrap();
+            let parallel = encode_pieces(&db.schema, c, 7, 1, &mut parallel_digest).unwrap();
             assert!(parallel.len() > 2, "{} pieces", parallel.len());
             let (a, b) = (String::from_utf8(parallel.concat()).unwrap(), String::from_utf8(in_turn.concat()).unwrap());
             let at = a.bytes().zip(b.bytes()).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
@@ -795,6 +815,19 @@ mod tests {
             crate::frame::write_header(&mut one, "JSON", &in_turn.concat());
             crate::frame::write_header_pieces(&mut split, "JSON", &parallel);
             assert_eq!(one, split);
+            // On a pool thread (where the rows are encoded another way).
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            let mut on_pool_digest = BodyDigest::default();
+            let on_pool = pool.install(|| encode_pieces(&db.schema, c, 7, 1, &mut on_pool_digest).unwrap());
+            assert!(on_pool.concat() == parallel.concat());
+            let mut c2 = Vec::new();
+            on_pool_digest.write_header(&mut c2, "JSON");
+            assert_eq!(c2, one);
+            // The digests taken as the pieces were made give the same header.
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            in_turn_digest.write_header(&mut a, "JSON");
+            parallel_digest.write_header(&mut b, "JSON");
+            assert_eq!((&a, &b), (&one, &one));
         }
     }
 

@@ -203,21 +203,40 @@ pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) -> [u8; 20] {
 
 /// [`write_header`] for a body given in pieces, one after the other.
 pub fn write_header_pieces<B: AsRef<[u8]>>(out: &mut Vec<u8>, magic: &str, body: &[B]) -> [u8; 20] {
-    let mut sha = Sha1::new();
-    let mut len = 0;
+    let mut digest = BodyDigest::default();
     for piece in body {
-        sha.update(piece.as_ref());
-        len += piece.as_ref().len();
+        digest.update(piece.as_ref());
     }
-    let hash: [u8; 20] = sha.finalize().into();
-    out.extend_from_slice(b"OVSDB ");
-    out.extend_from_slice(magic.as_bytes());
-    out.push(b' ');
-    let _ = write!(out, "{len}");
-    out.push(b' ');
-    push_hex(out, &hash);
-    out.push(b'\n');
-    hash
+    digest.write_header(out, magic)
+}
+
+/// The length and SHA-1 of a record's body, taken a piece at a time as
+/// the body is made (a large one is hashed while its later pieces are
+/// still being encoded).
+#[derive(Default)]
+pub struct BodyDigest {
+    sha: Sha1,
+    len: usize,
+}
+
+impl BodyDigest {
+    pub fn update(&mut self, piece: &[u8]) {
+        self.sha.update(piece);
+        self.len += piece.len();
+    }
+
+    /// Appends the header of the body taken so far; returns its SHA-1.
+    pub fn write_header(self, out: &mut Vec<u8>, magic: &str) -> [u8; 20] {
+        let hash: [u8; 20] = self.sha.finalize().into();
+        out.extend_from_slice(b"OVSDB ");
+        out.extend_from_slice(magic.as_bytes());
+        out.push(b' ');
+        let _ = write!(out, "{}", self.len);
+        out.push(b' ');
+        push_hex(out, &hash);
+        out.push(b'\n');
+        hash
+    }
 }
 
 /// Appends a whole record holding `json` to `out`.

@@ -219,11 +219,12 @@ impl Log {
     /// commit changes nothing that is stored (ephemeral columns only).
     pub fn append(&mut self, commit: &Commit) -> Result<Option<Uuid>> {
         self.check_writable()?;
-        let Some(body) = file_txn::encode_commit_pieces(&self.schema, commit, now_ms()) else {
+        let mut digest = frame::BodyDigest::default();
+        let Some(body) = file_txn::encode_commit_pieces(&self.schema, commit, now_ms(), &mut digest) else {
             return Ok(None);
         };
         let mut header = Vec::with_capacity(64);
-        let digest = frame::write_header_pieces(&mut header, STANDALONE_MAGIC, &body);
+        let digest = digest.write_header(&mut header, STANDALONE_MAGIC);
         self.queue(header);
         for piece in body {
             self.queue(piece);
