@@ -604,11 +604,24 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
 /// commas; `first` runs before the first one. Whether any was written
 /// (a row modified without a change is not).
 fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_diff: bool, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
+    let names = ColumnNames::of(ts);
     let mut any = false;
     for change in changes {
         let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
             (_, None) => None,
-            (None, Some(new)) => Some(stored_columns(ts, new).map(|col| (col, ColumnValue::Full(new.field(col)))).collect()),
+            // An insert (most rows of a large commit) is written as it is.
+            (None, Some(new)) => {
+                if any {
+                    out.push(b',');
+                } else {
+                    first(out);
+                    any = true;
+                }
+                ovsdb::json::write_uuid(out, change.uuid);
+                out.push(b':');
+                put_row(out, &names, stored_columns(ts, new).map(|col| (col, new.field(col))));
+                continue;
+            }
             (Some(old), Some(new)) => {
                 let cols: Vec<_> = changed_columns(ts, old, new)
                     .map(|col| {
@@ -639,7 +652,7 @@ fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_dif
             None => out.extend_from_slice(b"null"),
             Some(cols) => put_row(
                 out,
-                ts,
+                &names,
                 cols.iter().map(|(col, v)| match v {
                     ColumnValue::Full(d) => (*col, *d),
                     ColumnValue::Diff(d) => (*col, d),
@@ -668,13 +681,14 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
         first_table = false;
         ovsdb::json::write_str(&mut out, &ts.name);
         out.extend_from_slice(b":{");
+        let names = ColumnNames::of(ts);
         for (i, (uuid, row)) in table.rows.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             ovsdb::json::write_uuid(&mut out, *uuid);
             out.push(b':');
-            put_row(&mut out, ts, stored_columns(ts, row).map(|col| (col, row.field(col))));
+            put_row(&mut out, &names, stored_columns(ts, row).map(|col| (col, row.field(col))));
         }
         out.push(b'}');
     }
@@ -710,14 +724,33 @@ fn changed_columns<'a>(ts: &'a TableSchema, old: &'a Row, new: &'a Row) -> impl 
         .map(|(col, _)| col)
 }
 
-fn put_row<'d>(out: &mut Vec<u8>, ts: &TableSchema, columns: impl Iterator<Item = (ColumnId, &'d Datum)>) {
+/// Each column's name as a JSON member name and its colon, written once
+/// for the many rows that name it.
+struct ColumnNames(Vec<Vec<u8>>);
+
+impl ColumnNames {
+    fn of(ts: &TableSchema) -> ColumnNames {
+        ColumnNames(
+            ts.columns
+                .iter()
+                .map(|c| {
+                    let mut name = Vec::with_capacity(c.name.len() + 3);
+                    ovsdb::json::write_str(&mut name, &c.name);
+                    name.push(b':');
+                    name
+                })
+                .collect(),
+        )
+    }
+}
+
+fn put_row<'d>(out: &mut Vec<u8>, names: &ColumnNames, columns: impl Iterator<Item = (ColumnId, &'d Datum)>) {
     out.push(b'{');
     for (i, (col, datum)) in columns.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        ovsdb::json::write_str(out, &ts.columns[col].name);
-        out.push(b':');
+        out.extend_from_slice(&names.0[col]);
         ovsdb::json::write_datum(out, datum);
     }
     out.push(b'}');
