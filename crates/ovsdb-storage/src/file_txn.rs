@@ -606,19 +606,23 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
 fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_diff: bool, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
     let names = ColumnNames::of(ts);
     let mut any = false;
+    // The separator (or, before the first row, `first`) and the row's key.
+    let mut row_key = |out: &mut Vec<u8>, uuid: Uuid| {
+        if any {
+            out.push(b',');
+        } else {
+            first(out);
+            any = true;
+        }
+        ovsdb::json::write_uuid(out, uuid);
+        out.push(b':');
+    };
     for change in changes {
         let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
             (_, None) => None,
             // An insert (most rows of a large commit) is written as it is.
             (None, Some(new)) => {
-                if any {
-                    out.push(b',');
-                } else {
-                    first(out);
-                    any = true;
-                }
-                ovsdb::json::write_uuid(out, change.uuid);
-                out.push(b':');
+                row_key(out, change.uuid);
                 put_row(out, &names, stored_columns(ts, new).map(|col| (col, new.field(col))));
                 continue;
             }
@@ -640,14 +644,7 @@ fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_dif
                 Some(cols)
             }
         };
-        if any {
-            out.push(b',');
-        } else {
-            first(out);
-            any = true;
-        }
-        ovsdb::json::write_uuid(out, change.uuid);
-        out.push(b':');
+        row_key(out, change.uuid);
         match entry {
             None => out.extend_from_slice(b"null"),
             Some(cols) => put_row(
