@@ -413,13 +413,11 @@ impl Core {
     /// Returns false, having changed nothing, for any other message or
     /// one the direct reader refuses.
     fn read_directly(&mut self, now: Instant, frame: &[u8]) -> bool {
-        let Some(envelope) = Envelope::parse(frame) else { return false };
+        // Params, if any, are read as their elements' texts at once.
+        let Some(envelope) = Envelope::<Vec<&RawValue>>::parse(frame) else { return false };
         let read = match envelope {
             Envelope { method: Some(method), params: Some(params), result: None, error: None, id: None } => {
-                match serde_json::from_str::<Vec<&RawValue>>(params.get()) {
-                    Ok(params) => self.update_directly(&method, &params),
-                    Err(_) => false,
-                }
+                self.update_directly(&method, &params)
             }
             Envelope { method: None, params: None, result: Some(result), error: None, id: Some(id) } => {
                 self.monitor_reply_directly(id, result)

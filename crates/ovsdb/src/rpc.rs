@@ -164,30 +164,43 @@ pub fn reply_bytes(result: &Json, id: &Json) -> Vec<u8> {
 /// bulk `transact`). Only the shape is checked; anything it refuses (an
 /// unknown member, a duplicate) is for [`parse_frame`] and
 /// [`Message::from_json`] to report.
+///
+/// `params` is kept as one text, or as another borrowing type (the texts
+/// of its elements, for [`transact_request`]).
 #[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Envelope<'a> {
+#[serde(deny_unknown_fields, bound(deserialize = "'de: 'a, P: serde::Deserialize<'de>"))]
+pub struct Envelope<'a, P = &'a RawValue> {
     #[serde(borrow, default)]
     pub id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub params: Option<&'a RawValue>,
+    #[serde(default = "none")]
+    pub params: Option<P>,
     #[serde(borrow, default)]
     pub result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub error: Option<&'a RawValue>,
 }
 
-impl<'a> Envelope<'a> {
+impl<'a, P: serde::Deserialize<'a>> Envelope<'a, P> {
     /// The members of the message in `frame`, unless its text holds a
     /// null byte in a string (which [`parse_frame`] refuses whole).
-    pub fn parse(frame: &'a [u8]) -> Option<Envelope<'a>> {
-        if memchr::memmem::find(frame, b"\\u0000").is_some() {
+    pub fn parse(frame: &'a [u8]) -> Option<Envelope<'a, P>> {
+        if has_null_escape(frame) {
             return None;
         }
         serde_json::from_slice(frame).ok()
     }
+}
+
+/// Whether `frame` spells a null byte (`\\u0000`) anywhere: such messages
+/// go the way of [`parse_frame`], which refuses them.
+fn has_null_escape(frame: &[u8]) -> bool {
+    memchr::memmem::find(frame, b"\\u0000").is_some()
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 /// A `transact` request kept as text: its id, the text of its params, and
@@ -207,25 +220,11 @@ pub struct TransactRequest<'a> {
 /// non-empty array, a null byte in a string), is `None`: it is parsed as
 /// usual, which reports what is wrong with it.
 pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Request<'a> {
-        #[serde(borrow, default)]
-        id: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        method: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        params: Option<Vec<&'a RawValue>>,
-        #[serde(borrow, default)]
-        result: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        error: Option<&'a RawValue>,
-    }
-    if memchr::memmem::find(frame, b"\\u0000").is_some() {
+    if has_null_escape(frame) {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
-    let request: Request<'_> = serde_json::from_str(text).ok()?;
+    let request: Envelope<'_, Vec<&RawValue>> = serde_json::from_str(text).ok()?;
     let (Some(method), Some(items), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
         return None;
     };
