@@ -208,7 +208,7 @@ fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, c
             || {
                 done.into_par_iter()
                     .map(|done| match done {
-                        Done::Inserted(uuid) => single("uuid", Atom::Uuid(uuid).to_json()),
+                        Done::Inserted(uuid) => insert_result(uuid),
                         Done::Result(json) => json,
                     })
                     .collect::<Vec<Json>>()
@@ -561,7 +561,7 @@ impl<'a> Txn<'a> {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
         let uuid = self.insert_row(table, uuid_json, uuid_name, source.ok_or(row_json))?;
-        Ok(single("uuid", Atom::Uuid(uuid).to_json()))
+        Ok(insert_result(uuid))
     }
 
     /// An insert read apart from its text ([`crate::seed::insert_op`]),
@@ -1176,6 +1176,11 @@ pub fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
         (Datum::Map(x), Datum::Map(y)) => x.iter().map(|p| &p.0).cmp(y.iter().map(|p| &p.0)).then_with(|| x.iter().map(|p| &p.1).cmp(y.iter().map(|p| &p.1))),
         _ => Ordering::Equal,
     })
+}
+
+/// An insert's result: `{"uuid": ["uuid", UUID]}`.
+fn insert_result(uuid: Uuid) -> Json {
+    single("uuid", Atom::Uuid(uuid).to_json())
 }
 
 fn single(key: &str, value: Json) -> Json {
