@@ -114,28 +114,30 @@ pub fn write_datum_with(out: &mut Vec<u8>, datum: &Datum, atom: impl Fn(&mut Vec
         Datum::Set(atoms) if atoms.len() == 1 => atom(out, &atoms[0]),
         Datum::Set(atoms) => {
             out.extend_from_slice(b"[\"set\",[");
-            for (i, a) in atoms.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                atom(out, a);
-            }
+            write_separated(out, atoms.iter(), |out, a| atom(out, a));
             out.extend_from_slice(b"]]");
         }
         Datum::Map(pairs) => {
             out.extend_from_slice(b"[\"map\",[");
-            for (i, (k, v)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            write_separated(out, pairs.iter(), |out, (k, v)| {
                 out.push(b'[');
                 atom(out, k);
                 out.push(b',');
                 atom(out, v);
                 out.push(b']');
-            }
+            });
             out.extend_from_slice(b"]]");
         }
+    }
+}
+
+/// Writes `items` with `item`, separated by commas.
+fn write_separated<T>(out: &mut Vec<u8>, items: impl Iterator<Item = T>, mut item: impl FnMut(&mut Vec<u8>, T)) {
+    for (i, x) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, x);
     }
 }
 
@@ -154,24 +156,16 @@ pub fn write_json(out: &mut Vec<u8>, value: &serde_json::Value) {
         Json::String(s) => write_str(out, s),
         Json::Array(items) => {
             out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(out, item);
-            }
+            write_separated(out, items.iter(), write_json);
             out.push(b']');
         }
         Json::Object(members) => {
             out.push(b'{');
-            for (i, (k, v)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
+            write_separated(out, members.iter(), |out, (k, v)| {
                 write_str(out, k);
                 out.push(b':');
                 write_json(out, v);
-            }
+            });
             out.push(b'}');
         }
     }
