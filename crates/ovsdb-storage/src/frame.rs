@@ -198,15 +198,8 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Json>, Corruption> {
 /// Appends the header line for `body` (which should end in a new-line) to `out`.
 /// Returns the body's SHA-1.
 pub fn write_header(out: &mut Vec<u8>, magic: &str, body: &[u8]) -> [u8; 20] {
-    write_header_pieces(out, magic, &[body])
-}
-
-/// [`write_header`] for a body given in pieces, one after the other.
-pub fn write_header_pieces<B: AsRef<[u8]>>(out: &mut Vec<u8>, magic: &str, body: &[B]) -> [u8; 20] {
     let mut digest = BodyDigest::default();
-    for piece in body {
-        digest.update(piece.as_ref());
-    }
+    digest.update(body);
     digest.write_header(out, magic)
 }
 
