@@ -559,7 +559,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
             };
             // Each run goes into the body (and the digest) as soon as it
             // and those before it are encoded.
-            let mut take = |_: usize, run: Vec<u8>| {
+            let take = |_: usize, run: Vec<u8>| {
                 if run.is_empty() {
                     return true;
                 }
@@ -576,16 +576,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
                 pieces.push(run);
                 true
             };
-            if rayon::current_thread_index().is_some() {
-                // On the pool, where ovsdb::ahead would encode in turn.
-                use rayon::prelude::*;
-                let encoded: Vec<Vec<u8>> = (0..runs.len()).into_par_iter().map(encode).collect();
-                for (i, run) in encoded.into_iter().enumerate() {
-                    take(i, run);
-                }
-            } else {
-                ovsdb::ahead::ahead(runs.len(), 1, encode, take);
-            }
+            ovsdb::ahead::ahead(runs.len(), 1, encode, take);
         }
         if !first_row {
             out.push(b'}');

@@ -20,13 +20,26 @@ enum Slot<T> {
 /// begun are not made, and `ahead` returns `false`.
 ///
 /// Called on a thread of the pool itself, which must not block waiting
-/// for its own pool, it makes each item just before taking it.
+/// for its own pool, it makes as many chunks at a time as the pool has
+/// threads (rayon's own fork-join, which such a thread may wait on), then
+/// takes them.
 pub fn ahead<T: Send>(n: usize, chunk: usize, make: impl Fn(usize) -> T + Sync, mut take: impl FnMut(usize, T) -> bool) -> bool {
-    if rayon::current_thread_index().is_some() {
-        return (0..n).all(|i| take(i, make(i)));
-    }
     let chunk = chunk.max(1);
     let chunks = n.div_ceil(chunk);
+    let make_chunk = |c: usize| -> Vec<T> { (c * chunk..n.min((c + 1) * chunk)).map(&make).collect() };
+    if rayon::current_thread_index().is_some() {
+        use rayon::prelude::*;
+        let window = rayon::current_num_threads().max(1);
+        for first in (0..chunks).step_by(window) {
+            let made: Vec<Vec<T>> = (first..chunks.min(first + window)).into_par_iter().map(make_chunk).collect();
+            for (k, item) in made.into_iter().flatten().enumerate() {
+                if !take(first * chunk + k, item) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
     let slots: Mutex<Vec<Slot<T>>> = Mutex::new((0..chunks).map(|_| Slot::Pending).collect());
     let done = Condvar::new();
     let next = AtomicUsize::new(0);
@@ -39,7 +52,7 @@ pub fn ahead<T: Send>(n: usize, chunk: usize, make: impl Fn(usize) -> T + Sync, 
                     if c >= chunks {
                         return;
                     }
-                    let made = catch_unwind(AssertUnwindSafe(|| (c * chunk..n.min((c + 1) * chunk)).map(&make).collect()));
+                    let made = catch_unwind(AssertUnwindSafe(|| make_chunk(c)));
                     let mut slots = slots.lock().unwrap_or_else(|e| e.into_inner());
                     match made {
                         Ok(items) => slots[c] = Slot::Ready(items),
@@ -132,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn on_the_pool_it_makes_in_turn() {
+    fn on_the_pool_items_still_arrive_in_order() {
         let got = rayon::scope(|_| {
             let mut got = Vec::new();
             ahead(50, 8, |i| i + 1, |_, v| {
