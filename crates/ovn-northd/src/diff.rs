@@ -1054,7 +1054,7 @@ impl Differ {
                     "ha_chassis_group",
                     duuids(pb.ha_chassis_group.as_ref().and_then(|g| ha_refs.get(g).copied())),
                 ),
-                ("mirror_rules", Datum::Set(Box::default())),
+                ("mirror_rules", Datum::Set(Default::default())),
             ];
             match existing {
                 Some(row) if !pb.recreate => {
@@ -1201,7 +1201,7 @@ impl Differ {
                         }
                         let meta = entry.meta().cloned().unwrap_or_default();
                         ops.push(tx_ref.insert_text("Logical_Flow", None, |tx, row| {
-                            write_new_flow(tx, row, content, flow, &meta, &duuids([dp]), &Datum::Set(Box::default()));
+                            write_new_flow(tx, row, content, flow, &meta, &duuids([dp]), &Datum::Set(Default::default()));
                         }));
                     }
                     Some(ops)
@@ -1315,7 +1315,7 @@ impl Differ {
         tx: &mut TxnBuilder,
     ) -> (Datum, Datum) {
         if dps.len() == 1 {
-            return (duuids(dps.iter().copied()), Datum::Set(Box::default()));
+            return (duuids(dps.iter().copied()), Datum::Set(Default::default()));
         }
         let key: Vec<Uuid> = dps.iter().copied().collect();
         let group = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
@@ -1326,7 +1326,7 @@ impl Differ {
                 p
             }),
         };
-        (Datum::Set(Box::default()), duuids([group]))
+        (Datum::Set(Default::default()), duuids([group]))
     }
 
     /// Address_Set and Port_Group: rows by name with one set column,
@@ -1494,7 +1494,7 @@ impl Differ {
                 .and_then(|row| col(ts, row, "datapath_group").ok().and_then(uuid_of));
             let group = match current_group.filter(|g| self.index.groups.get(g) == Some(&dps)) {
                 Some(g) => duuids([g]),
-                None if dps.is_empty() => Datum::Set(Box::default()),
+                None if dps.is_empty() => Datum::Set(Default::default()),
                 None => {
                     let key: Vec<Uuid> = dps.iter().copied().collect();
                     let g = match self.index.group_by_set.get(&key).and_then(|s| s.iter().next()) {
@@ -1516,7 +1516,7 @@ impl Differ {
                 ("protocol", dopt_str(want.protocol.as_deref())),
                 ("options", dmap(&want.options)),
                 ("datapath_group", group),
-                ("datapaths", Datum::Set(Box::default())),
+                ("datapaths", Datum::Set(Default::default())),
                 ("external_ids", dmap(&ids)),
             ];
             tx.upsert((ts, t), &rows, cols, Vec::new());

@@ -292,7 +292,7 @@ mod tests {
         assert!(!<Option<String>>::fits(&ty(json!("string"))));
         assert!(!<BTreeSet<String>>::fits(&ty(json!({"key": "string", "min": 0}))));
         assert!(!<BTreeMap<String, String>>::fits(&ty(json!({"key": "string", "value": "integer", "min": 0, "max": "unlimited"}))));
-        assert_eq!(String::from_datum(&Datum::Set(Box::default())), None);
+        assert_eq!(String::from_datum(&Datum::Set(Default::default())), None);
         assert_eq!(i64::from_datum(&Datum::scalar(Atom::string("x"))), None);
     }
 }

@@ -18,9 +18,99 @@ pub enum Change {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Datum {
     /// Sets, including scalars (exactly one element).
-    Set(Box<[Atom]>),
+    Set(Atoms),
     /// Sorted by key, keys unique.
     Map(Box<[(Atom, Atom)]>),
+}
+
+/// A set's elements. Most columns hold exactly one atom (a scalar), which
+/// is kept inline: no allocation of its own, to make, copy or free. Other
+/// sizes are a boxed slice. Compared, hashed and shown as the slice.
+#[derive(Clone)]
+pub enum Atoms {
+    One(Atom),
+    Many(Box<[Atom]>),
+}
+
+impl Atoms {
+    pub fn into_vec(self) -> Vec<Atom> {
+        match self {
+            Atoms::One(a) => vec![a],
+            Atoms::Many(b) => b.into_vec(),
+        }
+    }
+}
+
+impl Default for Atoms {
+    fn default() -> Atoms {
+        Atoms::Many(Box::default())
+    }
+}
+
+impl std::ops::Deref for Atoms {
+    type Target = [Atom];
+    fn deref(&self) -> &[Atom] {
+        match self {
+            Atoms::One(a) => std::slice::from_ref(a),
+            Atoms::Many(b) => b,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Atoms {
+    fn deref_mut(&mut self) -> &mut [Atom] {
+        match self {
+            Atoms::One(a) => std::slice::from_mut(a),
+            Atoms::Many(b) => b,
+        }
+    }
+}
+
+impl From<Vec<Atom>> for Atoms {
+    fn from(mut v: Vec<Atom>) -> Atoms {
+        match v.len() {
+            1 => Atoms::One(v.pop().expect("one element")),
+            _ => Atoms::Many(v.into_boxed_slice()),
+        }
+    }
+}
+
+impl From<Box<[Atom]>> for Atoms {
+    fn from(b: Box<[Atom]>) -> Atoms {
+        match b.len() {
+            1 => Atoms::from(b.into_vec()),
+            _ => Atoms::Many(b),
+        }
+    }
+}
+
+impl From<&[Atom]> for Atoms {
+    fn from(s: &[Atom]) -> Atoms {
+        match s {
+            [a] => Atoms::One(a.clone()),
+            _ => Atoms::Many(s.into()),
+        }
+    }
+}
+
+impl PartialEq for Atoms {
+    fn eq(&self, other: &Atoms) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Atoms {}
+
+impl std::hash::Hash for Atoms {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl std::fmt::Debug for Atoms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 impl Datum {
@@ -36,12 +126,11 @@ impl Datum {
         Datum::Map(pairs.into())
     }
 
-    /// Changes a set's elements as a `Vec` (a datum stores a boxed slice:
-    /// 8 bytes less per column of every row).
-    pub(crate) fn with_set(atoms: &mut Box<[Atom]>, f: impl FnOnce(&mut Vec<Atom>)) {
+    /// Changes a set's elements as a `Vec`.
+    pub(crate) fn with_set(atoms: &mut Atoms, f: impl FnOnce(&mut Vec<Atom>)) {
         let mut v = std::mem::take(atoms).into_vec();
         f(&mut v);
-        *atoms = v.into_boxed_slice();
+        *atoms = v.into();
     }
 
     /// Changes a map's pairs as a `Vec`.
@@ -52,11 +141,11 @@ impl Datum {
     }
 
     pub fn scalar(atom: Atom) -> Datum {
-        Datum::Set(Box::new([atom]))
+        Datum::Set(Atoms::One(atom))
     }
 
     pub fn empty(ty: &Type) -> Datum {
-        if ty.is_map() { Datum::Map(Box::default()) } else { Datum::Set(Box::default()) }
+        if ty.is_map() { Datum::Map(Box::default()) } else { Datum::Set(Atoms::default()) }
     }
 
     /// The value of a column that was never written: `min` default atoms.
@@ -67,7 +156,7 @@ impl Datum {
         let key = ty.key.atomic.default_atom();
         match &ty.value {
             Some(v) => Datum::Map(Box::new([(key, v.atomic.default_atom())])),
-            None => Datum::Set(Box::new([key])),
+            None => Datum::Set(Atoms::One(key)),
         }
     }
 
@@ -188,7 +277,7 @@ impl Datum {
             if ty.max < 1 {
                 return Err(count_error(ty, json, 1));
             }
-            return Ok(Datum::Set(Box::new([atom])));
+            return Ok(Datum::Set(Atoms::One(atom)));
         }
         let class = if is_map { "map" } else { "set" };
         let inner = match json {
@@ -506,6 +595,33 @@ mod tests {
 
     fn parse(t: &Type, j: Json) -> Result<Datum> {
         Datum::from_json(t, &j, None)
+    }
+
+    /// A one-atom set is kept inline however it is made, and is the same
+    /// value (equal, same hash, same order) as a boxed one.
+    #[test]
+    fn one_atom_sets_are_inline_and_equal_to_boxed_ones() {
+        use std::hash::BuildHasher;
+        let a = Atom::Integer(7);
+        let made = [
+            Atoms::from(vec![a.clone()]),
+            Atoms::from(Box::from([a.clone()])),
+            Atoms::from(&[a.clone()][..]),
+            match parse(&ty(json!("integer")), json!(7)).unwrap() {
+                Datum::Set(atoms) => atoms,
+                Datum::Map(_) => unreachable!(),
+            },
+        ];
+        let boxed = Atoms::Many(Box::new([a.clone()]));
+        let state = std::hash::RandomState::new();
+        for atoms in &made {
+            assert!(matches!(atoms, Atoms::One(_)), "{atoms:?}");
+            assert_eq!(*atoms, boxed);
+            assert_eq!(state.hash_one(atoms), state.hash_one(&boxed));
+            assert_eq!(atoms.cmp(&boxed), std::cmp::Ordering::Equal);
+        }
+        assert!(matches!(Atoms::from(Vec::new()), Atoms::Many(b) if b.is_empty()));
+        assert_eq!(Atoms::from(vec![a.clone(), Atom::Integer(8)]).into_vec(), vec![a, Atom::Integer(8)]);
     }
 
     #[test]

@@ -45,6 +45,6 @@ pub mod types;
 pub mod uuid;
 
 pub use atom::{Atom, AtomicType};
-pub use datum::Datum;
+pub use datum::{Atoms, Datum};
 pub use error::{Error, ErrorKind};
 pub use uuid::Uuid;

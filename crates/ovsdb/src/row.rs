@@ -94,7 +94,16 @@ impl Row {
 
     /// Roughly how many bytes the row occupies (for budgets, not exact).
     pub fn approx_bytes(&self) -> usize {
-        let atoms: usize = self.fields.iter().map(|d| d.len() * if matches!(d, Datum::Map(_)) { 2 } else { 1 }).sum();
+        // A one-atom set is inline in its datum.
+        let atoms: usize = self
+            .fields
+            .iter()
+            .map(|d| match d {
+                Datum::Set(a) if a.len() == 1 => 0,
+                Datum::Set(a) => a.len(),
+                Datum::Map(p) => 2 * p.len(),
+            })
+            .sum();
         64 + self.fields.len() * std::mem::size_of::<Datum>() + atoms * std::mem::size_of::<crate::Atom>()
     }
 

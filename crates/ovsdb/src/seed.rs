@@ -96,7 +96,7 @@ impl DatumVisitor<'_, '_> {
         if ty.max < 1 {
             return Err(E::custom("too many elements"));
         }
-        Ok(Datum::Set(Box::new([atom])))
+        Ok(Datum::Set(crate::datum::Atoms::One(atom)))
     }
 
     fn count<E: de::Error>(&self, n: usize) -> Result<(), E> {
