@@ -249,6 +249,12 @@ impl Database {
             }
         }
         for (i, index) in ts.indexes.iter().enumerate() {
+            // A row that keeps its key (most updates) keeps its entry.
+            if let (Some(old), Some(new)) = (&change.old, &change.new)
+                && index.iter().all(|&c| old.field(c) == new.field(c))
+            {
+                continue;
+            }
             if let Some(old) = &change.old {
                 let key = index_key(old, index);
                 if self.tables[table_id].indexes[i].get(&key) == Some(&change.uuid) {

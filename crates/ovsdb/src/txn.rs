@@ -827,7 +827,7 @@ impl<'a> Txn<'a> {
 
     fn precommit(mut self) -> Result<Commit> {
         // Rows written back unchanged are not changes.
-        for rows in &mut self.rows {
+        for rows in self.rows.iter_mut().filter(|rows| !rows.is_empty()) {
             rows.retain(|_, tr| match (&tr.old, &tr.new) {
                 (Some(old), Some(new)) => old.fields != new.fields,
                 _ => true,
@@ -891,7 +891,7 @@ impl<'a> Txn<'a> {
     fn count_strong_refs(&self, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
         use rayon::prelude::*;
         for (table, rows) in self.rows.iter().enumerate() {
-            if !self.schema.tables[table].user_columns().any(|(_, c)| c.has_strong_refs()) {
+            if rows.is_empty() || !self.schema.tables[table].user_columns().any(|(_, c)| c.has_strong_refs()) {
                 continue;
             }
             if rows.len() < PARALLEL_REFS_MIN_ROWS {
@@ -1049,6 +1049,9 @@ impl<'a> Txn<'a> {
         }
 
         for table in 0..self.rows.len() {
+            if self.rows[table].is_empty() {
+                continue;
+            }
             let ts = &self.schema.tables[table];
             let weak_cols: Vec<ColumnId> =
                 ts.user_columns().filter(|(_, c)| c.has_weak_refs()).map(|(id, _)| id).collect();
@@ -1103,6 +1106,9 @@ impl<'a> Txn<'a> {
 
     fn check_indexes(&self) -> Result<()> {
         for (table, rows) in self.rows.iter().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
             let ts = &self.schema.tables[table];
             for (i, index) in ts.indexes.iter().enumerate() {
                 let mut seen: FastMap<std::borrow::Cow<'_, [Datum]>, Uuid> = FastMap::default();
@@ -1114,8 +1120,11 @@ impl<'a> Txn<'a> {
                         [col] => std::borrow::Cow::Borrowed(std::slice::from_ref(row.field(*col))),
                         _ => std::borrow::Cow::Owned(index_key(row, index)),
                     };
+                    // A row that keeps its key owns it in the database.
+                    let kept = tr.old.as_ref().is_some_and(|old| index.iter().all(|&c| old.field(c) == row.field(c)));
                     let clash = match seen.get(&key) {
                         Some(other) => Some(*other),
+                        None if kept => None,
                         None => self.db.tables[table]
                             .index_lookup(i, &key)
                             .filter(|owner| owner != uuid && !rows.contains_key(owner)),
@@ -1330,6 +1339,20 @@ mod text_tests {
             json!({"op": "insert", "table": "T", "row": {"a": "x", "b": 3}}),
         ]);
         assert!(!moved.contains("error"), "{moved}");
+        // A row that keeps its key while another row takes it.
+        let taken = run(&mut db, vec![
+            json!({"op": "update", "table": "T", "where": [["a", "==", "w"]], "row": {"b": 9}}),
+            json!({"op": "update", "table": "T", "where": [["a", "==", "x"]], "row": {"a": "w"}}),
+        ]);
+        assert!(taken.contains(r#"identical values (a=w) for index on a: rows"#), "{taken}");
+        // A committed update that keeps a key leaves it indexed, and the
+        // key it gave up free.
+        let kept = run(&mut db, vec![json!({"op": "update", "table": "T", "where": [["a", "==", "w"]], "row": {"b": 8}})]);
+        assert!(!kept.contains("error"), "{kept}");
+        let again = run(&mut db, vec![json!({"op": "insert", "table": "T", "row": {"a": "w"}})]);
+        assert!(again.contains(r#"identical values (a=w) for index on a: rows"#), "{again}");
+        let freed = run(&mut db, vec![json!({"op": "insert", "table": "T", "row": {"a": "v", "b": 1, "c": 2}})]);
+        assert!(!freed.contains("error"), "{freed}");
     }
 
     /// A table with many changed rows has its strong references counted
