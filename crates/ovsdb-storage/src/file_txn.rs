@@ -595,7 +595,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
 /// commas; `first` runs before the first one. Whether any was written
 /// (a row modified without a change is not).
 fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_diff: bool, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
-    let names = ColumnNames::of(ts);
+    let names = ColumnNames::of(ts, changes.len());
     let mut any = false;
     // The separator (or, before the first row, `first`) and the row's key.
     let mut row_key = |out: &mut Vec<u8>, uuid: Uuid| {
@@ -669,7 +669,7 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
         first_table = false;
         ovsdb::json::write_str(&mut out, &ts.name);
         out.extend_from_slice(b":{");
-        let names = ColumnNames::of(ts);
+        let names = ColumnNames::of(ts, table.len());
         for (i, (uuid, row)) in table.rows.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -714,22 +714,45 @@ fn changed_columns<'a>(ts: &'a TableSchema, old: &'a Row, new: &'a Row) -> impl 
 
 /// Each column's name as a JSON member name and its colon, written once
 /// for the many rows that name it.
-struct ColumnNames(Vec<Vec<u8>>);
+/// A table's column names as written before their values (`"name":`):
+/// for many rows, each written once beforehand; for a few rows (a small
+/// transaction's), as they come.
+enum ColumnNames<'a> {
+    AsNeeded(&'a TableSchema),
+    Written(Vec<Vec<u8>>),
+}
 
-impl ColumnNames {
-    fn of(ts: &TableSchema) -> ColumnNames {
-        ColumnNames(
+impl<'a> ColumnNames<'a> {
+    /// Below this many rows, names are written as they come.
+    const WRITTEN_MIN_ROWS: usize = 8;
+
+    fn of(ts: &'a TableSchema, rows: usize) -> ColumnNames<'a> {
+        if rows < Self::WRITTEN_MIN_ROWS {
+            return ColumnNames::AsNeeded(ts);
+        }
+        ColumnNames::Written(
             ts.columns
                 .iter()
                 .map(|c| {
                     let mut name = Vec::with_capacity(c.name.len() + 3);
-                    ovsdb::json::write_str(&mut name, &c.name);
-                    name.push(b':');
+                    put_name(&mut name, &c.name);
                     name
                 })
                 .collect(),
         )
     }
+
+    fn put(&self, out: &mut Vec<u8>, col: ColumnId) {
+        match self {
+            ColumnNames::AsNeeded(ts) => put_name(out, &ts.columns[col].name),
+            ColumnNames::Written(names) => out.extend_from_slice(&names[col]),
+        }
+    }
+}
+
+fn put_name(out: &mut Vec<u8>, name: &str) {
+    ovsdb::json::write_str(out, name);
+    out.push(b':');
 }
 
 fn put_row<'d>(out: &mut Vec<u8>, names: &ColumnNames, columns: impl Iterator<Item = (ColumnId, &'d Datum)>) {
@@ -738,7 +761,7 @@ fn put_row<'d>(out: &mut Vec<u8>, names: &ColumnNames, columns: impl Iterator<It
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&names.0[col]);
+        names.put(out, col);
         ovsdb::json::write_datum(out, datum);
     }
     out.push(b'}');
