@@ -712,8 +712,6 @@ fn changed_columns<'a>(ts: &'a TableSchema, old: &'a Row, new: &'a Row) -> impl 
         .map(|(col, _)| col)
 }
 
-/// Each column's name as a JSON member name and its colon, written once
-/// for the many rows that name it.
 /// A table's column names as written before their values (`"name":`):
 /// for many rows, each written once beforehand; for a few rows (a small
 /// transaction's), as they come.
