@@ -524,19 +524,37 @@ pub fn encode_commit_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i
 /// [`encode_commit_pieces`], encoding tables of `parallel_min` rows or
 /// more on every thread.
 fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, parallel_min: usize, digest: &mut BodyDigest) -> Option<Vec<Vec<u8>>> {
-    let as_diff = commit.tables.iter().all(|(table_id, changes)| {
-        let ts = &schema.tables[*table_id];
-        changes.iter().all(|change| match (&change.old, &change.new) {
-            (Some(old), Some(new)) => changed_columns(ts, old, new)
-                .all(|col| diff_is_portable(&ts.columns[col].ty, old.field(col), new.field(col))),
-            _ => true,
+    // A small commit's modified rows are compared and diffed once, for the
+    // check and for the writing; a large one's are looked at again when
+    // written, on every thread.
+    let mut entries: Vec<Vec<RowEntry>> = Vec::new();
+    let as_diff = if commit.n_changes() < parallel_min {
+        entries = commit
+            .tables
+            .iter()
+            .map(|(table_id, changes)| changes.iter().map(|c| RowEntry::of(&schema.tables[*table_id], c, true)).collect())
+            .collect();
+        let as_diff = entries.iter().flatten().all(|e| e.portable);
+        if !as_diff {
+            entries.clear();
+        }
+        as_diff
+    } else {
+        commit.tables.iter().all(|(table_id, changes)| {
+            let ts = &schema.tables[*table_id];
+            changes.iter().all(|change| match (&change.old, &change.new) {
+                (Some(old), Some(new)) => changed_columns(ts, old, new)
+                    .all(|col| diff_is_portable(&ts.columns[col].ty, old.field(col), new.field(col))),
+                _ => true,
+            })
         })
-    });
+    };
 
     let mut pieces = Vec::new();
     let mut out = Vec::with_capacity(256 + 256 * commit.n_changes().min(ROWS_PER_PIECE));
     out.push(b'{');
     let mut first_table = true;
+    let mut entries = entries.into_iter();
     for (table_id, changes) in &commit.tables {
         let ts = &schema.tables[*table_id];
         let mut first_row = true;
@@ -548,13 +566,17 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
             ovsdb::json::write_str(out, &ts.name);
             out.extend_from_slice(b":{");
         };
-        if changes.len() < parallel_min {
-            first_row = !write_rows(&mut out, ts, changes, as_diff, &mut table_start);
+        if let Some(found) = entries.next() {
+            first_row = !write_rows(&mut out, ts, changes, found, &mut table_start);
+        } else if changes.len() < parallel_min {
+            let found = changes.iter().map(|c| RowEntry::of(ts, c, as_diff)).collect();
+            first_row = !write_rows(&mut out, ts, changes, found, &mut table_start);
         } else {
             let runs: Vec<&[RowChange]> = changes.chunks(ROWS_PER_PIECE).collect();
             let encode = |i: usize| {
                 let mut run = Vec::with_capacity(256 * runs[i].len());
-                write_rows(&mut run, ts, runs[i], as_diff, |_| {});
+                let found = runs[i].iter().map(|c| RowEntry::of(ts, c, as_diff)).collect();
+                write_rows(&mut run, ts, runs[i], found, |_| {});
                 run
             };
             // Each run goes into the body (and the digest) as soon as it
@@ -591,10 +613,53 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
     Some(pieces)
 }
 
-/// Writes `changes`' rows as the members of a table's object, separated by
-/// commas; `first` runs before the first one. Whether any was written
-/// (a row modified without a change is not).
-fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_diff: bool, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
+/// What a record writes for one row change.
+struct RowEntry<'a> {
+    kind: EntryKind<'a>,
+    /// Whether Open vSwitch 3.1.0 reads every diff of it back right (see
+    /// [`diff_is_portable`]); true when written without diffs.
+    portable: bool,
+}
+
+enum EntryKind<'a> {
+    Insert(&'a Row),
+    Delete,
+    /// The stored columns that changed; none, for a row whose only
+    /// changes are to ephemeral columns, which is not written.
+    Modify(Vec<(ColumnId, ColumnValue<'a>)>),
+}
+
+impl<'a> RowEntry<'a> {
+    /// `change` as written, its composite columns as diffs if `as_diff`.
+    fn of(ts: &TableSchema, change: &'a RowChange, as_diff: bool) -> RowEntry<'a> {
+        let (old, new) = match (&change.old, &change.new) {
+            (_, None) => return RowEntry { kind: EntryKind::Delete, portable: true },
+            (None, Some(new)) => return RowEntry { kind: EntryKind::Insert(new), portable: true },
+            (Some(old), Some(new)) => (old, new),
+        };
+        let mut portable = true;
+        let cols = changed_columns(ts, old, new)
+            .map(|col| {
+                let ty = &ts.columns[col].ty;
+                let v = if as_diff && ty.is_composite() {
+                    let diff = Datum::diff(old.field(col), new.field(col), ty);
+                    portable &= portable_diff(ty, old.field(col), new.field(col), &diff);
+                    ColumnValue::Diff(diff)
+                } else {
+                    ColumnValue::Full(new.field(col))
+                };
+                (col, v)
+            })
+            .collect();
+        RowEntry { kind: EntryKind::Modify(cols), portable }
+    }
+}
+
+/// Writes `changes`' rows (as `entries` found them) as the members of a
+/// table's object, separated by commas; `first` runs before the first
+/// one. Whether any was written (a row modified without a change to a
+/// stored column is not).
+fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], entries: Vec<RowEntry>, mut first: impl FnMut(&mut Vec<u8>)) -> bool {
     let names = ColumnNames::of(ts, changes.len());
     let mut any = false;
     // The separator (or, before the first row, `first`) and the row's key.
@@ -608,44 +673,29 @@ fn write_rows(out: &mut Vec<u8>, ts: &TableSchema, changes: &[RowChange], as_dif
         ovsdb::json::write_uuid(out, uuid);
         out.push(b':');
     };
-    for change in changes {
-        let entry: Option<Vec<(ColumnId, ColumnValue)>> = match (&change.old, &change.new) {
-            (_, None) => None,
+    for (change, entry) in changes.iter().zip(entries) {
+        match entry.kind {
+            EntryKind::Delete => {
+                row_key(out, change.uuid);
+                out.extend_from_slice(b"null");
+            }
             // An insert (most rows of a large commit) is written as it is.
-            (None, Some(new)) => {
+            EntryKind::Insert(new) => {
                 row_key(out, change.uuid);
                 put_row(out, &names, stored_columns(ts, new).map(|col| (col, new.field(col))));
-                continue;
             }
-            (Some(old), Some(new)) => {
-                let cols: Vec<_> = changed_columns(ts, old, new)
-                    .map(|col| {
-                        let ty = &ts.columns[col].ty;
-                        let v = if as_diff && ty.is_composite() {
-                            ColumnValue::Diff(Datum::diff(old.field(col), new.field(col), ty))
-                        } else {
-                            ColumnValue::Full(new.field(col))
-                        };
-                        (col, v)
-                    })
-                    .collect();
-                if cols.is_empty() {
-                    continue;
-                }
-                Some(cols)
+            EntryKind::Modify(cols) if cols.is_empty() => {}
+            EntryKind::Modify(cols) => {
+                row_key(out, change.uuid);
+                put_row(
+                    out,
+                    &names,
+                    cols.iter().map(|(col, v)| match v {
+                        ColumnValue::Full(d) => (*col, *d),
+                        ColumnValue::Diff(d) => (*col, d),
+                    }),
+                );
             }
-        };
-        row_key(out, change.uuid);
-        match entry {
-            None => out.extend_from_slice(b"null"),
-            Some(cols) => put_row(
-                out,
-                &names,
-                cols.iter().map(|(col, v)| match v {
-                    ColumnValue::Full(d) => (*col, *d),
-                    ColumnValue::Diff(d) => (*col, d),
-                }),
-            ),
         }
     }
     any
@@ -692,11 +742,12 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
 /// old value is the default, which goes wrong when that default is not
 /// empty (a set of at least one element).
 pub fn diff_is_portable(ty: &Type, old: &Datum, new: &Datum) -> bool {
-    if !ty.is_composite() {
-        return true;
-    }
-    let diff = Datum::diff(old, new, ty);
-    diff.len() <= ty.max as usize && (!old.is_default(ty) || &diff == new)
+    !ty.is_composite() || portable_diff(ty, old, new, &Datum::diff(old, new, ty))
+}
+
+/// [`diff_is_portable`], given the diff.
+fn portable_diff(ty: &Type, old: &Datum, new: &Datum, diff: &Datum) -> bool {
+    diff.len() <= ty.max as usize && (!old.is_default(ty) || diff == new)
 }
 
 /// Columns that files hold: every user column but the ephemeral ones.
