@@ -465,8 +465,8 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                     server.connect(id, read_only);
                 }
                 Event::Inbound(Inbound::Message(id, msg, _in_flight)) => server.handle(id, msg, now_ms()),
-                Event::Inbound(Inbound::Transact(id, request, params, items, _in_flight)) => {
-                    server.transact_text(id, request, params, Some(items), now_ms())
+                Event::Inbound(Inbound::Transact(id, request, params, found, _in_flight)) => {
+                    server.transact_text(id, request, params, Some(found), now_ms())
                 }
                 Event::Inbound(Inbound::Closed(id)) => {
                     sessions.remove(&id);

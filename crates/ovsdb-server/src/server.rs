@@ -622,13 +622,13 @@ impl Server {
     /// A `transact` request whose params are still text (see
     /// [`txn::execute_text`]): the session found it large enough not to
     /// build a tree. Anything unusual goes the way of any request.
-    pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, items: Option<Vec<std::ops::Range<usize>>>, now_ms: u64) {
+    pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, found: Option<txn::Found>, now_ms: u64) {
         self.settle();
         let db = txn::params_db_name(&params);
         let duplicate = self.triggers.iter().any(|t| t.session == session && t.id == id);
         match db {
             Some(db) if self.dbs.contains_key(&db) && !duplicate => {
-                self.run_transaction(session, id, &db, txn::Params::Text(params, items), now_ms, now_ms);
+                self.run_transaction(session, id, &db, txn::Params::Text(params, found), now_ms, now_ms);
             }
             _ => {
                 let params = match serde_json::from_str(&params) {

@@ -42,7 +42,7 @@ pub enum Inbound {
     Message(SessionId, Message, InFlight),
     /// A `transact` request kept as text: its id, params and where the
     /// params' elements are (see `Server::transact_text`).
-    Transact(SessionId, serde_json::Value, Box<str>, Vec<std::ops::Range<usize>>, InFlight),
+    Transact(SessionId, serde_json::Value, Box<str>, ovsdb::txn::Found, InFlight),
     Closed(SessionId),
 }
 
@@ -318,11 +318,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
             // A `transact` goes to the database thread as text, with its
             // operations found (`ovsdb::txn::execute_text`).
             if let Some(request) = ovsdb::rpc::transact_request(frame) {
-                let (id, params, items) = (request.id, Box::<str>::from(request.params), request.items);
+                // A small transaction's operations are split here too.
+                let found = ovsdb::txn::Found::new(request.params, request.items);
+                let (id, params) = (request.id, Box::<str>::from(request.params));
                 let Ok(permit) = budget.acquire().await else { return };
                 permit.forget();
                 let in_flight = InFlight(Arc::clone(&budget));
-                if inbound.send(crate::Event::Inbound(Inbound::Transact(session, id, params, items, in_flight))).is_err() {
+                if inbound.send(crate::Event::Inbound(Inbound::Transact(session, id, params, found, in_flight))).is_err() {
                     return;
                 }
                 continue;

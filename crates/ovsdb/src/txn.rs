@@ -101,7 +101,7 @@ pub fn execute(db: &Database, params: &Json, ctx: &ExecContext) -> Outcome {
 #[derive(Clone, Debug)]
 pub enum Params {
     Tree(Json),
-    Text(Box<str>, Option<Vec<Range<usize>>>),
+    Text(Box<str>, Option<Found>),
 }
 
 impl Params {
@@ -109,9 +109,58 @@ impl Params {
     pub fn execute(&self, db: &Database, ctx: &ExecContext) -> Outcome {
         match self {
             Params::Tree(json) => execute(db, json, ctx),
-            Params::Text(text, items) => execute_text(db, text, items.as_deref(), ctx),
+            Params::Text(text, found) => execute_text(db, text, found.as_ref(), ctx),
         }
     }
+}
+
+/// What the reader of a `transact` request found in its params text:
+/// where each element of the params array is (the database name first,
+/// then the operations), and a small transaction's operations split as
+/// [`execute_text`] splits them ([`split_ops`]). Found on a connection's
+/// thread, this is work the database thread does not do.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub items: Vec<Range<usize>>,
+    pub ops: Option<Vec<SplitOp>>,
+}
+
+impl Found {
+    /// The elements at `items` of `params`, and for a small transaction
+    /// its operations split.
+    pub fn new(params: &str, items: Vec<Range<usize>>) -> Found {
+        let ops = split_ops(params, &items);
+        Found { items, ops }
+    }
+}
+
+/// An operation read as a tree, but for its `row`, whose place in the
+/// params text is kept, to be read straight into datums.
+#[derive(Clone, Debug)]
+pub struct SplitOp {
+    op: Json,
+    row: Option<Range<usize>>,
+}
+
+/// The operations (`items` after the first) of `params`, split as
+/// [`execute_text`] splits them, if they are fewer than
+/// [`READ_AHEAD_MIN_OPS`]: a large transaction's are split on the pool.
+/// `None` also for any that is not a JSON object.
+pub fn split_ops(params: &str, items: &[Range<usize>]) -> Option<Vec<SplitOp>> {
+    let ops = items.get(1..)?;
+    if ops.len() >= READ_AHEAD_MIN_OPS {
+        return None;
+    }
+    ops.iter()
+        .map(|at| {
+            let (op, row) = crate::seed::split_member(params.get(at.clone())?, "row")?;
+            let row = row.map(|row| {
+                let start = row.as_ptr() as usize - params.as_ptr() as usize;
+                start..start + row.len()
+            });
+            Some(SplitOp { op, row })
+        })
+        .collect()
 }
 
 /// Like [`execute`], for params given as JSON text: the `row` of each
@@ -122,11 +171,10 @@ impl Params {
 /// that every reply is exactly [`execute`]'s; nothing of the first try
 /// remains, since only a successful one yields a commit.
 ///
-/// `items`, if given, are where the elements of the params array are in
-/// `params` (as [`crate::rpc::transact_request`] finds them while it
-/// reads the request); otherwise they are found here.
-pub fn execute_text(db: &Database, params: &str, items: Option<&[Range<usize>]>, ctx: &ExecContext) -> Outcome {
-    if let Some(done) = execute_direct(db, params, items, ctx) {
+/// `found`, if given, is what the request's reader found in `params`
+/// (see [`Found`]); otherwise it is found here.
+pub fn execute_text(db: &Database, params: &str, found: Option<&Found>, ctx: &ExecContext) -> Outcome {
+    if let Some(done) = execute_direct(db, params, found, ctx) {
         return done;
     }
     let json = serde_json::from_str(params).unwrap_or(Json::Null);
@@ -141,11 +189,21 @@ pub fn params_db_name(params: &str) -> Option<String> {
 }
 
 /// The successful outcome of [`execute_text`]'s direct reading, if it is one.
-fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, ctx: &ExecContext) -> Option<Outcome> {
-    let items: Vec<&str> = match items {
-        Some(items) => items.iter().map(|r| params.get(r.clone())).collect::<Option<_>>()?,
-        None => serde_json::from_str::<Vec<&serde_json::value::RawValue>>(params).ok()?.into_iter().map(|v| v.get()).collect(),
+fn execute_direct(db: &Database, params: &str, found: Option<&Found>, ctx: &ExecContext) -> Option<Outcome> {
+    let read;
+    let ranges: &[Range<usize>] = match found {
+        Some(found) => &found.items,
+        None => {
+            let at = |v: &str| v.as_ptr() as usize - params.as_ptr() as usize;
+            read = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(params)
+                .ok()?
+                .into_iter()
+                .map(|v| at(v.get())..at(v.get()) + v.get().len())
+                .collect::<Vec<_>>();
+            &read
+        }
     };
+    let items: Vec<&str> = ranges.iter().map(|r| params.get(r.clone())).collect::<Option<_>>()?;
     let (name, ops) = items.split_first()?;
     if serde_json::from_str::<&str>(name).ok()? != db.schema.name {
         return None;
@@ -153,9 +211,16 @@ fn execute_direct(db: &Database, params: &str, items: Option<&[Range<usize>]>, c
     let mut txn = Txn::new(db);
     let (results, commit) = if ops.len() < READ_AHEAD_MIN_OPS {
         let mut results = Vec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
-            let (op, row) = crate::seed::split_member(op, "row")?;
-            results.push(txn.execute_op_with(&op, row.map(RowSource::Text), i + 1, ops.len(), ctx).ok()?);
+        let split = match found.and_then(|f| f.ops.as_ref()) {
+            Some(split) if split.len() == ops.len() => std::borrow::Cow::Borrowed(split),
+            _ => std::borrow::Cow::Owned(split_ops(params, ranges)?),
+        };
+        for (i, SplitOp { op, row }) in split.iter().enumerate() {
+            let row = match row {
+                Some(at) => Some(RowSource::Text(params.get(at.clone())?)),
+                None => None,
+            };
+            results.push(txn.execute_op_with(op, row, i + 1, ops.len(), ctx).ok()?);
         }
         let commit = txn.precommit().ok()?;
         (results, commit)
@@ -1489,9 +1554,9 @@ mod text_tests {
             // With its operations found as the server's reader finds them.
             let text = params.to_string();
             let request = format!("{{\"id\":1,\"method\":\"transact\",\"params\":{text}}}");
-            let items = crate::rpc::transact_request(request.as_bytes()).map(|r| r.items);
-            assert!(items.is_some());
-            let done = execute_text(&text_db, &text, items.as_deref(), &ExecContext::simple());
+            let found = crate::rpc::transact_request(request.as_bytes()).map(|r| Found::new(r.params, r.items));
+            assert!(found.is_some());
+            let done = execute_text(&text_db, &text, found.as_ref(), &ExecContext::simple());
             let text = outcome(&mut text_db, done);
             assert_eq!(text, tree, "{}", &params.to_string()[..200]);
             assert_eq!(contents(&text_db), contents(&tree_db), "{}", &params.to_string()[..200]);
