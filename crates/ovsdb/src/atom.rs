@@ -209,9 +209,19 @@ pub fn real_to_json(r: f64) -> Json {
         .unwrap_or(Json::Null)
 }
 
+/// Equal as [`Ord`] has them equal; an interned string is found equal by
+/// its address.
 impl PartialEq for Atom {
+    #[inline]
     fn eq(&self, other: &Atom) -> bool {
-        self.cmp(other) == Ordering::Equal
+        match (self, other) {
+            (Atom::Integer(a), Atom::Integer(b)) => a == b,
+            (Atom::Real(a), Atom::Real(b)) => a.to_bits() == b.to_bits(),
+            (Atom::Boolean(a), Atom::Boolean(b)) => a == b,
+            (Atom::String(a), Atom::String(b)) => Arc::ptr_eq(a, b) || a.as_bytes() == b.as_bytes(),
+            (Atom::Uuid(a), Atom::Uuid(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -227,6 +237,7 @@ impl PartialOrd for Atom {
 /// bytes, UUIDs by their text. Atoms of different types (never mixed in one
 /// datum) order by type.
 impl Ord for Atom {
+    #[inline]
     fn cmp(&self, other: &Atom) -> Ordering {
         match (self, other) {
             (Atom::Integer(a), Atom::Integer(b)) => a.cmp(b),
@@ -267,6 +278,32 @@ mod tests {
         assert_eq!(Atom::from_json(AtomicType::String, &json!("x"), None).unwrap(), Atom::string("x"));
         let u = json!(["uuid", "550e8400-e29b-41d4-a716-446655440000"]);
         assert_eq!(Atom::from_json(AtomicType::Uuid, &u, None).unwrap().to_json(), u);
+    }
+
+    /// Equality agrees with the order, for every pair of a mixed lot.
+    #[test]
+    fn equal_exactly_when_ordered_equal() {
+        let atoms = [
+            Atom::Integer(-1),
+            Atom::Integer(3),
+            Atom::Real(0.0),
+            Atom::Real(-0.0),
+            Atom::Real(f64::NAN),
+            Atom::Real(2.5),
+            Atom::Boolean(false),
+            Atom::Boolean(true),
+            Atom::String(Arc::from("ab")),
+            // The same text apart from the other: not interned together.
+            Atom::String(Arc::from("ab")),
+            Atom::String(Arc::from("abc")),
+            Atom::Uuid(Uuid(7)),
+            Atom::Uuid(Uuid(8)),
+        ];
+        for a in &atoms {
+            for b in &atoms {
+                assert_eq!(a == b, a.cmp(b) == Ordering::Equal, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

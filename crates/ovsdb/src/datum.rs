@@ -382,6 +382,7 @@ impl Datum {
         use std::cmp::Ordering;
         match (old, new) {
             (Datum::Set(a), Datum::Set(b)) => {
+                let (a, b) = differing_middles(a, b);
                 let (mut i, mut j) = (0, 0);
                 while i < a.len() || j < b.len() {
                     match (a.get(i), b.get(j)) {
@@ -397,6 +398,7 @@ impl Datum {
                 }
             }
             (Datum::Map(a), Datum::Map(b)) => {
+                let (a, b) = differing_middles(a, b);
                 let (mut i, mut j) = (0, 0);
                 while i < a.len() || j < b.len() {
                     match (a.get(i), b.get(j)) {
@@ -479,6 +481,7 @@ impl Datum {
         }
         match (old, new) {
             (Datum::Set(a), Datum::Set(b)) => {
+                let (a, b) = differing_middles(a, b);
                 let mut out = Vec::new();
                 let (mut i, mut j) = (0, 0);
                 while i < a.len() && j < b.len() {
@@ -493,6 +496,7 @@ impl Datum {
                 Datum::Set(out.into())
             }
             (Datum::Map(a), Datum::Map(b)) => {
+                let (a, b) = differing_middles(a, b);
                 let mut out = Vec::new();
                 let (mut i, mut j) = (0, 0);
                 while i < a.len() && j < b.len() {
@@ -582,6 +586,17 @@ fn count_error(ty: &Type, json: &Json, n: usize) -> Error {
         format!("{class} must have {} to {} members but {n} are present", ty.min, ty.max)
     };
     Error::syntax_in(ErrorKind::SyntaxError, json, details)
+}
+
+/// `a` and `b` (sorted, unique) without the elements they share at their
+/// start and at their end: where a merge of the two would find their
+/// differences, found by equality alone. A large set that gains or
+/// loses a few elements is mostly such ends.
+fn differing_middles<'a, T: PartialEq>(a: &'a [T], b: &'a [T]) -> (&'a [T], &'a [T]) {
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[start..], &b[start..]);
+    let end = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    (&a[..a.len() - end], &b[..b.len() - end])
 }
 
 #[cfg(test)]
@@ -689,6 +704,53 @@ mod tests {
         });
         assert_eq!(r, vec![Atom::Integer(1)]);
         assert_eq!(a, vec![Atom::Integer(3), Atom::Integer(9)]);
+    }
+
+    /// Changes and diffs of sets and maps that share long starts and ends
+    /// (which are passed over by equality) agree with the differences
+    /// taken element by element.
+    #[test]
+    fn changes_and_diffs_agree_with_element_differences() {
+        use std::collections::BTreeMap;
+        let map_ty = ty(json!({"key": "integer", "value": "integer", "min": 0, "max": "unlimited"}));
+        let mut seed = 12345u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..2000 {
+            let old: BTreeMap<i64, i64> = (0..next(30)).map(|_| (next(40) as i64, next(3) as i64)).collect();
+            let mut new = old.clone();
+            for _ in 0..next(4) {
+                match next(3) {
+                    0 => new.insert(next(40) as i64, next(3) as i64),
+                    1 => new.remove(&(next(40) as i64)),
+                    _ => None,
+                };
+            }
+            let as_map = |m: &BTreeMap<i64, i64>| Datum::map(m.iter().map(|(&k, &v)| (Atom::Integer(k), Atom::Integer(v))).collect());
+            let as_set = |m: &BTreeMap<i64, i64>| Datum::set(m.keys().map(|&k| Atom::Integer(k)).collect());
+            // Removed: old pairs not in new; added: new pairs not in old.
+            let gone = |x: &BTreeMap<i64, i64>, y: &BTreeMap<i64, i64>| -> Vec<(i64, i64)> {
+                x.iter().filter(|(k, v)| y.get(k) != Some(v)).map(|(&k, &v)| (k, v)).collect()
+            };
+            let (mut removed, mut added) = (Vec::new(), Vec::new());
+            Datum::changes(&as_map(&old), &as_map(&new), |c, k, v| {
+                let pair = (k.as_integer().unwrap(), v.and_then(Atom::as_integer).unwrap());
+                if c == Change::Removed { removed.push(pair) } else { added.push(pair) }
+            });
+            assert_eq!(removed, gone(&old, &new), "{old:?} {new:?}");
+            assert_eq!(added, gone(&new, &old), "{old:?} {new:?}");
+            let mut applied = as_map(&old);
+            applied.apply_diff(&Datum::diff(&as_map(&old), &as_map(&new), &map_ty), &map_ty).unwrap();
+            assert_eq!(applied, as_map(&new), "{old:?} {new:?}");
+            let keys = |x: &BTreeMap<i64, i64>, y: &BTreeMap<i64, i64>| -> Vec<i64> { x.keys().filter(|k| !y.contains_key(k)).copied().collect() };
+            let mut symmetric: Vec<i64> = [keys(&old, &new), keys(&new, &old)].concat();
+            symmetric.sort();
+            let set_ty = ty(json!({"key": "integer", "min": 0, "max": "unlimited"}));
+            let diff = Datum::diff(&as_set(&old), &as_set(&new), &set_ty);
+            assert_eq!(diff.keys().map(|a| a.as_integer().unwrap()).collect::<Vec<_>>(), symmetric, "{old:?} {new:?}");
+        }
     }
 
     #[test]
