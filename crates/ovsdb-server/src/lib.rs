@@ -272,7 +272,7 @@ pub struct LoopContext {
 
 /// One batch's output, released once its files are synced (if it must be).
 struct SyncJob {
-    files: Vec<std::fs::File>,
+    files: Vec<Arc<std::fs::File>>,
     needs_sync: bool,
     sends: Vec<(SessionHandle, Option<Vec<bytes::Bytes>>)>,
 }
@@ -370,11 +370,16 @@ fn syncer(jobs: Receiver<SyncJob>, pending: Arc<AtomicU64>) {
 }
 
 /// Syncs each underlying file once, with its newest handle (the handles
-/// are duplicates of the same few database files).
-fn sync_files<'a>(files: impl Iterator<Item = &'a std::fs::File>) {
+/// are shared handles on the same few database files).
+fn sync_files<'a>(files: impl Iterator<Item = &'a Arc<std::fs::File>>) {
     use std::os::unix::fs::MetadataExt;
     let mut latest: HashMap<(u64, u64), &std::fs::File> = HashMap::new();
+    let mut seen: Vec<&Arc<std::fs::File>> = Vec::new();
     for f in files {
+        if seen.iter().any(|s| Arc::ptr_eq(s, f)) {
+            continue;
+        }
+        seen.push(f);
         match f.metadata() {
             Ok(m) => {
                 latest.insert((m.dev(), m.ino()), f);
@@ -415,7 +420,7 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
     let syncer_pending = Arc::clone(&pending);
     let syncer = std::thread::Builder::new().name("rovsdb-sync".into()).spawn(move || syncer(job_rx, syncer_pending))?;
     // Background syncs of data written without a sync.
-    let (background, background_rx) = std::sync::mpsc::channel::<Vec<std::fs::File>>();
+    let (background, background_rx) = std::sync::mpsc::channel::<Vec<Arc<std::fs::File>>>();
     let background_thread = std::thread::Builder::new()
         .name("rovsdb-bgsync".into())
         .spawn(move || {
@@ -425,7 +430,8 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
                 sync_files(files.iter());
             }
         })?;
-    let mut unsynced: Vec<std::fs::File> = Vec::new();
+    // One handle per file written since the last background sync.
+    let mut unsynced: Vec<Arc<std::fs::File>> = Vec::new();
     let mut unsynced_since: Option<Instant> = None;
     let mut exiting = false;
     while !exiting {
@@ -516,7 +522,11 @@ pub fn run_loop(mut server: Server, events: Receiver<Event>, mut ctx: LoopContex
             }
             if !flushed.files.is_empty() {
                 unsynced_since.get_or_insert_with(Instant::now);
-                unsynced.extend(flushed.files);
+                for f in flushed.files {
+                    if !unsynced.iter().any(|u| Arc::ptr_eq(u, &f)) {
+                        unsynced.push(f);
+                    }
+                }
             }
         }
         // A large commit's updates for its large groups are queued now

@@ -50,7 +50,7 @@ pub trait Storage: Send {
     fn sync(&mut self) -> std::io::Result<()>;
     /// Writes what was appended and returns the file for the caller to
     /// sync (None if nothing was written); durable only after that sync.
-    fn flush_for_sync(&mut self) -> std::io::Result<Option<std::fs::File>>;
+    fn flush_for_sync(&mut self) -> std::io::Result<Option<Arc<std::fs::File>>>;
     /// Rewrites the file as a snapshot of `db`.
     fn compact(&mut self, db: &Database) -> std::io::Result<()>;
     /// Rewrites the file for `db`, whose schema changed; returns the id the
@@ -77,7 +77,7 @@ pub enum FsyncPolicy {
 /// What [`Server::flush`] wrote.
 pub struct Flushed {
     /// Handles on the files written to.
-    pub files: Vec<std::fs::File>,
+    pub files: Vec<Arc<std::fs::File>>,
     /// They must be synced before this batch's actions are carried out.
     pub needs_sync: bool,
 }

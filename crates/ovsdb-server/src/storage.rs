@@ -31,7 +31,7 @@ impl Storage for Log {
         Log::sync(self).map_err(std::io::Error::other)
     }
 
-    fn flush_for_sync(&mut self) -> std::io::Result<Option<std::fs::File>> {
+    fn flush_for_sync(&mut self) -> std::io::Result<Option<std::sync::Arc<std::fs::File>>> {
         Log::flush_for_sync(self).map_err(std::io::Error::other)
     }
 

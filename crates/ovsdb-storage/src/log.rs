@@ -81,7 +81,8 @@ pub struct Opened {
 pub struct Log {
     /// The name the file was opened by.
     path: PathBuf,
-    file: File,
+    /// Shared with the callers of [`Log::flush_for_sync`], who sync it.
+    file: Arc<File>,
     read_only: bool,
     schema: Arc<DatabaseSchema>,
     /// Held for as long as the file is open for writing.
@@ -137,7 +138,7 @@ impl Log {
         }
         let log = Log {
             path: path.to_path_buf(),
-            file,
+            file: Arc::new(file),
             read_only: mode == OpenMode::ReadOnly,
             schema: Arc::clone(&loaded.schema),
             _lock: lock,
@@ -174,7 +175,7 @@ impl Log {
         let len = record.len() as u64;
         Ok(Log {
             path: path.to_path_buf(),
-            file,
+            file: Arc::new(file),
             read_only: false,
             schema,
             _lock: Some(lock),
@@ -306,13 +307,13 @@ impl Log {
     /// thread, so that work on later transactions continues meanwhile).
     /// None if nothing was written. The records are durable only once that
     /// sync has returned successfully.
-    pub fn flush_for_sync(&mut self) -> Result<Option<File>> {
+    pub fn flush_for_sync(&mut self) -> Result<Option<Arc<File>>> {
         if (self.pending.is_empty() && !self.unhanded) || self.read_only {
             return Ok(None);
         }
         self.flush()?;
         self.unhanded = false;
-        self.file.try_clone().map(Some).map_err(Error::io("dup", &self.path))
+        Ok(Some(Arc::clone(&self.file)))
     }
 
     /// Fails if records cannot be appended (a read-only or poisoned log),
@@ -372,7 +373,7 @@ impl Log {
         }
         // The new file is in place; from here on it is the log.
         let len = file.metadata().map_err(Error::io("stat", &target))?.len();
-        self.file = file;
+        self.file = Arc::new(file);
         self.pending.clear();
         self.written = len;
         self.base = len;
