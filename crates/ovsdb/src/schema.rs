@@ -2,13 +2,18 @@
 //! and the normalised JSON that `get_schema` returns.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
 use crate::atom::{AtomicType, is_id};
+use crate::db::FastHasher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ObjectParser, RefType, Type};
+
+/// Tables or columns by name.
+type Names<T> = HashMap<String, T, BuildHasherDefault<FastHasher>>;
 
 /// Position of a table in [`DatabaseSchema::tables`].
 pub type TableId = usize;
@@ -79,7 +84,8 @@ pub struct TableSchema {
     pub is_root: bool,
     /// Each index is a set of columns whose values must be unique together.
     pub indexes: Vec<Vec<ColumnId>>,
-    column_ids: HashMap<String, ColumnId>,
+    /// Looked up for every column a request names: a quick hash.
+    column_ids: Names<ColumnId>,
 }
 
 impl TableSchema {
@@ -199,7 +205,7 @@ pub struct DatabaseSchema {
     pub cksum: Option<String>,
     /// In name order; a [`TableId`] indexes this.
     pub tables: Vec<TableSchema>,
-    table_ids: HashMap<String, TableId>,
+    table_ids: Names<TableId>,
 }
 
 impl DatabaseSchema {
@@ -230,7 +236,7 @@ impl DatabaseSchema {
         if !tables.iter().any(|t| t.is_root) {
             tables.iter_mut().for_each(|t| t.is_root = true);
         }
-        let table_ids: HashMap<String, TableId> = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let table_ids: Names<TableId> = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
 
         for table in &mut tables {
             for column in &mut table.columns {
@@ -268,7 +274,7 @@ impl DatabaseSchema {
 }
 
 fn resolve_ref(
-    ids: &HashMap<String, TableId>,
+    ids: &Names<TableId>,
     column: &str,
     which: &str,
     ref_table: Option<&str>,

@@ -72,7 +72,8 @@ impl Uuid {
     /// the formatting machinery (a large transaction's reply names tens of
     /// thousands).
     pub fn to_text(self) -> String {
-        self.to_ascii().into_iter().map(char::from).collect()
+        let ascii = self.to_ascii();
+        std::str::from_utf8(&ascii).expect("a UUID's text is ASCII").to_owned()
     }
 }
 
