@@ -746,7 +746,9 @@ impl Server {
             }
         }
         if entry.storage.is_some() {
-            self.dirty.insert(db_name.to_string());
+            if !self.dirty.contains(db_name) {
+                self.dirty.insert(db_name.to_string());
+            }
             self.sync_needed |= commit.durable || self.fsync_policy == FsyncPolicy::Always;
         }
         if commit.is_empty() {
@@ -778,6 +780,9 @@ impl Server {
     /// Queues the update notifications of a commit's composed updates (one
     /// per distinct monitor) to each monitor of the group.
     fn publish(&mut self, db_name: &str, composed: Vec<(Arc<MonitorSpec>, Bytes)>, txn_id: Uuid) {
+        if composed.is_empty() {
+            return;
+        }
         let Some(entry) = self.dbs.get(db_name) else { return };
         self.stats.updates_composed += composed.len() as u64;
         let txn = txn_part(txn_id);
@@ -1166,7 +1171,11 @@ fn notification(m: &Monitor, txn_part: &Bytes, shared: Bytes) -> Vec<Bytes> {
 }
 
 fn txn_part(txn_id: Uuid) -> Bytes {
-    Bytes::from(format!("\"{txn_id}\","))
+    let mut part = Vec::with_capacity(39);
+    part.push(b'"');
+    part.extend_from_slice(&txn_id.to_ascii());
+    part.extend_from_slice(b"\",");
+    Bytes::from(part)
 }
 
 fn lock_name(params: &[Json]) -> Option<String> {
