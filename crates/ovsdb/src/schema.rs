@@ -86,6 +86,10 @@ pub struct TableSchema {
     pub indexes: Vec<Vec<ColumnId>>,
     /// Looked up for every column a request names: a quick hash.
     column_ids: Names<ColumnId>,
+    /// The columns holding references of each kind, for the checks of
+    /// every commit (found once the schema's references are resolved).
+    strong_ref_columns: Vec<ColumnId>,
+    weak_ref_columns: Vec<ColumnId>,
 }
 
 impl TableSchema {
@@ -95,6 +99,16 @@ impl TableSchema {
 
     pub fn column(&self, name: &str) -> Option<&ColumnSchema> {
         self.column_id(name).map(|id| &self.columns[id])
+    }
+
+    /// The columns with strong references (in keys or values).
+    pub fn strong_ref_columns(&self) -> &[ColumnId] {
+        &self.strong_ref_columns
+    }
+
+    /// The columns with weak references (in keys or values).
+    pub fn weak_ref_columns(&self) -> &[ColumnId] {
+        &self.weak_ref_columns
     }
 
     /// The columns a client may name in a row (everything but `_uuid` and
@@ -139,7 +153,16 @@ impl TableSchema {
             columns.push(ColumnSchema::from_json(col_name, &columns_json[col_name])?);
         }
         let column_ids = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        let mut table = TableSchema { name: name.into(), columns, max_rows, is_root, indexes: Vec::new(), column_ids };
+        let mut table = TableSchema {
+            name: name.into(),
+            columns,
+            max_rows,
+            is_root,
+            indexes: Vec::new(),
+            column_ids,
+            strong_ref_columns: Vec::new(),
+            weak_ref_columns: Vec::new(),
+        };
 
         for index_json in indexes_json.into_iter().flatten() {
             let index = table.parse_column_set(index_json)?;
@@ -245,6 +268,9 @@ impl DatabaseSchema {
                     column.value_ref = resolve_ref(&table_ids, &column.name, "value", v.ref_table.as_deref(), v.ref_type)?;
                 }
             }
+            let with = |t: &TableSchema, has: fn(&ColumnSchema) -> bool| t.user_columns().filter(|(_, c)| has(c)).map(|(id, _)| id).collect();
+            table.strong_ref_columns = with(table, ColumnSchema::has_strong_refs);
+            table.weak_ref_columns = with(table, ColumnSchema::has_weak_refs);
         }
         Ok(Arc::new(DatabaseSchema { name: name.into(), version: version.into(), cksum, tables, table_ids }))
     }

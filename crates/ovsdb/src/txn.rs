@@ -956,7 +956,7 @@ impl<'a> Txn<'a> {
     fn count_strong_refs(&self, ref_delta: &mut FastMap<RowKey, i64>) -> Result<()> {
         use rayon::prelude::*;
         for (table, rows) in self.rows.iter().enumerate() {
-            if rows.is_empty() || !self.schema.tables[table].user_columns().any(|(_, c)| c.has_strong_refs()) {
+            if rows.is_empty() || self.schema.tables[table].strong_ref_columns().is_empty() {
                 continue;
             }
             if rows.len() < PARALLEL_REFS_MIN_ROWS {
@@ -988,10 +988,8 @@ impl<'a> Txn<'a> {
         // thousands.
         let (mut removed, mut added) = (Vec::new(), Vec::new());
         for (uuid, tr) in rows {
-            for (col, c) in ts.user_columns() {
-                if !c.has_strong_refs() {
-                    continue;
-                }
+            for &col in ts.strong_ref_columns() {
+                let c = &ts.columns[col];
                 let old = tr.old.as_ref().map(|r| r.field(col));
                 let new = tr.new.as_ref().map(|r| r.field(col));
                 if old == new {
@@ -1062,10 +1060,8 @@ impl<'a> Txn<'a> {
             let Some(row) = self.get(table, &uuid) else { continue };
             let ts = &self.schema.tables[table];
             let mut targets = Vec::new();
-            for (col, c) in ts.user_columns() {
-                if c.has_strong_refs() {
-                    targets.extend(strong_refs(c, row.field(col)).filter(|(_, dst)| *dst != uuid));
-                }
+            for &col in ts.strong_ref_columns() {
+                targets.extend(strong_refs(&ts.columns[col], row.field(col)).filter(|(_, dst)| *dst != uuid));
             }
             self.delete(table, uuid);
             for key in targets {
@@ -1118,14 +1114,13 @@ impl<'a> Txn<'a> {
                 continue;
             }
             let ts = &self.schema.tables[table];
-            let weak_cols: Vec<ColumnId> =
-                ts.user_columns().filter(|(_, c)| c.has_weak_refs()).map(|(id, _)| id).collect();
+            let weak_cols = ts.weak_ref_columns();
             if weak_cols.is_empty() {
                 continue;
             }
             let uuids: Vec<Uuid> = self.rows[table].iter().filter(|(_, tr)| tr.new.is_some()).map(|(u, _)| *u).collect();
             for uuid in uuids {
-                for &col in &weak_cols {
+                for &col in weak_cols {
                     let c = &ts.columns[col];
                     let dead = |target: Option<(TableId, RefType)>, atom: &Atom| match (target, atom.as_uuid()) {
                         (Some((t, RefType::Weak)), Some(dst)) => self.get(t, &dst).is_none(),
@@ -1176,17 +1171,24 @@ impl<'a> Txn<'a> {
             }
             let ts = &self.schema.tables[table];
             for (i, index) in ts.indexes.iter().enumerate() {
+                // The keys of the transaction's other rows, if it has any.
+                let alone = rows.len() == 1;
                 let mut seen: FastMap<std::borrow::Cow<'_, [Datum]>, Uuid> = FastMap::default();
-                seen.reserve(rows.len());
+                if !alone {
+                    seen.reserve(rows.len());
+                }
                 for (uuid, tr) in rows {
                     let Some(row) = &tr.new else { continue };
+                    // A row that keeps its key owns it in the database.
+                    let kept = tr.old.as_ref().is_some_and(|old| index.iter().all(|&c| old.field(c) == row.field(c)));
+                    if kept && alone {
+                        continue;
+                    }
                     // A one-column key is the row's own datum, not a copy.
                     let key = match index.as_slice() {
                         [col] => std::borrow::Cow::Borrowed(std::slice::from_ref(row.field(*col))),
                         _ => std::borrow::Cow::Owned(index_key(row, index)),
                     };
-                    // A row that keeps its key owns it in the database.
-                    let kept = tr.old.as_ref().is_some_and(|old| index.iter().all(|&c| old.field(c) == row.field(c)));
                     let clash = match seen.get(&key) {
                         Some(other) => Some(*other),
                         None if kept => None,
@@ -1208,7 +1210,9 @@ impl<'a> Txn<'a> {
                             names.join(" and ")
                         )));
                     }
-                    seen.insert(key, *uuid);
+                    if !alone {
+                        seen.insert(key, *uuid);
+                    }
                 }
             }
         }
