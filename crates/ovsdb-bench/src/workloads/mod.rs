@@ -48,12 +48,15 @@ pub fn last_arrival(start: Instant, arrivals: &[Arrival]) -> (Duration, u64) {
 /// How busy the load generator was during a phase (its CPU time over wall
 /// time): near 1 on one thread means it, not the server, set the pace.
 pub fn generator_busy(label: &str, ovs: &Cost, rovn: &Cost) -> Figure {
-    let busy = |c: &Cost| c.client_cpu.as_secs_f64() / c.wall.as_secs_f64();
-    Figure::new(
-        format!("{label}load generator busy (context)"),
-        "cores",
-        Better::Lower,
-        busy(ovs),
-        busy(rovn),
-    )
+    generator_busy_of(label, generator_cores(ovs), generator_cores(rovn))
+}
+
+/// [`generator_busy`] from the cores each side's load generator used.
+pub fn generator_busy_of(label: &str, ovs: f64, rovn: f64) -> Figure {
+    Figure::new(format!("{label}load generator busy (context)"), "cores", Better::Lower, ovs, rovn)
+}
+
+/// How many cores the load generator kept busy during a phase.
+pub fn generator_cores(c: &Cost) -> f64 {
+    c.client_cpu.as_secs_f64() / c.wall.as_secs_f64()
 }
