@@ -830,7 +830,9 @@ fn finish_record(out: &mut Vec<u8>, tables: bool, comment: Option<&str>, is_diff
     if is_diff {
         out.extend_from_slice(b"\"_is_diff\":true,");
     }
-    out.extend_from_slice(format!("\"_date\":{date_ms}}}\n").as_bytes());
+    out.extend_from_slice(b"\"_date\":");
+    ovsdb::json::write_int(out, date_ms);
+    out.extend_from_slice(b"}\n");
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! ends there was torn by a crash.
 
 use std::fmt;
-use std::io::Write as _;
 
 use serde_json::{Map, Value as Json};
 use sha1::{Digest, Sha1};
@@ -224,7 +223,7 @@ impl BodyDigest {
         out.extend_from_slice(b"OVSDB ");
         out.extend_from_slice(magic.as_bytes());
         out.push(b' ');
-        let _ = write!(out, "{}", self.len);
+        ovsdb::json::write_int(out, self.len as i64);
         out.push(b' ');
         push_hex(out, &hash);
         out.push(b'\n');

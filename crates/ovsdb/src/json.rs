@@ -5,8 +5,6 @@
 //! The text is what `Atom::to_json`/`Datum::to_json` denote; reals are
 //! written as Open vSwitch writes them (`%.15g`, so `1e+20`).
 
-use std::io::Write as _;
-
 use crate::atom::Atom;
 use crate::datum::Datum;
 
@@ -86,11 +84,29 @@ fn write_escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
+/// Writes `i` in decimal, without going through the formatting machinery
+/// (record dates and lengths, integer columns).
+pub fn write_int(out: &mut Vec<u8>, i: i64) {
+    if i < 0 {
+        out.push(b'-');
+    }
+    let mut n = i.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 pub fn write_atom(out: &mut Vec<u8>, atom: &Atom) {
     match atom {
-        Atom::Integer(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Atom::Integer(i) => write_int(out, *i),
         Atom::Real(r) if *r == 0.0 => out.push(b'0'),
         Atom::Real(r) => out.extend_from_slice(crate::display::format_g(*r, 15).as_bytes()),
         Atom::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -212,6 +228,15 @@ mod tests {
         let mut out = Vec::new();
         write_datum(&mut out, d);
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn integers_are_written_as_rust_formats_them() {
+        for i in [0, 7, -7, 10, 99, 100, -100, 1 << 40, i64::MAX, i64::MIN, 1_764_000_000_000] {
+            let mut out = Vec::new();
+            write_int(&mut out, i);
+            assert_eq!(String::from_utf8(out).unwrap(), i.to_string());
+        }
     }
 
     #[test]
