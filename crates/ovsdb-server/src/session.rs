@@ -318,9 +318,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
             // A `transact` goes to the database thread as text, with its
             // operations found (`ovsdb::txn::execute_text`).
             if let Some(request) = ovsdb::rpc::transact_request(frame) {
-                // A small transaction's operations are split here too.
-                let found = ovsdb::txn::Found::new(request.params, request.items);
-                let (id, params) = (request.id, Box::<str>::from(request.params));
+                let (id, params, found) = (request.id, Box::<str>::from(request.params), request.found);
                 let Ok(permit) = budget.acquire().await else { return };
                 permit.forget();
                 let in_flight = InFlight(Arc::clone(&budget));

@@ -204,26 +204,36 @@ fn none<T>() -> Option<T> {
 }
 
 /// A `transact` request kept as text: its id, the text of its params, and
-/// where each element of the params array is in that text (the database
-/// name first, then the operations).
+/// what was found in that text while the request was read
+/// ([`crate::txn::Found`]).
 #[derive(Debug)]
 pub struct TransactRequest<'a> {
     pub id: Json,
     pub params: &'a str,
-    pub items: Vec<std::ops::Range<usize>>,
+    pub found: crate::txn::Found,
 }
 
-/// The `transact` request in `frame`, read in one pass: the elements of
-/// its params are found while the message is checked, so that a large
-/// transaction's operations need not be looked for again. Any other
-/// message, or a request of unusual shape (params that are not a
-/// non-empty array, a null byte in a string), is `None`: it is parsed as
-/// usual, which reports what is wrong with it.
+/// Messages up to this size have their operations split while they are
+/// read, in one pass; a larger one has its operations found first, to be
+/// split on the pool if there are many.
+const SPLIT_WHILE_READING_MAX: usize = 16 << 10;
+
+/// The `transact` request in `frame`: its params are looked into while
+/// the message is checked, so that a small transaction's operations are
+/// split in the same pass, and a large one's need not be looked for
+/// again. Any other message, or a request of unusual shape (params that
+/// are not a non-empty array, a null byte in a string), is `None`: it is
+/// parsed as usual, which reports what is wrong with it.
 pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     if has_null_escape(frame) {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
+    if text.len() <= SPLIT_WHILE_READING_MAX
+        && let Some(request) = transact_split(text)
+    {
+        return Some(request);
+    }
     let request: Envelope<'_, Vec<&RawValue>> = serde_json::from_str(text).ok()?;
     let (Some(method), Some(items), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
         return None;
@@ -235,15 +245,124 @@ pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     // the array's brackets are (only blanks lie between).
     let at = |item: &RawValue| item.get().as_ptr() as usize - text.as_ptr() as usize;
     let (first, last) = (items.first()?, items.last()?);
-    let open = text[..at(first)].trim_end_matches([' ', '\t', '\n', '\r']).len().checked_sub(1)?;
+    let open = params_open(text, at(first))?;
     let end = at(last) + last.get().len();
     let close = end + (text[end..].len() - text[end..].trim_start_matches([' ', '\t', '\n', '\r']).len());
-    if text.as_bytes().get(open) != Some(&b'[') || text.as_bytes().get(close) != Some(&b']') {
+    if text.as_bytes().get(close) != Some(&b']') {
         return None;
     }
     let items = items.iter().map(|item| at(item) - open..at(item) - open + item.get().len()).collect();
     let id = serde_json::from_str(id.get()).ok()?;
-    Some(TransactRequest { id, params: &text[open..=close], items })
+    let params = &text[open..=close];
+    let found = crate::txn::Found::new(params, items)?;
+    Some(TransactRequest { id, params, found })
+}
+
+/// [`transact_request`] for a small message, its operations split as they
+/// are read. `None` if it is not such a request, or has too many
+/// operations, or one that is not an object: those take the other way.
+fn transact_split(text: &str) -> Option<TransactRequest<'_>> {
+    let request: Envelope<'_, SplitParams<'_>> = serde_json::from_str(text).ok()?;
+    let (Some(method), Some(params), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
+        return None;
+    };
+    if method != "transact" {
+        return None;
+    }
+    let at = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize;
+    let name_at = at(params.name.get());
+    let open = params_open(text, name_at)?;
+    // The message is whole (framed), so its brackets balance.
+    let close = value_end(text.as_bytes(), open)?;
+    let name = name_at - open..name_at - open + params.name.get().len();
+    let ops = params
+        .ops
+        .into_iter()
+        .map(|(op, row)| crate::txn::SplitOp { op, row: row.map(|r| at(r) - open..at(r) - open + r.len()) })
+        .collect();
+    let id = serde_json::from_str(id.get()).ok()?;
+    Some(TransactRequest {
+        id,
+        params: &text[open..=close],
+        found: crate::txn::Found { name, ops: crate::txn::FoundOps::Split(ops) },
+    })
+}
+
+/// Where the `[` of the params array is, given where its first element
+/// starts (only blanks lie between).
+fn params_open(text: &str, first: usize) -> Option<usize> {
+    let open = text[..first].trim_end_matches([' ', '\t', '\n', '\r']).len().checked_sub(1)?;
+    (text.as_bytes()[open] == b'[').then_some(open)
+}
+
+/// Where the array or object opening at `open` closes, in a text whose
+/// brackets balance outside strings.
+fn value_end(text: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                // To the closing quote, past escaped characters.
+                i += 1;
+                loop {
+                    i += string_stop(text.get(i..)?)?;
+                    if text[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A `transact` request's params read with the request: the database
+/// name's text and each operation split ([`crate::seed::split_member`]).
+/// Refused (so that the request is read the other way) from
+/// [`crate::txn::READ_AHEAD_MIN_OPS`] operations on.
+struct SplitParams<'a> {
+    name: &'a RawValue,
+    ops: Vec<(Json, Option<&'a str>)>,
+}
+
+impl<'de> serde::Deserialize<'de> for SplitParams<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(SplitParamsVisitor)
+    }
+}
+
+struct SplitParamsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SplitParamsVisitor {
+    type Value = SplitParams<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("transact params")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SplitParams<'de>, A::Error> {
+        use serde::de::Error as _;
+        let name: &RawValue = seq.next_element()?.ok_or_else(|| A::Error::custom("no database name"))?;
+        let mut ops = Vec::new();
+        while let Some(op) = seq.next_element_seed(crate::seed::SplitMember { name: "row" })? {
+            if ops.len() + 1 >= crate::txn::READ_AHEAD_MIN_OPS {
+                return Err(A::Error::custom("many operations"));
+            }
+            ops.push(op);
+        }
+        Ok(SplitParams { name, ops })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -539,9 +658,25 @@ mod tests {
         let r = transact_request(frame).unwrap();
         assert_eq!(r.id, json!([7]));
         let tree: Json = serde_json::from_str(r.params).unwrap();
-        let items: Vec<Json> = r.items.iter().map(|i| serde_json::from_str(&r.params[i.clone()]).unwrap()).collect();
-        assert_eq!(Json::Array(items), tree);
-        assert_eq!(r.items.len(), 3);
+        assert_eq!(Json::Array(r.found.items_json(r.params).unwrap()), tree);
+        assert!(matches!(&r.found.ops, crate::txn::FoundOps::Split(ops) if ops.len() == 2));
+        // Operations found at their places (one that is not an object, or
+        // many), or split after they were found (a few in a large message).
+        let many = |n: usize, pad: usize| {
+            let op = format!(r#"{{"op":"comment","comment":"{}"}}"#, "x".repeat(pad));
+            format!(r#"{{"id":1,"method":"transact","params":["DB",{}]}}"#, vec![op; n].join(","))
+        };
+        let not_object = br#"{"id":1,"method":"transact","params":["DB",{"op":"comment"}, 5]}"#.to_vec();
+        for (frame, split, ops) in [(not_object, false, 2), (many(300, 0).into_bytes(), false, 300), (many(100, 400).into_bytes(), true, 100)] {
+            let r = transact_request(&frame).unwrap();
+            let tree: Json = serde_json::from_str(r.params).unwrap();
+            assert_eq!(Json::Array(r.found.items_json(r.params).unwrap()), tree);
+            let found = match &r.found.ops {
+                crate::txn::FoundOps::At(at) => (false, at.len()),
+                crate::txn::FoundOps::Split(s) => (true, s.len()),
+            };
+            assert_eq!(found, (split, ops));
+        }
         for other in [
             &br#"{"method":"transact","params":[],"id":1}"#[..],
             br#"{"method":"transact","params":{"a":1},"id":1}"#,

@@ -434,8 +434,8 @@ pub fn split_member<'a>(text: &'a str, name: &str) -> Option<(serde_json::Value,
     Some(split)
 }
 
-struct SplitMember<'n> {
-    name: &'n str,
+pub(crate) struct SplitMember<'n> {
+    pub(crate) name: &'n str,
 }
 
 impl<'de> DeserializeSeed<'de> for SplitMember<'_> {

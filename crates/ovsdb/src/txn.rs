@@ -114,23 +114,58 @@ impl Params {
     }
 }
 
-/// What the reader of a `transact` request found in its params text:
-/// where each element of the params array is (the database name first,
-/// then the operations), and a small transaction's operations split as
-/// [`execute_text`] splits them ([`split_ops`]). Found on a connection's
+/// What the reader of a `transact` request found in its params text
+/// while it read the request: where the database name is, and the
+/// operations, split for a small transaction. Found on a connection's
 /// thread, this is work the database thread does not do.
 #[derive(Clone, Debug)]
 pub struct Found {
-    pub items: Vec<Range<usize>>,
-    pub ops: Option<Vec<SplitOp>>,
+    pub name: Range<usize>,
+    pub ops: FoundOps,
+}
+
+#[derive(Clone, Debug)]
+pub enum FoundOps {
+    /// Where each operation is: a large transaction's, split on the pool,
+    /// or one of which some operation is not an object.
+    At(Vec<Range<usize>>),
+    /// A small transaction's operations (fewer than
+    /// [`READ_AHEAD_MIN_OPS`]), split as [`execute_text`] splits them.
+    Split(Vec<SplitOp>),
 }
 
 impl Found {
-    /// The elements at `items` of `params`, and for a small transaction
-    /// its operations split.
-    pub fn new(params: &str, items: Vec<Range<usize>>) -> Found {
-        let ops = split_ops(params, &items);
-        Found { items, ops }
+    /// The elements of the params array as trees, from what was found in
+    /// `params`: to check a reader against the usual parse.
+    pub fn items_json(&self, params: &str) -> Option<Vec<Json>> {
+        let mut items = vec![serde_json::from_str(params.get(self.name.clone())?).ok()?];
+        match &self.ops {
+            FoundOps::At(at) => {
+                for r in at {
+                    items.push(serde_json::from_str(params.get(r.clone())?).ok()?);
+                }
+            }
+            FoundOps::Split(split) => {
+                for op in split {
+                    items.push(op.to_json(params)?);
+                }
+            }
+        }
+        Some(items)
+    }
+
+    /// From where the elements of the params array are in `params` (the
+    /// database name first, then the operations); a small transaction's
+    /// operations are split now. `None` without a first element.
+    pub fn new(params: &str, items: Vec<Range<usize>>) -> Option<Found> {
+        let mut items = items.into_iter();
+        let name = items.next()?;
+        let at: Vec<Range<usize>> = items.collect();
+        let ops = match split_ops(params, &at) {
+            Some(split) => FoundOps::Split(split),
+            None => FoundOps::At(at),
+        };
+        Some(Found { name, ops })
     }
 }
 
@@ -138,16 +173,28 @@ impl Found {
 /// params text is kept, to be read straight into datums.
 #[derive(Clone, Debug)]
 pub struct SplitOp {
-    op: Json,
-    row: Option<Range<usize>>,
+    /// The tree, with an empty object for its `row`.
+    pub(crate) op: Json,
+    pub(crate) row: Option<Range<usize>>,
 }
 
-/// The operations (`items` after the first) of `params`, split as
-/// [`execute_text`] splits them, if they are fewer than
-/// [`READ_AHEAD_MIN_OPS`]: a large transaction's are split on the pool.
-/// `None` also for any that is not a JSON object.
-pub fn split_ops(params: &str, items: &[Range<usize>]) -> Option<Vec<SplitOp>> {
-    let ops = items.get(1..)?;
+impl SplitOp {
+    /// The whole operation as a tree, its `row` read from `params`.
+    pub fn to_json(&self, params: &str) -> Option<Json> {
+        let mut op = self.op.clone();
+        if let Some(at) = &self.row {
+            let row = serde_json::from_str(params.get(at.clone())?).ok()?;
+            *op.get_mut("row")? = row;
+        }
+        Some(op)
+    }
+}
+
+/// The operations at `ops` of `params`, split as [`execute_text`] splits
+/// them, if they are fewer than [`READ_AHEAD_MIN_OPS`] (a large
+/// transaction's are split on the pool). `None` also if any is not a
+/// JSON object.
+fn split_ops(params: &str, ops: &[Range<usize>]) -> Option<Vec<SplitOp>> {
     if ops.len() >= READ_AHEAD_MIN_OPS {
         return None;
     }
@@ -191,40 +238,42 @@ pub fn params_db_name(params: &str) -> Option<String> {
 /// The successful outcome of [`execute_text`]'s direct reading, if it is one.
 fn execute_direct(db: &Database, params: &str, found: Option<&Found>, ctx: &ExecContext) -> Option<Outcome> {
     let read;
-    let ranges: &[Range<usize>] = match found {
-        Some(found) => &found.items,
+    let found = match found {
+        Some(found) => found,
         None => {
             let at = |v: &str| v.as_ptr() as usize - params.as_ptr() as usize;
-            read = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(params)
+            let items = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(params)
                 .ok()?
                 .into_iter()
                 .map(|v| at(v.get())..at(v.get()) + v.get().len())
-                .collect::<Vec<_>>();
+                .collect();
+            read = Found::new(params, items)?;
             &read
         }
     };
-    let items: Vec<&str> = ranges.iter().map(|r| params.get(r.clone())).collect::<Option<_>>()?;
-    let (name, ops) = items.split_first()?;
-    if serde_json::from_str::<&str>(name).ok()? != db.schema.name {
+    if serde_json::from_str::<&str>(params.get(found.name.clone())?).ok()? != db.schema.name {
         return None;
     }
     let mut txn = Txn::new(db);
-    let (results, commit) = if ops.len() < READ_AHEAD_MIN_OPS {
-        let mut results = Vec::with_capacity(ops.len());
-        let split = match found.and_then(|f| f.ops.as_ref()) {
-            Some(split) if split.len() == ops.len() => std::borrow::Cow::Borrowed(split),
-            _ => std::borrow::Cow::Owned(split_ops(params, ranges)?),
-        };
+    let (results, commit) = if let FoundOps::Split(split) = &found.ops {
+        let mut results = Vec::with_capacity(split.len());
         for (i, SplitOp { op, row }) in split.iter().enumerate() {
             let row = match row {
                 Some(at) => Some(RowSource::Text(params.get(at.clone())?)),
                 None => None,
             };
-            results.push(txn.execute_op_with(op, row, i + 1, ops.len(), ctx).ok()?);
+            results.push(txn.execute_op_with(op, row, i + 1, split.len(), ctx).ok()?);
         }
         let commit = txn.precommit().ok()?;
         (results, commit)
     } else {
+        // Found at their places: a large transaction, or one with an
+        // operation that is not an object (the tree reports it).
+        let FoundOps::At(at) = &found.ops else { return None };
+        if at.len() < READ_AHEAD_MIN_OPS {
+            return None;
+        }
+        let ops: Vec<&str> = at.iter().map(|r| params.get(r.clone())).collect::<Option<_>>()?;
         use rayon::prelude::*;
         // Collected in place (an `Option<Vec>` would be gathered in
         // pieces and copied together), then checked.
@@ -287,7 +336,7 @@ fn execute_direct(db: &Database, params: &str, found: Option<&Found>, ctx: &Exec
 
 /// From this many operations on, [`execute_text`] reads the rows of
 /// inserts and updates ahead, on several threads.
-const READ_AHEAD_MIN_OPS: usize = 256;
+pub(crate) const READ_AHEAD_MIN_OPS: usize = 256;
 
 /// Operations whose rows are read ahead as one piece of work.
 const READ_AHEAD_CHUNK: usize = 128;
@@ -1558,7 +1607,7 @@ mod text_tests {
             // With its operations found as the server's reader finds them.
             let text = params.to_string();
             let request = format!("{{\"id\":1,\"method\":\"transact\",\"params\":{text}}}");
-            let found = crate::rpc::transact_request(request.as_bytes()).map(|r| Found::new(r.params, r.items));
+            let found = crate::rpc::transact_request(request.as_bytes()).map(|r| r.found);
             assert!(found.is_some());
             let done = execute_text(&text_db, &text, found.as_ref(), &ExecContext::simple());
             let text = outcome(&mut text_db, done);

@@ -1,8 +1,9 @@
 //! The JSON-RPC decoder: arbitrary bytes, split at an arbitrary point, must
 //! frame and parse without panicking, and framing must not depend on how
 //! the bytes were split. A `transact` request read in one pass
-//! (`transact_request`) must be the request the usual parse gives, its
-//! items the params' elements.
+//! (`transact_request`) must be the request the usual parse gives, what
+//! it found (the database name, the operations split or their places) the
+//! params' elements.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -44,8 +45,7 @@ fn check_transact(frame: &[u8]) {
     };
     assert_eq!(method, "transact");
     assert_eq!(id, request.id);
-    let items: Vec<serde_json::Value> =
-        request.items.iter().map(|i| serde_json::from_str(&request.params[i.clone()]).expect("an item parses")).collect();
+    let items = request.found.items_json(request.params).expect("what was found parses");
     assert_eq!(items, params);
     let whole: serde_json::Value = serde_json::from_str(request.params).expect("params parse");
     assert_eq!(whole, serde_json::Value::Array(params));

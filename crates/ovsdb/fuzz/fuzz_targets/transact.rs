@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use ovsdb::db::Database;
 use ovsdb::schema::DatabaseSchema;
 use ovsdb::testing::{apply_outcome, contents};
-use ovsdb::txn::{ExecContext, Found, execute, execute_text};
+use ovsdb::txn::{ExecContext, execute, execute_text};
 use serde_json::{Value as Json, json};
 
 fn schema() -> Arc<DatabaseSchema> {
@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         let tree = execute(&db, &params, &ExecContext::simple());
         // Its elements found by the request reader when it finds them.
         let request = format!("{{\"id\":0,\"method\":\"transact\",\"params\":{text}}}");
-        let found = ovsdb::rpc::transact_request(request.as_bytes()).map(|r| Found::new(r.params, r.items));
+        let found = ovsdb::rpc::transact_request(request.as_bytes()).map(|r| r.found);
         let direct = execute_text(&text_db, &text, found.as_ref(), &ExecContext::simple());
         let reply = apply_outcome(&mut db, tree);
         assert!(reply.is_array() || reply.is_object());
