@@ -412,14 +412,45 @@ struct Symbols(FastMap<Arc<str>, (Uuid, bool)>);
 /// that something is wrong: the transaction then runs again from the
 /// tree, which reports it.
 fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn NamedUuids + 'static)) -> Result<Vec<ColumnId>> {
-    use serde::de::DeserializeSeed;
     let mut named = Vec::new();
+    read_text_columns(ts, text, names, |c, d| {
+        row.put(c, d);
+        named.push(c);
+    })?;
+    Ok(named)
+}
+
+/// [`read_row_text`] into the columns named, each once (the last value
+/// of a column named twice, as in a row): an update's few columns, without
+/// a whole row of defaults around them.
+fn read_columns_text(ts: &TableSchema, text: &str, names: &mut (dyn NamedUuids + 'static)) -> Result<Vec<(ColumnId, Datum)>> {
+    let mut values: Vec<(ColumnId, Datum)> = Vec::new();
+    read_text_columns(ts, text, names, |c, d| match values.iter_mut().find(|(named, _)| *named == c) {
+        Some(value) => value.1 = d,
+        None => values.push((c, d)),
+    })?;
+    Ok(values)
+}
+
+/// The values `row` holds in the columns `named`, each column once.
+fn named_values(row: &Row, named: Vec<ColumnId>) -> Vec<(ColumnId, Datum)> {
+    let mut values: Vec<(ColumnId, Datum)> = Vec::with_capacity(named.len());
+    for c in named {
+        if !values.iter().any(|(seen, _)| *seen == c) {
+            values.push((c, row.get(c).into_owned()));
+        }
+    }
+    values
+}
+
+/// Reads the `<row>` in `text`, handing each column and its datum to `each`.
+fn read_text_columns(ts: &TableSchema, text: &str, names: &mut (dyn NamedUuids + 'static), mut each: impl FnMut(ColumnId, Datum)) -> Result<()> {
+    use serde::de::DeserializeSeed;
     let seed = crate::seed::Columns {
         table: ts,
         types: |c: ColumnId| &ts.columns[c].ty,
         each: |c: ColumnId, d: Datum| {
-            row.put(c, d);
-            named.push(c);
+            each(c, d);
             Ok(())
         },
         names: Some(names),
@@ -427,8 +458,7 @@ fn read_row_text(ts: &TableSchema, row: &mut Row, text: &str, names: &mut (dyn N
     let mut de = serde_json::Deserializer::from_str(text);
     seed.deserialize(&mut de)
         .and_then(|()| de.end())
-        .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))?;
-    Ok(named)
+        .map_err(|e| Error::new(ErrorKind::SyntaxError, e.to_string()))
 }
 
 /// The row of an insert or update (split from its `row` text), read
@@ -619,18 +649,6 @@ impl<'a> Txn<'a> {
         Condition::from_json(&self.schema.tables[table], json, Some(&mut self.symbols))
     }
 
-    /// Reads `row`'s columns from `source` into `row` (a default row);
-    /// returns the columns it names.
-    fn read_row(&mut self, table: TableId, row: &mut Row, source: RowSource<'_>) -> Result<Vec<ColumnId>> {
-        match source {
-            RowSource::Text(text) => read_row_text(&self.schema.tables[table], row, text, &mut self.symbols),
-            RowSource::Read((read, named)) => {
-                *row = read;
-                Ok(named)
-            }
-        }
-    }
-
     /// Gives out, ahead of the operations, the named UUIDs of the inserts
     /// among `ops` (each split from its `row` text), as the inserts would
     /// give them, so that their rows can be read ahead ([`read_ahead`]);
@@ -801,13 +819,18 @@ impl<'a> Txn<'a> {
         if !row_json.is_object() {
             return Err(p.fail("ovsdb operation: member 'row' has the wrong type"));
         }
-        let mut template = Row::new_default(&self.schema.tables[table], Uuid::ZERO);
-        let columns = match source {
-            Some(source) => self.read_row(table, &mut template, source)?,
-            None => template.update_from_json(&self.schema.tables[table], row_json, Some(&mut self.symbols))?,
-        };
         let ts = &self.schema.tables[table];
-        if let Some(&c) = columns.iter().find(|&&c| !ts.columns[c].mutable) {
+        // The columns it names and their new values, each column once.
+        let values: Vec<(ColumnId, Datum)> = match source {
+            Some(RowSource::Text(text)) => read_columns_text(ts, text, &mut self.symbols)?,
+            Some(RowSource::Read((row, named))) => named_values(&row, named),
+            None => {
+                let mut template = Row::new_default(ts, Uuid::ZERO);
+                let named = template.update_from_json(ts, row_json, Some(&mut self.symbols))?;
+                named_values(&template, named)
+            }
+        };
+        if let Some(&(c, _)) = values.iter().find(|(c, _)| !ts.columns[*c].mutable) {
             return Err(Error::syntax_in(
                 ErrorKind::ConstraintViolation,
                 row_json,
@@ -816,14 +839,15 @@ impl<'a> Txn<'a> {
         }
         let cond = self.parse_where(table, where_json)?;
         let matches = self.query(table, &cond);
+        // Only mutable columns remain: neither `_uuid` nor `_version`.
         for &uuid in &matches {
-            let unchanged = self.get(table, &uuid).is_some_and(|r| columns.iter().all(|&c| r.column_eq(&template, c)));
+            let unchanged = self.get(table, &uuid).is_some_and(|r| values.iter().all(|(c, d)| r.field(*c) == d));
             if unchanged {
                 continue;
             }
             if let Some(row) = self.modify(table, uuid) {
-                for &c in &columns {
-                    row.set(c, template.field(c).clone());
+                for (c, d) in &values {
+                    row.set(*c, d.clone());
                 }
             }
         }
@@ -1560,6 +1584,25 @@ mod text_tests {
             assert_eq!(contents(&text_db), contents(&tree_db), "{params}");
         }
         assert_eq!(contents(&tree_db).len(), 2, "{:?}", contents(&tree_db));
+
+        // Updates, as texts: a column named twice (the last value counts),
+        // values already there, `_uuid` named, several rows matched.
+        let updates = [
+            r#"["R", {"op": "update", "table": "P", "where": [["name", "==", "x"]], "row": {"m": ["map", [["q", 1]]], "m": ["map", [["r", 2]]]}}]"#,
+            r#"["R", {"op": "update", "table": "P", "where": [], "row": {"name": "x", "m": ["map", [["r", 2]]]}}]"#,
+            r#"["R", {"op": "update", "table": "P", "where": [], "row": {"_uuid": ["uuid", "00000000-0000-4000-8000-000000000001"]}}]"#,
+            r#"["R", {"op": "insert", "table": "P", "row": {"name": "y"}}, {"op": "update", "table": "P", "where": [], "row": {"e": "b", "e": "a"}}]"#,
+        ];
+        for text in updates {
+            let params: Json = serde_json::from_str(text).unwrap();
+            let done = execute(&tree_db, &params, &ExecContext::simple());
+            let tree = outcome(&mut tree_db, done);
+            let done = execute_text(&text_db, text, None, &ExecContext::simple());
+            let text_outcome = outcome(&mut text_db, done);
+            assert_eq!(text_outcome, tree, "{text}");
+            assert_eq!(contents(&text_db), contents(&tree_db), "{text}");
+        }
+        assert_eq!(contents(&tree_db).len(), 3, "{:?}", contents(&tree_db));
 
         // Large transactions, whose rows are read ahead in parallel: named
         // UUIDs mentioned before and after their insert, an insert with
