@@ -8,6 +8,35 @@ use std::str::FromStr;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Uuid(pub u128);
 
+/// The value of each hex digit (either case); 0xff for any other byte.
+static HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// `value` followed by the hex `digits`; any byte that is not one leaves
+/// high bits in `bad`.
+#[inline]
+fn hex_digits(mut value: u64, digits: &[u8], bad: &mut u8) -> u64 {
+    for &c in digits {
+        let digit = HEX_VALUE[c as usize];
+        *bad |= digit;
+        value = (value << 4) | u64::from(digit & 0x0f);
+    }
+    value
+}
+
 impl Uuid {
     pub const ZERO: Uuid = Uuid(0);
 
@@ -26,21 +55,15 @@ impl Uuid {
     /// Parses the canonical 36-character form, in either case.
     pub fn parse(s: &str) -> Option<Uuid> {
         let b = s.as_bytes();
-        if b.len() != 36 {
+        if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
             return None;
         }
-        let mut value: u128 = 0;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return None;
-                }
-                continue;
-            }
-            let digit = (c as char).to_digit(16)?;
-            value = (value << 4) | digit as u128;
-        }
-        Some(Uuid(value))
+        // Each half of the value from its 16 digits, looked up in a table
+        // in which anything but a hex digit has its high bits set.
+        let mut bad = 0u8;
+        let high = hex_digits(hex_digits(hex_digits(0, &b[0..8], &mut bad), &b[9..13], &mut bad), &b[14..18], &mut bad);
+        let low = hex_digits(hex_digits(0, &b[19..23], &mut bad), &b[24..36], &mut bad);
+        (bad & 0xf0 == 0).then_some(Uuid((u128::from(high) << 64) | u128::from(low)))
     }
 
     /// The first eight hex digits, as Open vSwitch tools abbreviate UUIDs.
@@ -128,6 +151,18 @@ mod tests {
         for s in ["", "0123abcd-4567-89ef-0123-456789abcde", "0123abcd_4567-89ef-0123-456789abcdef",
                   "0123abcg-4567-89ef-0123-456789abcdef", "0123abcd-4567-89ef-0123-456789abcdef0"] {
             assert_eq!(Uuid::parse(s), None, "{s}");
+        }
+        // Any byte out of place, at every position.
+        let good = "0123abcd-4567-89ef-0123-456789abcdef";
+        for at in 0..good.len() {
+            for bad in ["g", "G", "-", " ", "/", ":", "@", "`", "é"] {
+                let mut s = good.to_string();
+                s.replace_range(at..at + 1, bad);
+                if s.len() == 36 && s.as_bytes()[at] == good.as_bytes()[at] {
+                    continue;
+                }
+                assert_eq!(Uuid::parse(&s), None, "{s}");
+            }
         }
     }
 
