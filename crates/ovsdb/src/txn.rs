@@ -974,7 +974,7 @@ impl<'a> Txn<'a> {
 
         let mut ref_delta: FastMap<RowKey, i64> = FastMap::default();
         self.count_strong_refs(&mut ref_delta)?;
-        for (table, rows) in self.rows.iter().enumerate() {
+        for (table, rows) in self.rows.iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
             for (uuid, tr) in rows {
                 if tr.new.is_none() {
                     let n = self.db.tables[table].n_refs(uuid) as i64 + ref_delta.get(&(table, *uuid)).unwrap_or(&0);
@@ -1000,7 +1000,7 @@ impl<'a> Txn<'a> {
             comment: (!self.comments.is_empty()).then(|| self.comments.join("\n")),
             durable: self.durable,
         };
-        for (table, rows) in self.rows.into_iter().enumerate() {
+        for (table, rows) in self.rows.into_iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
             let mut changes = Vec::with_capacity(rows.len());
             for (uuid, tr) in rows {
                 let new = match (tr.old.as_ref(), tr.new) {
@@ -1118,7 +1118,7 @@ impl<'a> Txn<'a> {
             .rows
             .iter()
             .enumerate()
-            .filter(|(t, _)| !tables[*t].is_root)
+            .filter(|(t, rows)| !rows.is_empty() && !tables[*t].is_root)
             .flat_map(|(t, rows)| rows.keys().map(move |u| (t, *u)))
             .chain(ref_delta.keys().copied().filter(|(t, _)| !tables[*t].is_root))
             .collect();
@@ -1169,7 +1169,7 @@ impl<'a> Txn<'a> {
     /// that pointed at rows it deleted.
     fn drop_dead_weak_refs(&mut self) -> Result<()> {
         let mut sources = Vec::new();
-        for (table, rows) in self.rows.iter().enumerate() {
+        for (table, rows) in self.rows.iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
             for (uuid, tr) in rows {
                 if tr.old.is_some() && tr.new.is_none()
                     && let Some(srcs) = self.db.tables[table].weak_srcs.get(uuid)
