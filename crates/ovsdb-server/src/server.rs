@@ -619,9 +619,9 @@ impl Server {
 
     // ----- transactions -----
 
-    /// A `transact` request whose params are still text (see
-    /// [`txn::execute_text`]): the session found it large enough not to
-    /// build a tree. Anything unusual goes the way of any request.
+    /// A `transact` request whose params are still text, with what the
+    /// session found in them (see [`txn::execute_text`]). Anything unusual
+    /// goes the way of any request.
     pub fn transact_text(&mut self, session: SessionId, id: Json, params: Box<str>, found: Option<txn::Found>, now_ms: u64) {
         self.settle();
         let db = txn::params_db_name(&params);

@@ -40,8 +40,8 @@ pub const MAX_IN_FLIGHT: usize = 32;
 pub enum Inbound {
     /// The permit returns to the session when dropped, after handling.
     Message(SessionId, Message, InFlight),
-    /// A `transact` request kept as text: its id, params and where the
-    /// params' elements are (see `Server::transact_text`).
+    /// A `transact` request kept as text: its id, params and what its
+    /// reader found in them (see `Server::transact_text`).
     Transact(SessionId, serde_json::Value, Box<str>, ovsdb::txn::Found, InFlight),
     Closed(SessionId),
 }
