@@ -502,6 +502,9 @@ struct TxnRow {
     old: Option<Arc<Row>>,
     /// The row after the transaction; `None` if deleted.
     new: Option<Row>,
+    /// Known to differ from `old`: the commit checks found so, and the row
+    /// has not been handed out for changes since.
+    differs: bool,
 }
 
 struct Txn<'a> {
@@ -570,12 +573,16 @@ impl<'a> Txn<'a> {
 
     /// The row, copied into the transaction for writing.
     fn modify(&mut self, table: TableId, uuid: Uuid) -> Option<&mut Row> {
-        if !self.rows[table].contains_key(&uuid) {
-            let old = self.db.tables[table].rows.get(&uuid)?;
-            let tr = TxnRow { old: Some(Arc::clone(old)), new: Some((**old).clone()) };
-            self.rows[table].insert(uuid, tr);
-        }
-        self.rows[table].get_mut(&uuid)?.new.as_mut()
+        let tr = match self.rows[table].entry(uuid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let old = self.db.tables[table].rows.get(&uuid)?;
+                e.insert(TxnRow { old: Some(Arc::clone(old)), new: Some((**old).clone()), differs: false })
+            }
+        };
+        // It may change now, back to what it was even.
+        tr.differs = false;
+        tr.new.as_mut()
     }
 
     fn delete(&mut self, table: TableId, uuid: Uuid) {
@@ -586,7 +593,7 @@ impl<'a> Txn<'a> {
             Some(tr) => tr.new = None,
             None => {
                 if let Some(old) = self.db.tables[table].rows.get(&uuid) {
-                    self.rows[table].insert(uuid, TxnRow { old: Some(Arc::clone(old)), new: None });
+                    self.rows[table].insert(uuid, TxnRow { old: Some(Arc::clone(old)), new: None, differs: false });
                 }
             }
         }
@@ -779,7 +786,7 @@ impl<'a> Txn<'a> {
                 d.check_constraints(&c.ty)?;
             }
         }
-        self.rows[table].insert(uuid, TxnRow { old: None, new: Some(row) });
+        self.rows[table].insert(uuid, TxnRow { old: None, new: Some(row), differs: false });
         Ok(uuid)
     }
 
@@ -967,7 +974,10 @@ impl<'a> Txn<'a> {
         // Rows written back unchanged are not changes.
         for rows in self.rows.iter_mut().filter(|rows| !rows.is_empty()) {
             rows.retain(|_, tr| match (&tr.old, &tr.new) {
-                (Some(old), Some(new)) => old.fields != new.fields,
+                (Some(old), Some(new)) => {
+                    tr.differs = old.fields != new.fields;
+                    tr.differs
+                }
                 _ => true,
             });
         }
@@ -1003,8 +1013,10 @@ impl<'a> Txn<'a> {
         for (table, rows) in self.rows.into_iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
             let mut changes = Vec::with_capacity(rows.len());
             for (uuid, tr) in rows {
+                // Rows changed again by the checks are compared again.
+                let differs = tr.differs;
                 let new = match (tr.old.as_ref(), tr.new) {
-                    (Some(old), Some(new)) if old.fields == new.fields => continue,
+                    (Some(old), Some(new)) if !differs && old.fields == new.fields => continue,
                     (Some(_), Some(mut new)) => {
                         new.version = Uuid::random();
                         Some(Arc::new(new))
@@ -1375,6 +1387,34 @@ mod tests {
     use super::*;
     use crate::schema::DatabaseSchema;
     use serde_json::json;
+
+    /// A row that the commit checks change back to what it was (its weak
+    /// reference to a row collected in the same transaction removed) is
+    /// no change of the commit.
+    #[test]
+    fn a_row_the_checks_change_back_is_no_change() {
+        let mut db = db();
+        let setup = execute(&db, &json!(["R",
+            {"op": "insert", "table": "Child", "uuid-name": "c1", "row": {"name": "c1"}},
+            {"op": "insert", "table": "Child", "uuid-name": "c2", "row": {"name": "c2"}},
+            {"op": "insert", "table": "Parent", "row": {"kids": ["named-uuid", "c1"]}},
+            {"op": "insert", "table": "Parent", "row": {"kids": ["named-uuid", "c2"]}}]), &ExecContext::simple());
+        let Outcome::Done { results, commit: Some(commit) } = setup else { panic!("setup") };
+        db.apply(&commit);
+        let uuid = |i: usize| results[i]["uuid"][1].as_str().unwrap().to_string();
+        let (c2, p1, p2) = (uuid(1), uuid(2), uuid(3));
+        // The first parent points weakly at the second's child, which the
+        // second lets go of: the child is collected, the weak reference
+        // removed, and the first parent ends as it was.
+        let done = execute(&db, &json!(["R",
+            {"op": "update", "table": "Parent", "where": [["_uuid", "==", ["uuid", p1]]], "row": {"weak": ["uuid", c2]}},
+            {"op": "update", "table": "Parent", "where": [["_uuid", "==", ["uuid", p2]]], "row": {"kids": ["set", []]}}]), &ExecContext::simple());
+        let Outcome::Done { results, commit: Some(commit) } = done else { panic!("{done:?}") };
+        assert!(!results.to_string().contains("error"), "{results}");
+        let parent = db.schema.table_id("Parent").unwrap();
+        let changed: Vec<String> = commit.tables.iter().filter(|(t, _)| *t == parent).flat_map(|(_, c)| c.iter().map(|c| c.uuid.to_string())).collect();
+        assert_eq!(changed, vec![p2], "only the second parent changed");
+    }
 
     fn db() -> Database {
         let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
