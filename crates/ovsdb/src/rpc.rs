@@ -225,7 +225,9 @@ const SPLIT_WHILE_READING_MAX: usize = 16 << 10;
 /// are not a non-empty array, a null byte in a string), is `None`: it is
 /// parsed as usual, which reports what is wrong with it.
 pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
-    if has_null_escape(frame) {
+    // Other messages (and a method name spelled with escapes, which the
+    // usual parse reads as well) are not looked into.
+    if memchr::memmem::find(frame, b"\"transact\"").is_none() || has_null_escape(frame) {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
