@@ -227,7 +227,7 @@ const SPLIT_WHILE_READING_MAX: usize = 16 << 10;
 pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     // Other messages (and a method name spelled with escapes, which the
     // usual parse reads as well) are not looked into.
-    if memchr::memmem::find(frame, b"\"transact\"").is_none() || has_null_escape(frame) {
+    if memchr::memmem::find(frame, b"\"transact\"").is_none() || has_null_escape(frame) || !numbers_in_range(frame) {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
@@ -295,6 +295,47 @@ fn transact_split(text: &str) -> Option<TransactRequest<'_>> {
 fn params_open(text: &str, first: usize) -> Option<usize> {
     let open = text[..first].trim_end_matches([' ', '\t', '\n', '\r']).len().checked_sub(1)?;
     (text.as_bytes()[open] == b'[').then_some(open)
+}
+
+/// Whether every number outside strings in `text` is one the usual parse
+/// takes: beyond a double's range it fails ("number out of range"), which
+/// the readers that only skip over values do not notice. Only a number
+/// with an exponent or with hundreds of digits can be that large, and
+/// only those are parsed here, by the usual parser.
+fn numbers_in_range(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                // To the closing quote, past escaped characters.
+                i += 1;
+                loop {
+                    let Some(off) = text.get(i..).and_then(string_stop) else { return true };
+                    i += off;
+                    if text[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < text.len() && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let number = &text[start..i];
+                if (number.len() > 300 || number.iter().any(|b| matches!(b, b'e' | b'E')))
+                    && serde_json::from_slice::<Json>(number).is_err()
+                {
+                    return false;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Where the array or object opening at `open` closes, in a text whose
@@ -662,6 +703,8 @@ mod tests {
         let tree: Json = serde_json::from_str(r.params).unwrap();
         assert_eq!(Json::Array(r.found.items_json(r.params).unwrap()), tree);
         assert!(matches!(&r.found.ops, crate::txn::FoundOps::Split(ops) if ops.len() == 2));
+        // A number with an exponent in range is read as any other.
+        assert!(transact_request(br#"{"method":"transact","params":["DB",{"op":"comment","x":1.5e10,"y":"1e999"}],"id":1}"#).is_some());
         // Operations found at their places (one that is not an object, or
         // many), or split after they were found (a few in a large message).
         let many = |n: usize, pad: usize| {
@@ -688,6 +731,10 @@ mod tests {
             br#"{"method":"transact","params":["D\u0000B"],"id":1}"#,
             br#"{"method":"transact","params":["DB",],"id":1}"#,
             br#"{"method":"transact","params":["DB"],"id":1"#,
+            // Numbers the usual parse refuses, anywhere.
+            br#"{"method":"transact","params":["DB",{"op":"comment","x":1e400}],"id":1}"#,
+            br#"{"method":"transact","params":["DB",{"op":"insert","table":"T","row":{"a":-2E+999}}],"id":1}"#,
+            br#"{"method":"transact","params":["DB"],"id":1e999}"#,
         ] {
             assert!(transact_request(other).is_none(), "{}", String::from_utf8_lossy(other));
         }
