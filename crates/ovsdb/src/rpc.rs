@@ -196,7 +196,17 @@ impl<'a, P: serde::Deserialize<'a>> Envelope<'a, P> {
 /// Whether `frame` spells a null byte (`\\u0000`) anywhere: such messages
 /// go the way of [`parse_frame`], which refuses them.
 fn has_null_escape(frame: &[u8]) -> bool {
-    memchr::memmem::find(frame, b"\\u0000").is_some()
+    static NULL_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u0000"));
+    NULL_ESCAPE.find(frame).is_some()
+}
+
+/// Whether `frame` spells the `transact` method's name (as a string, not
+/// escaped), which every `transact` request read as text does.
+fn names_transact(frame: &[u8]) -> bool {
+    static TRANSACT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"transact\""));
+    TRANSACT.find(frame).is_some()
 }
 
 fn none<T>() -> Option<T> {
@@ -227,7 +237,7 @@ const SPLIT_WHILE_READING_MAX: usize = 16 << 10;
 pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     // Other messages (and a method name spelled with escapes, which the
     // usual parse reads as well) are not looked into.
-    if memchr::memmem::find(frame, b"\"transact\"").is_none() || has_null_escape(frame) || !numbers_in_range(frame) {
+    if !names_transact(frame) || has_null_escape(frame) {
         return None;
     }
     let text = std::str::from_utf8(frame).ok()?;
@@ -256,6 +266,10 @@ pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     let items = items.iter().map(|item| at(item) - open..at(item) - open + item.get().len()).collect();
     let id = serde_json::from_str(id.get()).ok()?;
     let params = &text[open..=close];
+    // The params were only skipped over.
+    if !numbers_in_range(params.as_bytes()) {
+        return None;
+    }
     let found = crate::txn::Found::new(params, items)?;
     Some(TransactRequest { id, params, found })
 }
@@ -272,6 +286,11 @@ fn transact_split(text: &str) -> Option<TransactRequest<'_>> {
         return None;
     }
     let at = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize;
+    // All was read but the name and the rows, which were only skipped over.
+    let mut skipped = std::iter::once(params.name.get()).chain(params.ops.iter().filter_map(|(_, row)| *row));
+    if !skipped.all(|t| numbers_in_range(t.as_bytes())) {
+        return None;
+    }
     let name_at = at(params.name.get());
     let open = params_open(text, name_at)?;
     // The message is whole (framed), so its brackets balance.
