@@ -251,7 +251,7 @@ impl Database {
         for (i, index) in ts.indexes.iter().enumerate() {
             // A row that keeps its key (most updates) keeps its entry.
             if let (Some(old), Some(new)) = (&change.old, &change.new)
-                && index.iter().all(|&c| old.field(c) == new.field(c))
+                && index.iter().all(|&c| old.column_eq(new, c))
             {
                 continue;
             }

@@ -1265,7 +1265,7 @@ impl<'a> Txn<'a> {
                 for (uuid, tr) in rows {
                     let Some(row) = &tr.new else { continue };
                     // A row that keeps its key owns it in the database.
-                    let kept = tr.old.as_ref().is_some_and(|old| index.iter().all(|&c| old.field(c) == row.field(c)));
+                    let kept = tr.old.as_ref().is_some_and(|old| index.iter().all(|&c| old.column_eq(row, c)));
                     if kept && alone {
                         continue;
                     }
@@ -1535,6 +1535,20 @@ mod text_tests {
         assert!(again.contains(r#"identical values (a=w) for index on a: rows"#), "{again}");
         let freed = run(&mut db, vec![json!({"op": "insert", "table": "T", "row": {"a": "v", "b": 1, "c": 2}})]);
         assert!(!freed.contains("error"), "{freed}");
+
+        // An index may name `_uuid` (a row's own field): an update that
+        // keeps the key is checked and applied as any other.
+        let schema = DatabaseSchema::from_json(&json!({"name": "R", "tables": {
+            "T": {"isRoot": true, "columns": {"a": {"type": "string"}}, "indexes": [["_uuid", "a"]]}}}))
+        .unwrap();
+        let mut db = Database::new(schema);
+        let inserted = run(&mut db, vec![json!({"op": "insert", "table": "T", "row": {"a": "x"}})]);
+        assert!(!inserted.contains("error"), "{inserted}");
+        let updated = run(&mut db, vec![json!({"op": "update", "table": "T", "where": [], "row": {"a": "x"}}),
+            json!({"op": "comment", "comment": "same key"})]);
+        assert!(!updated.contains("error"), "{updated}");
+        let changed = run(&mut db, vec![json!({"op": "update", "table": "T", "where": [], "row": {"a": "y"}})]);
+        assert!(!changed.contains("error"), "{changed}");
     }
 
     /// A table with many changed rows has its strong references counted
