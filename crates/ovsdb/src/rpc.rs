@@ -193,6 +193,17 @@ impl<'a, P: serde::Deserialize<'a>> Envelope<'a, P> {
     }
 }
 
+impl<'a, P> Envelope<'a, P> {
+    /// The params and the id of a `transact` request (which has neither a
+    /// result nor an error).
+    fn transact(self) -> Option<(P, &'a RawValue)> {
+        match (self.method, self.params, self.id, self.result, self.error) {
+            (Some(method), Some(params), Some(id), None, None) if method == "transact" => Some((params, id)),
+            _ => None,
+        }
+    }
+}
+
 /// Whether `frame` spells a null byte (`\\u0000`) anywhere: such messages
 /// go the way of [`parse_frame`], which refuses them.
 fn has_null_escape(frame: &[u8]) -> bool {
@@ -246,13 +257,7 @@ pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
     {
         return Some(request);
     }
-    let request: Envelope<'_, Vec<&RawValue>> = serde_json::from_str(text).ok()?;
-    let (Some(method), Some(items), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
-        return None;
-    };
-    if method != "transact" {
-        return None;
-    }
+    let (items, id) = serde_json::from_str::<Envelope<'_, Vec<&RawValue>>>(text).ok()?.transact()?;
     // Each element borrows from `text`: where it is, and from that where
     // the array's brackets are (only blanks lie between).
     let at = |item: &RawValue| item.get().as_ptr() as usize - text.as_ptr() as usize;
@@ -278,13 +283,7 @@ pub fn transact_request(frame: &[u8]) -> Option<TransactRequest<'_>> {
 /// are read. `None` if it is not such a request, or has too many
 /// operations, or one that is not an object: those take the other way.
 fn transact_split(text: &str) -> Option<TransactRequest<'_>> {
-    let request: Envelope<'_, SplitParams<'_>> = serde_json::from_str(text).ok()?;
-    let (Some(method), Some(params), Some(id), None, None) = (request.method, request.params, request.id, request.result, request.error) else {
-        return None;
-    };
-    if method != "transact" {
-        return None;
-    }
+    let (params, id) = serde_json::from_str::<Envelope<'_, SplitParams<'_>>>(text).ok()?.transact()?;
     let at = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize;
     // All was read but the name and the rows, which were only skipped over.
     let mut skipped = std::iter::once(params.name.get()).chain(params.ops.iter().filter_map(|(_, row)| *row));
@@ -325,18 +324,10 @@ fn numbers_in_range(text: &[u8]) -> bool {
     let mut i = 0;
     while i < text.len() {
         match text[i] {
-            b'"' => {
-                // To the closing quote, past escaped characters.
-                i += 1;
-                loop {
-                    let Some(off) = text.get(i..).and_then(string_stop) else { return true };
-                    i += off;
-                    if text[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
-            }
+            b'"' => match string_end(text, i) {
+                Some(end) => i = end,
+                None => return true,
+            },
             b'-' | b'0'..=b'9' => {
                 let start = i;
                 while i < text.len() && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
@@ -357,6 +348,19 @@ fn numbers_in_range(text: &[u8]) -> bool {
     true
 }
 
+/// Where the string opening with the quote at `open` ends: its closing
+/// quote, past escaped characters.
+fn string_end(text: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        i += string_stop(text.get(i..)?)?;
+        if text[i] == b'"' {
+            return Some(i);
+        }
+        i += 2;
+    }
+}
+
 /// Where the array or object opening at `open` closes, in a text whose
 /// brackets balance outside strings.
 fn value_end(text: &[u8], open: usize) -> Option<usize> {
@@ -364,17 +368,7 @@ fn value_end(text: &[u8], open: usize) -> Option<usize> {
     let mut i = open;
     while i < text.len() {
         match text[i] {
-            b'"' => {
-                // To the closing quote, past escaped characters.
-                i += 1;
-                loop {
-                    i += string_stop(text.get(i..)?)?;
-                    if text[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
-            }
+            b'"' => i = string_end(text, i)?,
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
                 depth = depth.checked_sub(1)?;
