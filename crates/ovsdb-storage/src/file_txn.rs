@@ -501,7 +501,7 @@ enum ColumnValue<'a> {
 ///
 /// Modified columns are written as diffs with `"_is_diff": true`, as
 /// ovsdb-server 3.1 does, unless a diff would be misread by Open vSwitch
-/// 3.1.0 (see [`diff_is_portable`]); then the whole record carries new
+/// 3.1.0 (see [`portable_diff`]); then the whole record carries new
 /// values instead, which every version reads alike.
 pub fn encode_commit(schema: &DatabaseSchema, commit: &Commit, date_ms: i64) -> Option<Vec<u8>> {
     let mut digest = BodyDigest::default();
@@ -541,12 +541,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
         as_diff
     } else {
         commit.tables.iter().all(|(table_id, changes)| {
-            let ts = &schema.tables[*table_id];
-            changes.iter().all(|change| match (&change.old, &change.new) {
-                (Some(old), Some(new)) => changed_columns(ts, old, new)
-                    .all(|col| diff_is_portable(&ts.columns[col].ty, old.field(col), new.field(col))),
-                _ => true,
-            })
+            changes.iter().all(|change| RowEntry::of(&schema.tables[*table_id], change, true).portable)
         })
     };
 
@@ -617,7 +612,7 @@ fn encode_pieces(schema: &DatabaseSchema, commit: &Commit, date_ms: i64, paralle
 struct RowEntry<'a> {
     kind: EntryKind<'a>,
     /// Whether Open vSwitch 3.1.0 reads every diff of it back right (see
-    /// [`diff_is_portable`]); true when written without diffs.
+    /// [`portable_diff`]); true when written without diffs.
     portable: bool,
 }
 
@@ -735,17 +730,12 @@ pub fn encode_snapshot(db: &Database, comment: Option<&str>, date_ms: i64) -> Ve
     out
 }
 
-/// Whether Open vSwitch 3.1.0 reads `Datum::diff(old, new)` back as `new`.
-/// It does not in two cases (both fixed in later 3.1 releases): it parses a
-/// diff with the column's bounds on size, so a diff larger than the column
-/// allows is an error; and it replaces, rather than patches, a column whose
-/// old value is the default, which goes wrong when that default is not
-/// empty (a set of at least one element).
-pub fn diff_is_portable(ty: &Type, old: &Datum, new: &Datum) -> bool {
-    !ty.is_composite() || portable_diff(ty, old, new, &Datum::diff(old, new, ty))
-}
-
-/// [`diff_is_portable`], given the diff.
+/// Whether Open vSwitch 3.1.0 reads `diff` (`Datum::diff(old, new)`) back
+/// as `new`. It does not in two cases (both fixed in later 3.1 releases):
+/// it parses a diff with the column's bounds on size, so a diff larger
+/// than the column allows is an error; and it replaces, rather than
+/// patches, a column whose old value is the default, which goes wrong when
+/// that default is not empty (a set of at least one element).
 fn portable_diff(ty: &Type, old: &Datum, new: &Datum, diff: &Datum) -> bool {
     diff.len() <= ty.max as usize && (!old.is_default(ty) || diff == new)
 }
